@@ -1,0 +1,1 @@
+"""The backend that `manage` reuses: settings, models, schemas and services."""

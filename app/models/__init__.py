@@ -1,0 +1,7 @@
+"""Table models. Importing this package registers every table on `db.metadata.metadata`."""
+
+from app.models.audit import AuditLog
+from app.models.role import Role, RolePermission, UserRole
+from app.models.user import User
+
+__all__ = ["AuditLog", "Role", "RolePermission", "User", "UserRole"]

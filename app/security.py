@@ -1,0 +1,77 @@
+"""Password hashing (passlib's CryptContext from the `libpass` distribution) and the policy."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from importlib import resources
+
+from passlib.context import CryptContext
+
+from app.errors import AppException, ErrorCode
+
+
+@lru_cache(maxsize=1)
+def pwd_context() -> CryptContext:
+    # argon2 for new hashes; bcrypt hashes from older systems still verify and report
+    # needs_update() so the login path can rehash them.
+    return CryptContext(schemes=["argon2", "bcrypt"], deprecated="auto")
+
+
+def hash_password(password: str) -> str:
+    return pwd_context().hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    """True when `password` matches `hashed`; a malformed hash or over-long bcrypt input: False."""
+    try:
+        return pwd_context().verify(password, hashed)
+    except (ValueError, TypeError):
+        # bcrypt refuses > 72 bytes and passlib refuses unknown hash formats: both are a
+        # failed check, not a crash in the login path.
+        return False
+
+
+def needs_rehash(hashed: str) -> bool:
+    try:
+        return pwd_context().needs_update(hashed)
+    except ValueError:
+        return True
+
+
+def generate_password(length: int = 24) -> str:
+    return secrets.token_urlsafe(length)[:length]
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    text = resources.files("app").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
+def password_problem(password: str, *, min_length: int, email: str | None = None) -> str | None:
+    """Return which policy rule `password` breaks, or None when it passes.
+
+    The message names the rule, never the password.
+    """
+    if len(password) < min_length:
+        return f"password is too short: at least {min_length} characters are required"
+    if password.isdigit():
+        return "password is entirely numeric"
+    lowered = password.strip().lower()
+    if lowered in common_passwords():
+        return "password is too common"
+    if email:
+        address = email.strip().lower()
+        local_part = address.partition("@")[0]
+        if lowered in {address, local_part}:
+            return "password is the same as the email address"
+    return None
+
+
+def check_password_policy(password: str, *, min_length: int, email: str | None = None) -> None:
+    problem = password_problem(password, min_length=min_length, email=email)
+    if problem is not None:
+        raise AppException(422, problem, ErrorCode.WEAK_PASSWORD)

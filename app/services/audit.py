@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import AuditLog
+
+
+async def record(
+    db: AsyncSession, *, actor: str, action: str, target: str, details: dict[str, Any] | None = None
+) -> AuditLog:
+    """Add an audit row to the caller's transaction. `details` must never hold a secret."""
+    entry = AuditLog(actor=actor, action=action, target=target, details=details or {})
+    db.add(entry)
+    await db.flush()
+    return entry
+
+
+async def list_entries(
+    db: AsyncSession,
+    *,
+    action: str | None = None,
+    target: str | None = None,
+    limit: int = 50,
+) -> list[AuditLog]:
+    query = select(AuditLog).order_by(col(AuditLog.id).desc()).limit(limit)
+    if action is not None:
+        query = query.where(AuditLog.action == action)
+    if target is not None:
+        query = query.where(AuditLog.target == target.lower())
+    return list((await db.exec(query)).all())

@@ -1,0 +1,1 @@
+"""Engine and session factories, the metadata naming convention, the migration driver."""

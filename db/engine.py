@@ -1,0 +1,96 @@
+"""Engine and session factories for PostgreSQL (asyncpg) and SQLite (aiosqlite)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.config import DatabaseSettings
+
+APPLICATION_NAME = "manage"
+
+# libpq's sslmode words; asyncpg takes the same words through `ssl=`, but raises TypeError
+# when it finds `sslmode` in the URL query.
+_SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+
+def _postgres_connect_args(settings: DatabaseSettings, query: dict[str, Any]) -> dict[str, Any]:
+    server_settings = {"application_name": APPLICATION_NAME}
+    if settings.db_statement_timeout is not None:
+        server_settings["statement_timeout"] = str(int(settings.db_statement_timeout * 1000))
+    if settings.db_lock_timeout is not None:
+        server_settings["lock_timeout"] = str(int(settings.db_lock_timeout * 1000))
+    args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": None,
+        "server_settings": server_settings,
+    }
+    sslmode = query.get("sslmode") or query.get("ssl")
+    if sslmode is not None:
+        if sslmode not in _SSL_MODES:
+            raise ValueError(f"DATABASE_URL: unknown sslmode {sslmode!r}")
+        args["ssl"] = sslmode
+    if settings.db_pgbouncer:
+        # Transaction pooling hands each transaction to any server connection, so named
+        # prepared statements from an earlier transaction may not exist there.
+        args["statement_cache_size"] = 0
+        args["prepared_statement_cache_size"] = 0
+    return args
+
+
+def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
+    """Foreign keys on, and real BEGIN/COMMIT so DDL and SAVEPOINTs are transactional.
+
+    pysqlite's legacy mode starts transactions lazily and never around DDL; SQLAlchemy's
+    documented fix is to take transaction control away from the driver.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.info.get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def create_engine(
+    settings: DatabaseSettings, *, url: str | None = None, pooled: bool = True
+) -> AsyncEngine:
+    """Build the engine for `url` (default: settings.database_url) with this project's options."""
+    parsed = make_url(url or settings.database_url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        query = dict(parsed.query)
+        kwargs["connect_args"] = _postgres_connect_args(settings, query)
+        parsed = parsed.difference_update_query(["sslmode", "ssl"])
+        if settings.db_pgbouncer:
+            pooled = False
+    else:
+        kwargs["connect_args"] = {"timeout": settings.db_sqlite_busy_timeout}
+    if not pooled:
+        kwargs["poolclass"] = NullPool
+    engine = create_async_engine(parsed, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _enable_sqlite_transactions(engine)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: reading attributes after commit would otherwise lazy-load
+    # outside the greenlet and raise MissingGreenlet.
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def describe_url(url: str) -> str:
+    """The URL with its password masked, for messages."""
+    return make_url(url).render_as_string(hide_password=True)

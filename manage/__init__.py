@@ -1,0 +1,1 @@
+"""`manage`: the management CLI of the backend. See README.md."""

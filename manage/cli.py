@@ -1,0 +1,127 @@
+"""The root `manage` app. It only composes command groups, and loads each lazily.
+
+`manage --help` imports typer and this module, nothing else: each group's module is imported
+when that group runs, and its help line comes from GROUPS below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from manage.context import GlobalOptions
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    module: str
+    help: str
+
+
+# Nouns are modules, verbs are commands: `manage users create-superuser`.
+GROUPS: dict[str, GroupSpec] = {
+    "users": GroupSpec("commands.users", "Create and manage user accounts."),
+    "migrate": GroupSpec("commands.migrate", "Run and inspect database migrations."),
+    "db": GroupSpec("commands.db", "Check the database: reachable and migrated."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A group whose sub-groups are imported only when they are invoked."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in GROUPS:
+            return super().get_command(ctx, cmd_name)
+        spec = GROUPS[cmd_name]
+        if self._listing:
+            # The root help needs a name and a line, not the group: skip the import.
+            return TyperCommand(name=cmd_name, help=spec.help, short_help=spec.help)
+        if cmd_name not in self.commands:
+            module = importlib.import_module(spec.module)
+            group = typer.main.get_group(module.app)
+            group.name = cmd_name
+            group.help = group.help or spec.help
+            self.commands[cmd_name] = group
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"manage {version('manage')}")
+        except PackageNotFoundError:
+            typer.echo("manage (not installed)")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    name="manage",
+    cls=LazyGroup,
+    help="Manage the backend: users, migrations and database readiness.",
+    epilog="Run `manage COMMAND --help` for a group's commands. Exit codes: see README.md.",
+    no_args_is_help=True,
+    # Tracebacks are the runner's job (--verbose), and never with local variables.
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Database URL for this run (overrides DATABASE_URL). Keep passwords out of it: "
+            "argv is visible to other users; use DATABASE_URL or PGPASSWORD instead.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print tracebacks (never local variables).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    if database_url and _has_password(database_url):
+        from manage.output import warning_line
+
+        warning_line(
+            "--database-url contains a password, which other users can see in the process list;"
+            " use DATABASE_URL or PGPASSWORD instead"
+        )
+    ctx.obj = GlobalOptions(database_url=database_url, verbose=verbose)
+    # Settings are cached per process; a new command (or a new CliRunner invocation in the
+    # tests) reads them afresh. Only touch the module if something already imported it.
+    config = sys.modules.get("app.config")
+    if config is not None:
+        config.get_settings.cache_clear()
+
+
+def _has_password(url: str) -> bool:
+    _, _, rest = url.partition("://")
+    userinfo = rest.split("@", 1)[0] if "@" in rest else ""
+    return ":" in userinfo

@@ -1,0 +1,187 @@
+"""The one place that turns an exception into an exit code, an error code and one line.
+
+Messages never include SQL parameters, input values or a URL's password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from manage.exit_codes import ExitCode, exit_code_for_status
+
+
+class CheckFailed(Exception):
+    """A check ran and found problems: exit 1, with the report as the JSON `data`."""
+
+    def __init__(self, message: str, *, error_code: str = "CHECK_FAILED", data: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+        self.data = data
+
+
+class UsageError(Exception):
+    """Arguments that parse but make no sense together: exit 5 with this message."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    exit_code: ExitCode
+    error_code: str
+    message: str
+    data: Any = None
+
+
+# SQLSTATE classes that mean "the server is there but would not let us finish in time".
+_TIMEOUT_SQLSTATES = {"57014": "statement timed out", "55P03": "lock not available (lock_timeout)"}
+_UNAVAILABLE_SQLSTATES = {
+    "3D000": "database does not exist",
+    "28P01": "password authentication failed",
+    "28000": "authentication rejected",
+    "57P03": "the server is starting up or shutting down",
+    "53300": "too many connections",
+}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        if candidate is None:
+            continue
+        for attr in ("sqlstate", "pgcode"):
+            value = getattr(candidate, attr, None)
+            if isinstance(value, str):
+                return value
+        cause = getattr(candidate, "__cause__", None)
+        value = getattr(cause, "sqlstate", None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return seen
+
+
+def _connection_reason(exc: BaseException) -> str | None:
+    """A short reason when `exc` means the database could not be reached at all."""
+    for item in _chain(exc):
+        if isinstance(item, TimeoutError | asyncio.TimeoutError):
+            return "connection timed out"
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(item, OSError) and not isinstance(item, sqlite3.Error):
+            return item.strerror or type(item).__name__
+        if isinstance(item, sqlite3.OperationalError):
+            text = str(item)
+            if "unable to open database file" in text:
+                return "unable to open the SQLite database file"
+            if "locked" in text:
+                return "database is locked (busy timeout exceeded)"
+        name = type(item).__name__
+        if name in {
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "InternalClientError",
+            "ConnectionFailureError",
+        }:
+            return "connection lost"
+    return None
+
+
+def _missing_table(exc: BaseException) -> str | None:
+    for item in _chain(exc):
+        text = str(item).splitlines()[0] if str(item) else ""
+        if isinstance(item, sqlite3.OperationalError) and text.startswith("no such table"):
+            return text
+        if type(item).__name__ == "UndefinedTableError":
+            return text
+    return None
+
+
+def classify(exc: BaseException, *, where: str = "") -> Failure:
+    """Map any exception raised while running a command to what the user is told."""
+    from pydantic import ValidationError
+    from sqlalchemy import exc as sa_exc
+
+    from app.errors import AppException, ErrorCode
+
+    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+        return Failure(
+            ExitCode.INTERRUPTED, ErrorCode.INTERRUPTED, "interrupted; nothing committed"
+        )
+    if isinstance(exc, AppException):
+        return Failure(exit_code_for_status(exc.status), exc.error_code, exc.message)
+    if isinstance(exc, CheckFailed):
+        return Failure(ExitCode.CHECK_FAILED, exc.error_code, exc.message, exc.data)
+    if isinstance(exc, UsageError):
+        return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, str(exc))
+    if isinstance(exc, ValidationError):
+        return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, describe_validation_error(exc))
+    state = _sqlstate(exc)
+    if state in _TIMEOUT_SQLSTATES:
+        return Failure(ExitCode.UNAVAILABLE, ErrorCode.DB_TIMEOUT, _TIMEOUT_SQLSTATES[state])
+    if state in _UNAVAILABLE_SQLSTATES:
+        return Failure(
+            ExitCode.UNAVAILABLE,
+            ErrorCode.DB_UNAVAILABLE,
+            f"database unavailable{where}: {_UNAVAILABLE_SQLSTATES[state]}",
+        )
+    reason = _connection_reason(exc)
+    if reason is not None:
+        return Failure(
+            ExitCode.UNAVAILABLE, ErrorCode.DB_UNAVAILABLE, f"database unavailable{where}: {reason}"
+        )
+    missing = _missing_table(exc)
+    if missing is not None:
+        return Failure(
+            ExitCode.UNAVAILABLE,
+            ErrorCode.DB_UNAVAILABLE,
+            f"the database schema is missing ({missing}); run `manage migrate upgrade` first",
+        )
+    if isinstance(exc, sa_exc.IntegrityError):
+        # str(exc) would print the statement's parameters; say only what conflicted.
+        return Failure(
+            ExitCode.CONFLICT,
+            ErrorCode.CONFLICT,
+            f"conflicts with existing data ({_constraint(exc)})",
+        )
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        return Failure(
+            ExitCode.INTERNAL,
+            ErrorCode.INTERNAL_ERROR,
+            f"database error: {type(getattr(exc, 'orig', exc)).__name__} "
+            "(run with --verbose for the traceback)",
+        )
+    return Failure(
+        ExitCode.INTERNAL,
+        ErrorCode.INTERNAL_ERROR,
+        f"unexpected error: {type(exc).__name__} (run with --verbose for the traceback)",
+    )
+
+
+def _constraint(exc: BaseException) -> str:
+    for item in _chain(exc):
+        name = getattr(item, "constraint_name", None)
+        if name:
+            return f"constraint {name}"
+    orig = getattr(exc, "orig", None)
+    text = str(orig).splitlines()[0] if orig is not None else ""
+    # SQLite says e.g. "UNIQUE constraint failed: users.email": no values, safe to show.
+    return text if "constraint failed" in text else "integrity constraint"
+
+
+def describe_validation_error(exc: Any) -> str:
+    """One line naming each bad field and why; never the submitted value."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
+        parts.append(f"{location}: {error['msg']}" if location else error["msg"])
+    return "; ".join(parts) or "invalid input"

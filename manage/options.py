@@ -1,0 +1,34 @@
+"""Option types shared by commands, so every command spells them the same way."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON document on stdout: the ApiResponse envelope "
+        '{"success", "data", "message", "error_code"}, errors included.',
+    ),
+]
+
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of standard input.",
+    ),
+]
+
+PasswordFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file",
+        help="Read the password from this file (e.g. a Docker or Kubernetes secret); "
+        "one trailing newline is ignored.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]

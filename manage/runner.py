@@ -1,0 +1,184 @@
+"""The one runner every command uses.
+
+settings -> engine -> AsyncSession -> the command's async handler -> commit; any error or
+Ctrl-C -> rollback -> dispose -> one line on stderr (and the JSON envelope with --json) ->
+the exit code from manage/exit_codes.py. Typer has no async commands: this is the single
+place that calls asyncio.run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+
+from manage.context import GlobalOptions, global_options
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app.config import Settings
+
+T = TypeVar("T")
+Render = Callable[[Any], None]
+
+
+@dataclass
+class Runtime:
+    """What an engine-level handler gets: the effective settings and the built engine."""
+
+    settings: Settings
+    engine: AsyncEngine
+
+
+def load_settings(options: GlobalOptions) -> Settings:
+    """The effective settings for this command, with friendly errors for bad values."""
+    from pydantic import ValidationError
+
+    from app.config import get_settings
+    from db.config import normalize_database_url
+    from manage.errors import UsageError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # Name the environment variable, never the value (a URL may hold a password).
+        problems = [
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        raise UsageError("invalid setting " + "; ".join(problems)) from None
+    if options.database_url:
+        try:
+            url = normalize_database_url(options.database_url)
+        except ValueError as exc:
+            raise UsageError(f"--database-url {exc}") from None
+        if url != settings.db.database_url:
+            settings.db = settings.db.model_copy(update={"database_url": url})
+    return settings
+
+
+def settings_for(ctx: typer.Context) -> Settings:
+    return load_settings(global_options(ctx))
+
+
+async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitable[T]]) -> T:
+    from db.engine import create_engine
+
+    settings = load_settings(options)
+    engine = create_engine(settings.db)
+    try:
+        return await body(Runtime(settings=settings, engine=engine))
+    finally:
+        await asyncio.shield(engine.dispose())
+
+
+async def _with_session(
+    options: GlobalOptions, handler: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    from db.engine import session_factory
+
+    async def body(runtime: Runtime) -> T:
+        async with session_factory(runtime.engine)() as session:
+            try:
+                result = await handler(session)
+                await session.commit()
+            except BaseException:
+                await asyncio.shield(session.rollback())
+                raise
+            return result
+
+    return await _with_engine(options, body)
+
+
+def _where(options: GlobalOptions) -> str:
+    """` (host/db)` for connection messages, password masked; empty if it cannot be told."""
+    try:
+        from app.config import get_settings
+        from db.engine import describe_url
+
+        url = options.database_url or get_settings().db.database_url
+        return f" at {describe_url(url)}"
+    except Exception:
+        return ""
+
+
+def _finish(
+    options: GlobalOptions,
+    coroutine_factory: Callable[[], Awaitable[T]],
+    *,
+    json_output: bool,
+    render: Render | None,
+) -> T:
+    from manage import output
+
+    output.reset_consoles()
+    try:
+        result = asyncio.run(coroutine_factory())
+    except (typer.Exit, typer.Abort):
+        raise
+    except BaseException as exc:  # KeyboardInterrupt and CancelledError included
+        _fail(options, exc, json_output=json_output)
+    if json_output:
+        output.emit_json(success=True, data=result)
+    elif render is not None:
+        render(result)
+    return result
+
+
+def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> None:
+    from manage import output
+    from manage.errors import classify
+
+    failure = classify(exc, where=_where(options))
+    if options.verbose:
+        # Never with local variables: a frame may hold a password.
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    output.error_line(failure.message)
+    if json_output:
+        output.emit_json(
+            success=False,
+            data=failure.data,
+            message=failure.message,
+            error_code=failure.error_code,
+        )
+    raise typer.Exit(int(failure.exit_code))
+
+
+def run_session(
+    ctx: typer.Context,
+    handler: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    json_output: bool = False,
+    render: Render | None = None,
+) -> T:
+    """Run `handler(db)` in one transaction: commit on success, roll back on anything else."""
+    options = global_options(ctx)
+    return _finish(
+        options, lambda: _with_session(options, handler), json_output=json_output, render=render
+    )
+
+
+def run_engine(
+    ctx: typer.Context,
+    handler: Callable[[Runtime], Awaitable[T]],
+    *,
+    json_output: bool = False,
+    render: Render | None = None,
+) -> T:
+    """Run `handler(runtime)` for commands that manage their own connections (migrations)."""
+    options = global_options(ctx)
+    return _finish(
+        options, lambda: _with_engine(options, handler), json_output=json_output, render=render
+    )
+
+
+def fail(ctx: typer.Context, exc: BaseException, *, json_output: bool = False) -> None:
+    """Report an error found before any database work (e.g. no password source) and exit."""
+    _fail(global_options(ctx), exc, json_output=json_output)

@@ -1,0 +1,104 @@
+"""Alembic environment, async, shared by `manage migrate` and plain `alembic`.
+
+`config.attributes["connection"]` decides where migrations run:
+- a sync Connection: what `manage` passes (it owns the connection and the migration lock);
+- an Engine or AsyncEngine: what pytest-alembic and other tools pass;
+- nothing: plain `alembic` builds its own engine from DATABASE_URL / DB_MIGRATION_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import app.models  # noqa: F401  (registers every table on the metadata)
+from db.metadata import metadata
+
+config = context.config
+target_metadata = metadata
+
+if config.config_file_name is not None and not config.attributes.get("skip_logging_config"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _configure_options(dialect_name: str) -> dict:
+    return {
+        "target_metadata": target_metadata,
+        "compare_type": True,
+        "compare_server_default": True,
+        "render_as_batch": dialect_name == "sqlite",
+        # One transaction per revision: a failure keeps every earlier revision applied and
+        # recorded, and `autocommit_block()` (CREATE INDEX CONCURRENTLY) can work.
+        "transaction_per_migration": True,
+        # Our SQLite engine issues real BEGIN/COMMIT (db/engine.py), so its DDL is
+        # transactional too: a failing revision rolls back instead of staying half-applied.
+        "transactional_ddl": True,
+    }
+
+
+def _run_on_connection(connection: Connection) -> None:
+    context.configure(connection=connection, **_configure_options(connection.dialect.name))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_on_async_engine(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.run_sync(_run_on_connection)
+        await connection.commit()
+
+
+def _own_engine() -> AsyncEngine:
+    from app.config import get_settings
+    from db.engine import create_engine
+
+    settings = get_settings().db
+    return create_engine(settings, url=settings.db_migration_url, pooled=False)
+
+
+def run_migrations_offline() -> None:
+    from sqlalchemy.engine import make_url
+
+    from app.config import get_settings
+
+    settings = get_settings().db
+    url = config.get_main_option("sqlalchemy.url") or (
+        settings.db_migration_url or settings.database_url
+    )
+    dialect_name = make_url(url).get_backend_name()
+    options = _configure_options(dialect_name)
+    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _run_on_connection(given)
+    elif isinstance(given, AsyncEngine):
+        asyncio.run(_run_on_async_engine(given))
+    elif isinstance(given, Engine):
+        with given.connect() as connection:
+            _run_on_connection(connection)
+            connection.commit()
+    else:
+        engine = _own_engine()
+
+        async def run() -> None:
+            try:
+                await _run_on_async_engine(engine)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(run())
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

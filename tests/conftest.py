@@ -1,0 +1,274 @@
+"""Fixtures: every database test runs on a real SQLite file and a real PostgreSQL database.
+
+Each test gets its own database, cloned from a template migrated once per session
+(PostgreSQL: CREATE DATABASE ... TEMPLATE; SQLite: a file copy), so the CLI can run in the
+test process or as a subprocess and still see only that test's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MANAGE_BIN = Path(sys.executable).with_name("manage")
+# Variables the CLI reads; tests start from none of them (a developer's shell may set some).
+MANAGED_ENV = (
+    "DATABASE_URL",
+    "DB_MIGRATION_URL",
+    "DB_CONNECT_TIMEOUT",
+    "DB_STATEMENT_TIMEOUT",
+    "DB_LOCK_TIMEOUT",
+    "DB_PGBOUNCER",
+    "ENVIRONMENT",
+    "MANAGE_PASSWORD",
+    "MANAGE_ACTOR",
+    "PASSWORD_MIN_LENGTH",
+    "FIRST_SUPERUSER_EMAIL",
+    "FIRST_SUPERUSER_PASSWORD",
+    "NO_COLOR",
+)
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+async def _fetch(url: str, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    from sqlalchemy import text
+
+    from db.config import DatabaseSettings
+    from db.engine import create_engine
+
+    engine = create_engine(DatabaseSettings(database_url=url), pooled=False)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(sql), params or {})
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+def fetch(url: str, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    """Run SQL against `url` and return its rows (what a user would see in the database)."""
+    return run_async(_fetch(url, sql, params))
+
+
+async def _pg_admin(*statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def pg_admin(*statements: str) -> None:
+    run_async(_pg_admin(*statements))
+
+
+def pg_url(name: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def _migrate(url: str) -> None:
+    from db import migrations
+    from db.config import DatabaseSettings
+    from db.engine import create_engine
+
+    async def go() -> None:
+        engine = create_engine(DatabaseSettings(database_url=url), pooled=False)
+        try:
+            await migrations.upgrade(engine, "head")
+        finally:
+            await engine.dispose()
+
+    run_async(go())
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> None:
+    """Skip PostgreSQL tests when no server answers, unless REQUIRE_POSTGRES=1 (CI): then fail."""
+    try:
+        pg_admin("SELECT 1")
+    except Exception as exc:
+        reason = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}: {exc}"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason} (REQUIRE_POSTGRES=1)", pytrace=False)
+        pytest.skip(reason)
+
+
+class ScratchDatabases:
+    """Creates databases for one test session and drops every one of them at the end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pg_names: list[str] = []
+        self._templates: dict[str, str] = {}
+
+    def blank(self, backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.root / f'{uuid.uuid4().hex[:12]}.db'}"
+        name = f"manage_test_{uuid.uuid4().hex[:12]}"
+        pg_admin(f'CREATE DATABASE "{name}"')
+        self.pg_names.append(name)
+        return pg_url(name)
+
+    def migrated(self, backend: str) -> str:
+        if backend not in self._templates:
+            template = self.blank(backend)
+            _migrate(template)
+            self._templates[backend] = template
+        template = self._templates[backend]
+        if backend == "sqlite":
+            copy = self.root / f"{uuid.uuid4().hex[:12]}.db"
+            shutil.copyfile(template.split(":///", 1)[1], copy)
+            return f"sqlite+aiosqlite:///{copy}"
+        name = f"manage_test_{uuid.uuid4().hex[:12]}"
+        pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template.rsplit("/", 1)[1]}"')
+        self.pg_names.append(name)
+        return pg_url(name)
+
+    def drop_all(self) -> None:
+        if self.pg_names:
+            pg_admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in self.pg_names))
+
+
+@pytest.fixture(scope="session")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchDatabases]:
+    databases = ScratchDatabases(tmp_path_factory.mktemp("databases"))
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_available")
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend: str, scratch: ScratchDatabases) -> str:
+    """A database of this test's own, migrated to head."""
+    return scratch.migrated(backend)
+
+
+@pytest.fixture
+def blank_db_url(backend: str, scratch: ScratchDatabases) -> str:
+    """A database of this test's own with nothing in it."""
+    return scratch.blank(backend)
+
+
+@pytest.fixture
+def pg_db_url(postgres_available: None, scratch: ScratchDatabases) -> str:
+    return scratch.migrated("postgresql")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No inherited configuration, and a working directory with no .env in it."""
+    for name in MANAGED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+Invoke = Callable[..., Outcome]
+
+
+@pytest.fixture
+def cli() -> Invoke:
+    """Run `manage ARGS` in this process through Typer's CliRunner."""
+    from manage.cli import app
+
+    runner = CliRunner()
+
+    def invoke(
+        args: Sequence[str],
+        *,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        db: str | None = None,
+    ) -> Outcome:
+        full_env = dict(env or {})
+        if db is not None:
+            full_env["DATABASE_URL"] = db
+        result = runner.invoke(app, list(args), input=input, env=full_env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+def manage_env(db: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in MANAGED_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    if db is not None:
+        env["DATABASE_URL"] = db
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def manage_proc(tmp_path: Path) -> Invoke:
+    """Run the installed `manage` console script as a real subprocess, the way ops run it."""
+
+    def invoke(
+        args: Sequence[str],
+        *,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        db: str | None = None,
+        timeout: float = 120,
+    ) -> Outcome:
+        full_env = manage_env(db, **(env or {}))
+        proc = subprocess.run(
+            [str(MANAGE_BIN), *args],
+            input=input,
+            env=full_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+    return invoke
