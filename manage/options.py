@@ -32,3 +32,17 @@ PasswordFileOption = Annotated[
         show_default=False,
     ),
 ]
+
+YesOption = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+]
+
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="With ENVIRONMENT=production and no terminal: confirm the destructive action "
+        "(together with --yes).",
+    ),
+]

@@ -1,0 +1,55 @@
+"""The one confirmation and production guard every destructive command goes through.
+
+- Outside production: `--yes` skips the question; on a terminal the user is asked (y/N);
+  with no terminal and no `--yes` the action is refused (exit 7), never a hang.
+- ENVIRONMENT=production: `--yes` is always required. On a terminal the user must also type
+  the name shown (e.g. the database name); with no terminal `--force` stands in for typing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from app.errors import AppException, ErrorCode
+
+
+def _refuse(message: str) -> AppException:
+    return AppException(403, message, ErrorCode.REFUSED)
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def confirm_destructive(
+    *,
+    action: str,
+    yes: bool,
+    production: bool,
+    force: bool = False,
+    type_to_confirm: str | None = None,
+) -> None:
+    """Return when `action` may go ahead; raise AppException(403, REFUSED) otherwise.
+
+    `action` reads as a phrase: "delete user ops@example.com".
+    """
+    if production:
+        if not yes:
+            raise _refuse(f"refusing to {action} in production without --yes")
+        if not _interactive():
+            if not force:
+                raise _refuse(f"refusing to {action} in production without a terminal: add --force")
+            return
+        expected = type_to_confirm or "yes"
+        typed = typer.prompt(f"Production: type {expected!r} to {action}", default="")
+        if typed.strip() != expected:
+            raise _refuse(f"confirmation did not match; did not {action}")
+        return
+    if yes:
+        return
+    if not _interactive():
+        raise _refuse(f"refusing to {action} without --yes (no terminal to ask on)")
+    if not typer.confirm(f"{action[0].upper()}{action[1:]}?", default=False):
+        raise _refuse(f"declined; did not {action}")
