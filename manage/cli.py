@@ -28,6 +28,7 @@ GROUPS: dict[str, GroupSpec] = {
     "users": GroupSpec("commands.users", "Create and manage user accounts."),
     "migrate": GroupSpec("commands.migrate", "Run and inspect database migrations."),
     "db": GroupSpec("commands.db", "Check the database: reachable and migrated."),
+    "audit": GroupSpec("commands.audit", "Read the audit log of changes."),
 }
 
 

@@ -1,7 +1,8 @@
 """Where a password comes from. Never argv: an option value is visible in the process list.
 
-Order: --password-stdin, --password-file, $MANAGE_PASSWORD, then a hidden prompt asked twice
-when stdin is a terminal. No source and no terminal is an error at once, never a hang.
+Order: --password-stdin, --password-file, --generate-password, $MANAGE_PASSWORD, then a hidden
+prompt asked twice when stdin is a terminal. No source and no terminal is an error at once,
+never a hang. A weak password is refused with the rule it breaks (asked again on a prompt).
 """
 
 from __future__ import annotations
@@ -9,11 +10,24 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import typer
 
 from app.errors import AppException, ErrorCode
 
 PASSWORD_ENV = "MANAGE_PASSWORD"
+Check = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Password:
+    value: str
+    generated: bool = False
+
+    def __repr__(self) -> str:
+        return f"Password(generated={self.generated})"
 
 
 def _invalid(message: str) -> AppException:
@@ -21,63 +35,84 @@ def _invalid(message: str) -> AppException:
 
 
 def _strip_newline(text: str) -> str:
-    return text[:-1] if text.endswith("\n") else text
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def read_password(
     *,
     stdin: bool = False,
     file: Path | None = None,
+    generate: bool = False,
     prompt: str = "Password",
-    check: Callable[[str], str | None] | None = None,
-) -> str:
-    """Return the password from the first source given.
-
-    `check` returns why a password is refused (or None); the prompt explains and asks again,
-    the non-interactive sources fail with that reason.
-    """
-    given = [name for name, on in (("--password-stdin", stdin), ("--password-file", file)) if on]
+    check: Check | None = None,
+) -> Password:
+    """Return the password from the one source given (see the module docstring)."""
+    given = [
+        name
+        for name, on in (
+            ("--password-stdin", stdin),
+            ("--password-file", file is not None),
+            ("--generate-password", generate),
+        )
+        if on
+    ]
     if len(given) > 1:
         raise _invalid(f"use one password source, not {' and '.join(given)}")
+    if generate:
+        from app.security import generate_password
+
+        return Password(generate_password(), generated=True)
     if stdin:
-        if sys.stdin is None:
-            raise _invalid("--password-stdin given but there is no standard input")
-        password = _strip_newline(sys.stdin.readline()).removesuffix("\r")
+        password = _strip_newline(sys.stdin.readline() if sys.stdin else "")
         source = "standard input"
     elif file is not None:
         try:
-            password = _strip_newline(file.read_text(encoding="utf-8")).removesuffix("\r")
-        except OSError as exc:
-            raise _invalid(f"cannot read --password-file {file}: {exc.strerror}") from None
+            password = _strip_newline(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise _invalid(f"cannot read --password-file {file}: {reason}") from None
         source = f"--password-file {file}"
     elif os.environ.get(PASSWORD_ENV):
         password = os.environ[PASSWORD_ENV]
         source = f"${PASSWORD_ENV}"
-    elif sys.stdin is not None and sys.stdin.isatty():
-        return _prompt_twice(prompt, check)
+    elif interactive():
+        return Password(_prompt_twice(prompt, check))
     else:
         raise _invalid(
-            "no password source: use --password-stdin, --password-file PATH or "
-            f"${PASSWORD_ENV} (no terminal to prompt on)"
+            "no password source: use --password-stdin, --password-file PATH, "
+            f"--generate-password or ${PASSWORD_ENV} (no terminal to prompt on)"
         )
     if not password:
         raise _invalid(f"the password from {source} is empty")
     if check is not None and (problem := check(password)):
         raise AppException(422, problem, ErrorCode.WEAK_PASSWORD)
-    return password
+    return Password(password)
 
 
-def _prompt_twice(prompt: str, check: Callable[[str], str | None] | None) -> str:
-    import typer
+def ask(text: str, *, default: str | None = None) -> str:
+    """typer.prompt, with Ctrl-C / Ctrl-D meaning "interrupted" (exit 130), not click's Abort."""
+    try:
+        return typer.prompt(text, default=default, show_default=default not in (None, ""))
+    except typer.Abort:
+        raise KeyboardInterrupt from None
 
+
+def _prompt_twice(prompt: str, check: Check | None) -> str:
     from manage.output import error_line
 
     while True:
-        password = typer.prompt(prompt, hide_input=True)
-        if check is not None and (problem := check(password)):
-            error_line(f"{problem}; try another")
-            continue
-        again = typer.prompt(f"{prompt} (again)", hide_input=True)
+        try:
+            password = typer.prompt(prompt, hide_input=True)
+            if check is not None and (problem := check(password)):
+                error_line(f"{problem}; try another")
+                continue
+            again = typer.prompt(f"{prompt} (again)", hide_input=True)
+        except typer.Abort:
+            raise KeyboardInterrupt from None
         if again != password:
             error_line("the passwords do not match; try again")
             continue

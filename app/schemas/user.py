@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    field_validator,
+)
 
 
 def _lower(value: str) -> str:
@@ -32,8 +40,20 @@ class UserRead(BaseModel):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+    roles: list[str] = []
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_names(cls, value: Any) -> list[str]:
+        return sorted(getattr(role, "name", role) for role in value or [])
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # SQLite hands timestamps back without a zone; they were written in UTC.
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class EmailInput(BaseModel):

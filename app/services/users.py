@@ -1,48 +1,208 @@
+"""User accounts. Every mutation writes an audit row in the caller's transaction."""
+
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.choices import IfExists
 from app.config import get_settings
 from app.errors import AppException, ErrorCode
 from app.models import User
+from app.models._columns import utcnow
 from app.schemas.user import UserCreate
 from app.security import check_password_policy, hash_password
 from app.services import audit
 
 
+class Outcome(StrEnum):
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"
+
+
+def _not_found(email: str) -> AppException:
+    return AppException(404, f"user {email} not found", ErrorCode.USER_NOT_FOUND)
+
+
+def _exists(email: str) -> AppException:
+    return AppException(409, f"user {email} already exists", ErrorCode.USER_EXISTS)
+
+
+def _check_policy(password: str, email: str) -> None:
+    check_password_policy(
+        password, min_length=get_settings().security.password_min_length, email=email
+    )
+
+
 async def get_user_by_email(db: AsyncSession, *, email: str) -> User | None:
-    return (await db.exec(select(User).where(User.email == email.strip().lower()))).first()
+    query = select(User).where(User.email == email.strip().lower())
+    return (await db.exec(query.options(selectinload(User.roles)))).first()
+
+
+async def get_user(db: AsyncSession, *, email: str) -> User:
+    """The user with this email (any letter case); 404 when there is none."""
+    user = await get_user_by_email(db, email=email)
+    if user is None:
+        raise _not_found(email.strip().lower())
+    return user
 
 
 async def create_user(db: AsyncSession, *, data: UserCreate, actor: str) -> User:
     """Create a user after applying the password policy. An existing email is a 409."""
     password = data.password.get_secret_value()
-    check_password_policy(
-        password, min_length=get_settings().security.password_min_length, email=data.email
-    )
+    _check_policy(password, data.email)
     if await get_user_by_email(db, email=data.email) is not None:
-        raise AppException(409, f"user {data.email} already exists", ErrorCode.USER_EXISTS)
+        raise _exists(data.email)
     user = User(
         email=data.email,
         full_name=data.full_name,
         hashed_password=hash_password(password),
         is_superuser=data.is_superuser,
         is_active=data.is_active,
+        roles=[],  # loaded (empty), so reading it never lazy-loads in async code
     )
     db.add(user)
     try:
         await db.flush()
     except IntegrityError as exc:
         # Another transaction inserted the same email between our check and our insert.
-        raise AppException(409, f"user {data.email} already exists", ErrorCode.USER_EXISTS) from exc
+        raise _exists(data.email) from exc
     await audit.record(
         db,
         actor=actor,
         action="user.create",
         target=user.email,
         details={"is_superuser": user.is_superuser, "is_active": user.is_active},
+    )
+    return user
+
+
+async def ensure_superuser(
+    db: AsyncSession, *, data: UserCreate, actor: str, if_exists: IfExists = IfExists.error
+) -> tuple[User, Outcome]:
+    """Create a superuser; when the email exists, fail (409), leave it, or promote it.
+
+    `update` promotes, reactivates and sets the given password (policy applied).
+    """
+    existing = await get_user_by_email(db, email=data.email)
+    if existing is None:
+        superuser = data.model_copy(update={"is_superuser": True, "is_active": True})
+        return await create_user(db, data=superuser, actor=actor), Outcome.created
+    if if_exists is IfExists.error:
+        raise _exists(data.email)
+    if if_exists is IfExists.skip:
+        return existing, Outcome.unchanged
+    password = data.password.get_secret_value()
+    _check_policy(password, existing.email)
+    changes = _apply(
+        existing,
+        is_superuser=True,
+        is_active=True,
+        hashed_password=hash_password(password),
+        full_name=data.full_name or existing.full_name,
+    )
+    await _save(db, existing, actor=actor, action="user.update", details=changes)
+    return existing, Outcome.updated
+
+
+def _apply(user: User, **values: Any) -> dict[str, Any]:
+    """Set `values` on `user`; return what changed (the password only as a flag)."""
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changes["password_changed" if name == "hashed_password" else name] = (
+                True if name == "hashed_password" else value
+            )
+    return changes
+
+
+async def _save(
+    db: AsyncSession, user: User, *, actor: str, action: str, details: dict[str, Any]
+) -> None:
+    if details:
+        user.updated_at = utcnow()
+    db.add(user)
+    await db.flush()
+    await audit.record(db, actor=actor, action=action, target=user.email, details=details)
+
+
+async def _lock_active_superusers(db: AsyncSession) -> list[User]:
+    """The active superusers, row-locked on PostgreSQL so two concurrent demotions of
+    different superusers cannot both see "another one remains"."""
+    query = select(User).where(col(User.is_superuser).is_(True), col(User.is_active).is_(True))
+    return list((await db.exec(query.with_for_update())).all())
+
+
+async def _refuse_if_last_superuser(db: AsyncSession, user: User, *, doing: str) -> None:
+    if not (user.is_superuser and user.is_active):
+        return
+    others = [u for u in await _lock_active_superusers(db) if u.id != user.id]
+    if not others:
+        raise AppException(
+            409,
+            f"refusing to {doing} {user.email}: it is the last active superuser",
+            ErrorCode.LAST_SUPERUSER,
+        )
+
+
+async def set_password(db: AsyncSession, *, email: str, password: str, actor: str) -> User:
+    user = await get_user(db, email=email)
+    _check_policy(password, user.email)
+    user.hashed_password = hash_password(password)
+    await _save(
+        db, user, actor=actor, action="user.set_password", details={"password_changed": True}
+    )
+    return user
+
+
+async def set_active(db: AsyncSession, *, email: str, active: bool, actor: str) -> User:
+    user = await get_user(db, email=email)
+    if not active:
+        await _refuse_if_last_superuser(db, user, doing="deactivate")
+    changes = _apply(user, is_active=active)
+    await _save(
+        db,
+        user,
+        actor=actor,
+        action="user.activate" if active else "user.deactivate",
+        details=changes,
+    )
+    return user
+
+
+async def set_superuser(db: AsyncSession, *, email: str, superuser: bool, actor: str) -> User:
+    user = await get_user(db, email=email)
+    if not superuser:
+        await _refuse_if_last_superuser(db, user, doing="demote")
+    changes = _apply(user, is_superuser=superuser)
+    await _save(
+        db,
+        user,
+        actor=actor,
+        action="user.promote" if superuser else "user.demote",
+        details=changes,
+    )
+    return user
+
+
+async def delete_user(db: AsyncSession, *, email: str, actor: str) -> User:
+    user = await get_user(db, email=email)
+    await _refuse_if_last_superuser(db, user, doing="delete")
+    await db.delete(user)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="user.delete",
+        target=user.email,
+        details={"id": user.id, "was_superuser": user.is_superuser},
     )
     return user
 
@@ -67,7 +227,7 @@ async def list_users(
         )
     if limit is not None:
         query = query.limit(limit)
-    return list((await db.exec(query)).all())
+    return list((await db.exec(query.options(selectinload(User.roles)))).all())
 
 
 async def count_superusers(db: AsyncSession, *, active_only: bool = True) -> int:
