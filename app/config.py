@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth_config import AuthSettings
 from app.security_config import SecuritySettings
 from db.config import DatabaseSettings
 
@@ -40,6 +41,7 @@ class Settings:
         self.app = AppSettings(**sources)
         self.db = DatabaseSettings(**sources)
         self.security = SecuritySettings(**sources)
+        self.auth = AuthSettings(**sources)
 
     @property
     def is_production(self) -> bool:

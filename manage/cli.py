@@ -26,6 +26,7 @@ class GroupSpec:
 # Nouns are modules, verbs are commands: `manage users create-superuser`.
 GROUPS: dict[str, GroupSpec] = {
     "users": GroupSpec("commands.users", "Create and manage user accounts."),
+    "roles": GroupSpec("commands.roles", "Manage roles and permissions; keep roles as code."),
     "migrate": GroupSpec("commands.migrate", "Run and inspect database migrations."),
     "db": GroupSpec("commands.db", "Check the database: reachable and migrated."),
     "audit": GroupSpec("commands.audit", "Read the audit log of changes."),

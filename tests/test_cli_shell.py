@@ -38,7 +38,8 @@ def _modules_loaded_by(*argv: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["users", "--help"], ["migrate", "--help"], ["db", "--help"]]
+    "argv",
+    [["--help"], ["users", "--help"], ["migrate", "--help"], ["db", "--help"], ["roles", "--help"]],
 )
 def test_help_imports_no_database_or_hashing_library(argv: list[str]) -> None:
     assert _modules_loaded_by(*argv) == []

@@ -1,0 +1,179 @@
+"""Roles as code: export the roles to YAML, and sync the database to a YAML file.
+
+The file format (docs/roles.md):
+
+    version: 1
+    roles:
+      - name: auditor
+        description: Read-only access
+        permissions: [audit:read, roles:read]
+
+A plan lists + create, ~ change and - remove (with --prune) lines; applying it runs inside
+the caller's transaction, so a sync is all or nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import AppException
+from app.permissions import RoleErrorCode, permission_problem, role_name_problem
+from app.schemas.role import PlannedChange, RolesDocument, RoleSpec, SyncPlan
+from app.services import roles as role_service
+
+
+def _invalid(source: str, line: int | None, message: str) -> AppException:
+    where = f"{source}:{line}" if line is not None else source
+    return AppException(422, f"{where}: {message}", RoleErrorCode.INVALID_ROLES_FILE)
+
+
+def _item_lines(text: str) -> list[int]:
+    """1-based line of each entry under `roles:` (for messages); empty when not a sequence."""
+    import yaml
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "roles" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocument:
+    """Read and validate a roles file. Any problem is a 422 naming file:line and the field."""
+    import yaml
+
+    try:
+        raw: Any = yaml.safe_load(text)
+        lines = _item_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or "not valid YAML"
+        raise _invalid(source, mark.line + 1 if mark else None, reason) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise _invalid(source, 1, "expected a mapping with a `roles:` list")
+    try:
+        document = RolesDocument.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        loc = error["loc"]
+        line = lines[loc[1]] if len(loc) > 1 and loc[0] == "roles" and loc[1] < len(lines) else None
+        field = ".".join(str(part) for part in loc)
+        raise _invalid(source, line, f"{field}: {error['msg']}") from None
+    seen: dict[str, int] = {}
+    for index, spec in enumerate(document.roles):
+        line = lines[index] if index < len(lines) else None
+        problem = role_name_problem(spec.name)
+        if problem is None and spec.name in seen:
+            problem = f"role {spec.name!r} appears twice"
+        problem = problem or next(
+            filter(None, (permission_problem(p) for p in spec.permissions)), None
+        )
+        if problem is not None:
+            raise _invalid(source, line, problem)
+        seen[spec.name] = index
+    return document
+
+
+def dump_roles_file(document: RolesDocument) -> str:
+    import yaml
+
+    body = document.model_dump(mode="json")
+    header = "# Roles as code: `manage roles sync FILE` makes the database match this file.\n"
+    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+
+
+async def export_roles(db: AsyncSession) -> RolesDocument:
+    return RolesDocument(
+        roles=[
+            RoleSpec(name=r.name, description=r.description, permissions=r.permissions)
+            for r in await role_service.list_roles(db)
+        ]
+    )
+
+
+async def plan_sync(db: AsyncSession, *, document: RolesDocument, prune: bool) -> SyncPlan:
+    """What `apply_sync` would change to make the database match `document`."""
+    current = {role.name: role for role in await role_service.list_roles(db)}
+    changes: list[PlannedChange] = []
+    for spec in document.roles:
+        wanted = sorted(set(spec.permissions))
+        existing = current.get(spec.name)
+        if existing is None:
+            changes.append(
+                PlannedChange(
+                    op="create",
+                    role=spec.name,
+                    description=spec.description,
+                    add_permissions=wanted,
+                )
+            )
+            continue
+        add = [p for p in wanted if p not in existing.permissions]
+        remove = [p for p in existing.permissions if p not in wanted]
+        description = spec.description if spec.description != existing.description else None
+        if add or remove or description is not None:
+            changes.append(
+                PlannedChange(
+                    op="change",
+                    role=spec.name,
+                    description=description,
+                    add_permissions=add,
+                    remove_permissions=remove,
+                )
+            )
+    named = {spec.name for spec in document.roles}
+    extra = [name for name in current if name not in named]
+    if prune:
+        changes.extend(
+            PlannedChange(
+                op="remove",
+                role=name,
+                remove_permissions=current[name].permissions,
+                member_count=current[name].member_count,
+            )
+            for name in extra
+        )
+    return SyncPlan(changes=changes, unmanaged=[] if prune else extra, dry_run=False, applied=False)
+
+
+async def apply_sync(db: AsyncSession, *, plan: SyncPlan, force: bool = False, actor: str) -> None:
+    """Carry out `plan` in the caller's transaction. Removing a held role needs `force`."""
+    in_use = [c for c in plan.changes if c.op == "remove" and c.member_count and not force]
+    if in_use:
+        names = ", ".join(f"{c.role} ({c.member_count} user(s))" for c in in_use)
+        raise AppException(
+            409,
+            f"--prune would remove roles that users hold: {names}; add --force to remove them",
+            RoleErrorCode.ROLE_IN_USE,
+        )
+    for change in plan.changes:
+        if change.op == "create":
+            await role_service.create_role(
+                db,
+                name=change.role,
+                description=change.description or "",
+                permissions=change.add_permissions,
+                actor=actor,
+            )
+        elif change.op == "change":
+            role = await role_service.get_role(db, name=change.role)
+            if change.description is not None:
+                await role_service.update_description(
+                    db, role=role, description=change.description, actor=actor
+                )
+            await role_service.set_permissions(
+                db,
+                role=role,
+                add=change.add_permissions,
+                remove=change.remove_permissions,
+                actor=actor,
+            )
+        else:
+            await role_service.delete_role(db, name=change.role, force=True, actor=actor)

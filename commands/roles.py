@@ -1,0 +1,489 @@
+"""`manage roles`: roles, their permissions, who holds them, and roles as code.
+
+Logic lives in app/services/roles.py and app/services/role_sync.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from manage.options import JsonOption, YesOption
+from manage.runner import fail, run_session, settings_for
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app.schemas.role import RoleChange, RoleRead, SyncPlan, UserPermissions
+
+app = typer.Typer(
+    help="Create roles, grant them to users, and keep them as code (YAML).",
+    no_args_is_help=True,
+)
+
+RoleArgument = Annotated[str, typer.Argument(help="Role name, e.g. auditor.", show_default=False)]
+EmailsArgument = Annotated[
+    list[str], typer.Argument(help="One or more user email addresses.", show_default=False)
+]
+PermissionsArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="One or more permissions: resource:action, resource:* or *.", show_default=False
+    ),
+]
+
+
+def _actor() -> str:
+    from manage.actor import current_actor
+
+    return current_actor()
+
+
+def _say(message: str) -> None:
+    from manage.output import success_line
+
+    success_line(message)
+
+
+@app.command("create")
+def create_role(
+    ctx: typer.Context,
+    name: RoleArgument,
+    description: Annotated[
+        str, typer.Option("--description", "-d", help="What the role is for.")
+    ] = "",
+    permission: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--permission",
+            "-p",
+            help="A permission to give the role (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a role, optionally with permissions.
+
+    Names are 2-63 characters: lower-case letters, digits, '-' and '_', starting with a letter.
+    An existing name is exit 4; a bad name or permission is exit 5 naming it.
+
+    Example: manage roles create auditor -d "Read-only" -p roles:read -p audit:read
+    """
+
+    async def handler(db: AsyncSession) -> RoleRead:
+        from app.services import roles
+
+        await roles.create_role(
+            db, name=name, description=description, permissions=permission or [], actor=_actor()
+        )
+        return await roles.describe_role(db, name=name)
+
+    run_session(
+        ctx,
+        handler,
+        json_output=json_output,
+        render=lambda role: _say(
+            f"created role {role.name} with {len(role.permissions)} permission(s)"
+        ),
+    )
+
+
+@app.command("list")
+def list_roles(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """List roles by name with their permissions and member counts.
+
+    With --json, `data` is a list of roles: name, description, permissions, member_count,
+    created_at.
+    """
+
+    async def handler(db: AsyncSession) -> list[RoleRead]:
+        from app.services import roles
+
+        return await roles.list_roles(db)
+
+    run_session(ctx, handler, json_output=json_output, render=_render_roles)
+
+
+@app.command("show")
+def show_role(ctx: typer.Context, name: RoleArgument, json_output: JsonOption = False) -> None:
+    """Show one role: description, permissions and how many users hold it. Unknown: exit 3."""
+
+    async def handler(db: AsyncSession) -> RoleRead:
+        from app.services import roles
+
+        return await roles.describe_role(db, name=name)
+
+    run_session(ctx, handler, json_output=json_output, render=_render_role)
+
+
+@app.command("delete")
+def delete_role(
+    ctx: typer.Context,
+    name: RoleArgument,
+    yes: YesOption = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Delete the role even if users hold it (they lose it). With "
+            "ENVIRONMENT=production and no terminal it also confirms (with --yes).",
+        ),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Delete a role after confirmation.
+
+    A role that users still hold is refused (exit 4) unless --force. Without a terminal,
+    --yes is required (exit 7 otherwise). Unknown role: exit 3.
+    """
+
+    async def handler(db: AsyncSession) -> Any:
+        from app.services import roles
+        from manage.confirm import confirm_destructive
+
+        role = await roles.describe_role(db, name=name)
+        if role.member_count and not force:
+            # Let the service refuse, so the CLI and the API say the same thing.
+            return await roles.delete_role(db, name=name, force=False, actor=_actor())
+        held = f" (held by {role.member_count} user(s))" if role.member_count else ""
+        confirm_destructive(
+            action=f"delete role {name}{held}",
+            yes=yes,
+            production=settings_for(ctx).is_production,
+            force=force,
+            type_to_confirm=name,
+        )
+        return await roles.delete_role(db, name=name, force=force, actor=_actor())
+
+    run_session(
+        ctx,
+        handler,
+        json_output=json_output,
+        render=lambda done: _say(
+            f"deleted role {done.name}"
+            + (f"; {done.members_removed} user(s) lost it" if done.members_removed else "")
+        ),
+    )
+
+
+def _membership(ctx: typer.Context, action: str, role: str, values: list[str], json_output: bool):
+    async def handler(db: AsyncSession) -> RoleChange:
+        from app.services import roles
+
+        operation = {
+            "grant": lambda: roles.grant(db, role=role, emails=values, actor=_actor()),
+            "revoke": lambda: roles.revoke(db, role=role, emails=values, actor=_actor()),
+            "permit": lambda: roles.permit(db, role=role, permissions=values, actor=_actor()),
+            "forbid": lambda: roles.forbid(db, role=role, permissions=values, actor=_actor()),
+        }[action]
+        return await operation()
+
+    run_session(ctx, handler, json_output=json_output, render=_render_change)
+
+
+@app.command("grant")
+def grant(
+    ctx: typer.Context, role: RoleArgument, emails: EmailsArgument, json_output: JsonOption = False
+) -> None:
+    """Give a role to users. Unknown role or user: exit 3, nobody changes.
+
+    With --json, `data` is {"role", "action", "changed": [emails], "unchanged": [emails]}.
+    """
+    _membership(ctx, "grant", role, emails, json_output)
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context, role: RoleArgument, emails: EmailsArgument, json_output: JsonOption = False
+) -> None:
+    """Take a role from users. Unknown role or user: exit 3, nobody changes."""
+    _membership(ctx, "revoke", role, emails, json_output)
+
+
+@app.command("permit")
+def permit(
+    ctx: typer.Context,
+    role: RoleArgument,
+    permissions: PermissionsArgument,
+    json_output: JsonOption = False,
+) -> None:
+    """Add permissions to a role. A bad permission is exit 5 naming it.
+
+    Example: manage roles permit auditor roles:read 'audit:*'
+    """
+    _membership(ctx, "permit", role, permissions, json_output)
+
+
+@app.command("forbid")
+def forbid(
+    ctx: typer.Context,
+    role: RoleArgument,
+    permissions: PermissionsArgument,
+    json_output: JsonOption = False,
+) -> None:
+    """Remove permissions from a role."""
+    _membership(ctx, "forbid", role, permissions, json_output)
+
+
+@app.command("export")
+def export_roles(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Write the YAML here instead of standard output.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write every role as YAML, the format `roles sync` reads.
+
+    With --json, `data` is the same document: {"version": 1, "roles": [{"name",
+    "description", "permissions"}]} (and the FILE, if given, is still written).
+    """
+
+    async def handler(db: AsyncSession) -> Any:
+        from app.services import role_sync
+
+        document = await role_sync.export_roles(db)
+        if file is not None:
+            _write_text(file, role_sync.dump_roles_file(document))
+        return document
+
+    def render(document: Any) -> None:
+        from app.services.role_sync import dump_roles_file
+
+        if file is None:
+            typer.echo(dump_roles_file(document), nl=False)
+        else:
+            _say(f"wrote {len(document.roles)} role(s) to {file}")
+
+    run_session(ctx, handler, json_output=json_output, render=render)
+
+
+@app.command("sync")
+def sync_roles(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(help="The roles YAML file ('-' for standard input).", show_default=False),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove roles that are not in FILE.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --prune: also remove roles that users still hold."),
+    ] = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Make the roles in the database match FILE, in one transaction.
+
+    Prints the plan (+ create, ~ change, - remove) and applies it; a second run says there is
+    nothing to change. Roles missing from FILE are kept unless --prune; removing roles asks
+    first (--yes skips; required without a terminal) and refuses roles that users hold
+    unless --force (exit 4). A bad file is exit 5 naming file:line and the field.
+
+    Example: manage roles export roles.yaml && manage roles sync roles.yaml --dry-run
+    """
+    from app.services.role_sync import parse_roles_file
+
+    try:
+        source = "<stdin>" if str(file) == "-" else str(file)
+        text = _read_text(file)
+        document = parse_roles_file(text, source=source)
+    except Exception as exc:
+        fail(ctx, exc, json_output=json_output)
+        return
+
+    async def handler(db: AsyncSession) -> SyncPlan:
+        from app.services import role_sync
+        from manage.confirm import confirm_destructive
+
+        plan = await role_sync.plan_sync(db, document=document, prune=prune)
+        plan.dry_run = dry_run
+        if dry_run or not plan.changes:
+            return plan
+        removals = [c.role for c in plan.changes if c.op == "remove"]
+        if removals:
+            if not json_output:
+                _render_plan(plan, header=True)
+            confirm_destructive(
+                action=f"remove {len(removals)} role(s): {', '.join(removals)}",
+                yes=yes,
+                production=settings_for(ctx).is_production,
+                force=force,
+            )
+        await role_sync.apply_sync(db, plan=plan, force=force, actor=_actor())
+        plan.applied = True
+        return plan
+
+    run_session(ctx, handler, json_output=json_output, render=_render_sync)
+
+
+def _read_text(file: Path) -> str:
+    import sys
+
+    from app.errors import AppException, ErrorCode
+
+    if str(file) == "-":
+        return sys.stdin.read()
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AppException(404, f"{file}: no such file", ErrorCode.NOT_FOUND) from None
+    except UnicodeDecodeError:
+        raise AppException(422, f"{file}: not UTF-8 text", ErrorCode.INVALID_INPUT) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AppException(
+            422, f"{file}: cannot read ({reason})", ErrorCode.INVALID_INPUT
+        ) from None
+
+
+def _write_text(file: Path, text: str) -> None:
+    from app.errors import AppException, ErrorCode
+
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AppException(
+            422, f"{file}: cannot write ({reason})", ErrorCode.INVALID_INPUT
+        ) from None
+
+
+def user_permissions_command(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's email address.", show_default=False)],
+    json_output: JsonOption = False,
+) -> None:
+    """Show a user's effective permissions and the role each one comes from.
+
+    Superusers hold every permission ('*' from superuser). Unknown user: exit 3. With --json,
+    `data` is {"email", "is_active", "is_superuser", "roles": [names],
+    "permissions": [{"permission", "granted_by": [role names or "superuser"]}]}.
+    """
+
+    async def handler(db: AsyncSession) -> UserPermissions:
+        from app.services import roles
+
+        return await roles.effective_permissions(db, email=email)
+
+    run_session(ctx, handler, json_output=json_output, render=_render_user_permissions)
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+def _render_roles(roles: list[RoleRead]) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    if not roles:
+        out().print("no roles")
+        return
+    table = Table("name", "description", "permissions", "members")
+    for role in roles:
+        table.add_row(
+            role.name, role.description, ", ".join(role.permissions), str(role.member_count)
+        )
+    out().print(table)
+
+
+def _render_role(role: RoleRead) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    table = Table(show_header=False, box=None)
+    table.add_row("name", role.name)
+    table.add_row("description", role.description)
+    table.add_row("permissions", "\n".join(role.permissions) or "(none)")
+    table.add_row("members", str(role.member_count))
+    table.add_row("created", role.created_at.strftime("%Y-%m-%d %H:%M"))
+    out().print(table)
+
+
+_CHANGE_WORDS = {
+    "grant": ("granted {role} to", "already held {role}"),
+    "revoke": ("revoked {role} from", "did not hold {role}"),
+    "permit": ("{role} now has", "{role} already had"),
+    "forbid": ("{role} no longer has", "{role} did not have"),
+}
+
+
+def _render_change(change: RoleChange) -> None:
+    done, same = _CHANGE_WORDS[change.action]
+    if change.changed:
+        _say(f"{done.format(role=change.role)} {', '.join(change.changed)}")
+    if change.unchanged:
+        _say(f"unchanged: {', '.join(change.unchanged)} {same.format(role=change.role)}")
+
+
+def _plan_lines(plan: SyncPlan) -> list[str]:
+    lines = []
+    for change in plan.changes:
+        parts = [f"+{p}" for p in change.add_permissions]
+        parts += [f"-{p}" for p in change.remove_permissions] if change.op == "change" else []
+        if change.op == "change" and change.description is not None:
+            parts.append(f"description: {change.description!r}")
+        if change.op == "remove":
+            parts = [f"{len(change.remove_permissions)} permission(s)"]
+            if change.member_count:
+                parts.append(f"held by {change.member_count} user(s)")
+        detail = f" ({'; '.join(parts)})" if parts else ""
+        lines.append(f"{change.symbol} {change.role}{detail}")
+    return lines
+
+
+def _render_plan(plan: SyncPlan, *, header: bool = False) -> None:
+    from manage.output import out
+
+    if header:
+        out().print("plan:", markup=False, highlight=False)
+    for line in _plan_lines(plan):
+        out().print(line, markup=False, highlight=False)
+
+
+def _render_sync(plan: SyncPlan) -> None:
+    if not plan.changes:
+        _say("nothing to change: the roles already match the file")
+    elif plan.applied:
+        if not any(c.op == "remove" for c in plan.changes):
+            _render_plan(plan)
+        _say(f"applied {len(plan.changes)} change(s)")
+    else:
+        _render_plan(plan)
+        _say(f"dry run: {len(plan.changes)} change(s) planned, nothing written")
+    if plan.unmanaged:
+        _say(f"kept (not in the file; --prune removes them): {', '.join(plan.unmanaged)}")
+
+
+def _render_user_permissions(report: UserPermissions) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    flags = [] if report.is_active else ["inactive"]
+    if report.is_superuser:
+        flags.append("superuser")
+    suffix = f" ({', '.join(flags)})" if flags else ""
+    _say(f"{report.email}{suffix}: roles {', '.join(report.roles) or '(none)'}")
+    if not report.permissions:
+        out().print("no permissions")
+        return
+    table = Table("permission", "granted by")
+    for item in report.permissions:
+        table.add_row(item.permission, ", ".join(item.granted_by))
+    out().print(table)
