@@ -1,0 +1,1 @@
+"""The FastAPI app. It reuses app.services; the CLI never imports this package."""

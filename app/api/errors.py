@@ -1,0 +1,47 @@
+"""Every error the API returns is an ApiResponse envelope with the matching HTTP status."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppException, ErrorCode
+from app.schemas.common import ApiResponse
+
+_HTTP_CODES = {401: "NOT_AUTHENTICATED", 403: "REFUSED", 404: "NOT_FOUND", 405: "NOT_ALLOWED"}
+
+
+def _envelope(status: int, message: str, error_code: str, headers=None) -> JSONResponse:
+    body = ApiResponse[None].fail(message, error_code).model_dump(mode="json")
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+async def _app_exception(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppException)
+    return _envelope(exc.status, exc.message, exc.error_code)
+
+
+async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
+    # Starlette's class: FastAPI's HTTPException subclasses it, so both land here.
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+    return _envelope(exc.status_code, str(exc.detail), code, getattr(exc, "headers", None))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for error in exc.errors():
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{location}: {error['msg']}" if location else error["msg"])
+    return _envelope(422, "; ".join(parts) or "invalid input", ErrorCode.INVALID_INPUT)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppException, _app_exception)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
