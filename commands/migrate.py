@@ -1,44 +1,43 @@
-"""`manage migrate`: run and inspect Alembic migrations with the runner's own connection."""
+"""`manage migrate`: run and inspect Alembic migrations with the runner's own connection.
+
+Heavy imports (SQLAlchemy, Alembic) live inside the command bodies: `manage migrate --help`
+imports neither. Rendering lives in commands/migrate_render.py. docs/migrations.md documents
+every command, its exit codes and its JSON shape.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from manage.options import JsonOption
-from manage.runner import run_engine
+from manage.options import ForceOption, JsonOption, YesOption
+from manage.runner import fail, run_engine, settings_for
 
 if TYPE_CHECKING:
     from manage.runner import Runtime
 
 app = typer.Typer(help="Run and inspect database migrations.", no_args_is_help=True)
 
+Action = Literal["upgrade", "downgrade", "stamp"]
 
-@app.command("upgrade")
-def upgrade(
-    ctx: typer.Context,
-    revision: Annotated[
-        str, typer.Argument(help="Target revision: head (default), a revision id, +N.")
-    ] = "head",
-    json_output: JsonOption = False,
-) -> None:
-    """Upgrade the database to REVISION (default: head).
-
-    With --json, `data` is {"before": [...], "after": [...], "applied": [...]} (revision ids).
-    """
-
-    async def handler(runtime: Runtime) -> Any:
-        from db import migrations
-
-        engine = _migration_engine(runtime)
-        try:
-            return await migrations.upgrade(engine, revision)
-        finally:
-            if engine is not runtime.engine:
-                await engine.dispose()
-
-    run_engine(ctx, handler, json_output=json_output, render=_render_upgrade)
+SqlOption = Annotated[
+    bool,
+    typer.Option(
+        "--sql",
+        help="Print the SQL instead of running it (offline; nothing changes). Starts from the "
+        "database's current revision unless REVISION is a FROM:TO range.",
+    ),
+]
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        help="Seconds to wait for the migration lock held by another upgrade, downgrade or "
+        "stamp; then exit 6 naming the holder.",
+    ),
+]
 
 
 def _migration_engine(runtime: Runtime) -> Any:
@@ -51,48 +50,344 @@ def _migration_engine(runtime: Runtime) -> Any:
     return runtime.engine
 
 
-def _render_upgrade(result: Any) -> None:
-    from manage.output import success_line
+async def _with_migration_engine(runtime: Runtime, body: Any) -> Any:
+    engine = _migration_engine(runtime)
+    try:
+        return await body(engine)
+    finally:
+        if engine is not runtime.engine:
+            await engine.dispose()
 
-    target = ", ".join(result.after) or "base"
-    if not result.applied:
-        success_line(f"already at {target}; nothing to do")
-        return
-    count = len(result.applied)
-    success_line(f"applied {count} revision{'s' if count != 1 else ''}; now at {target}")
+
+def _run(
+    ctx: typer.Context,
+    action: Action,
+    revision: str,
+    *,
+    sql: bool,
+    lock_timeout: float,
+    json_output: bool,
+) -> None:
+    from commands import migrate_render as render
+
+    async def offline(engine: Any) -> Any:
+        from db import migrations
+        from db.migration_sql import offline_sql, range_from
+
+        span = revision
+        if ":" not in revision:
+            span = range_from(await migrations.current(engine), revision)
+        return render.OfflineSql(
+            range=span,
+            dialect=engine.dialect.name,
+            sql=offline_sql(action, span, dialect=engine.dialect.name),
+        )
+
+    async def online(engine: Any, runtime: Runtime) -> Any:
+        from db import migrations
+
+        return await getattr(migrations, action)(
+            engine,
+            revision,
+            lock_timeout=lock_timeout,
+            on_wait=render.waiting,
+            settings=runtime.settings.db,
+        )
+
+    async def handler(runtime: Runtime) -> Any:
+        if sql:
+            return await _with_migration_engine(runtime, offline)
+        return await _with_migration_engine(runtime, lambda engine: online(engine, runtime))
+
+    run_engine(
+        ctx,
+        handler,
+        json_output=json_output,
+        render=render.offline_sql if sql else render.run_renderer(action),
+    )
+
+
+def _guard(ctx: typer.Context, action: str, *, yes: bool, force: bool, json_output: bool) -> None:
+    """Downgrade and stamp confirm first; production needs --yes and the database name."""
+    from manage.confirm import confirm_destructive
+
+    try:
+        from sqlalchemy.engine import make_url
+
+        settings = settings_for(ctx)
+        url = make_url(settings.db.db_migration_url or settings.db.database_url)
+        name = url.database or "(in-memory)"
+        if url.get_backend_name() == "sqlite":
+            name = name.replace("\\", "/").rsplit("/", 1)[-1]
+        confirm_destructive(
+            action=f"{action} on database {name}",
+            yes=yes,
+            production=settings.is_production,
+            force=force,
+            type_to_confirm=name,
+        )
+    except Exception as exc:
+        fail(ctx, exc, json_output=json_output)
+
+
+@app.command("upgrade")
+def upgrade(
+    ctx: typer.Context,
+    revision: Annotated[
+        str,
+        typer.Argument(help="Target: head (default), a revision id, +N, or BRANCH@head."),
+    ] = "head",
+    sql: SqlOption = False,
+    lock_timeout: LockTimeoutOption = 60.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Upgrade the database to REVISION (default: head), holding the migration lock.
+
+    With --json, `data` is {"before": [...], "after": [...], "applied": [...], "reverted": []}
+    (revision ids); with --sql, {"range", "dialect", "sql"}.
+    """
+    _run(ctx, "upgrade", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
+
+
+@app.command("downgrade")
+def downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target: -N, base, or a revision id.")],
+    sql: SqlOption = False,
+    lock_timeout: LockTimeoutOption = 60.0,
+    yes: YesOption = False,
+    force: ForceOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Downgrade the database to REVISION, holding the migration lock. Asks first.
+
+    With --json, `data` is {"before", "after", "applied": [], "reverted": [...]}.
+    """
+    if not sql:
+        _guard(ctx, f"downgrade to {revision}", yes=yes, force=force, json_output=json_output)
+    _run(ctx, "downgrade", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
+
+
+@app.command("stamp")
+def stamp(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Revision to record: head, base, an id.")],
+    sql: SqlOption = False,
+    lock_timeout: LockTimeoutOption = 60.0,
+    yes: YesOption = False,
+    force: ForceOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Record REVISION as applied without running any migration. Asks first.
+
+    With --json, `data` is {"before", "after", "applied", "reverted"}: the revisions now
+    recorded as applied or no longer applied (none of them ran).
+    """
+    if not sql:
+        _guard(ctx, f"stamp revision {revision}", yes=yes, force=force, json_output=json_output)
+    _run(ctx, "stamp", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
 
 
 @app.command("status")
-def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def status(
+    ctx: typer.Context,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when any revision is pending (deploy gate).")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
     """Show every revision, oldest first: applied or pending, and which are heads.
 
     With --json, `data` is {"current": [...], "heads": [...], "revisions": [{"revision",
-    "down_revision", "message", "created", "applied", "is_head", "is_current"}]}.
+    "down_revision", "branch_labels", "message", "created", "is_head", "applied",
+    "is_current"}]}.
     """
+    from commands import migrate_render as render
+
+    async def handler(runtime: Runtime) -> Any:
+        from db import migrations
+        from manage.errors import CheckFailed
+
+        result = await _with_migration_engine(runtime, migrations.status)
+        if check and result.pending:
+            if not json_output:
+                render.status(result)
+            count = len(result.pending)
+            raise CheckFailed(
+                f"{count} pending revision{'s' if count != 1 else ''}; "
+                "run `manage migrate upgrade`",
+                error_code="PENDING_MIGRATIONS",
+                data=result,
+            )
+        return result
+
+    run_engine(ctx, handler, json_output=json_output, render=render.status)
+
+
+@app.command("current")
+def current(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Show the revision(s) the database is at.
+
+    With --json, `data` is {"current": [...], "heads": [...], "at_head": bool}.
+    """
+    from commands import migrate_render as render
 
     async def handler(runtime: Runtime) -> Any:
         from db import migrations
 
-        return await migrations.status(_migration_engine(runtime))
+        state = await _with_migration_engine(runtime, migrations.current)
+        heads = [info.revision for info in migrations.heads()]
+        return {"current": state, "heads": heads, "at_head": sorted(state) == sorted(heads)}
 
-    run_engine(ctx, handler, json_output=json_output, render=_render_status)
+    run_engine(ctx, handler, json_output=json_output, render=render.current)
 
 
-def _render_status(result: Any) -> None:
-    from rich.table import Table
+@app.command("heads")
+def heads(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Show the head revision(s) of the migration scripts (no database needed).
 
-    from manage.output import out
+    With --json, `data` is a list of {"revision", "down_revision", "branch_labels",
+    "message", "created", "is_head"}.
+    """
+    from commands import migrate_render as render
 
-    table = Table("revision", "created", "message", "state")
-    for rev in result.revisions:
-        state = "applied" if rev.applied else "pending"
-        if rev.is_head:
-            state += " (head)"
-        if rev.is_current:
-            state += " (current)"
-        table.add_row(rev.revision, rev.created or "", rev.message, state)
-    out().print(table)
-    pending = len(result.pending)
-    out().print(
-        "up to date" if pending == 0 else f"{pending} pending; run `manage migrate upgrade`"
-    )
+    async def handler(_runtime: Runtime) -> Any:
+        from db import migrations
+
+        return migrations.heads()
+
+    run_engine(ctx, handler, json_output=json_output, render=render.revisions)
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    revision_range: Annotated[
+        str | None,
+        typer.Option("--rev-range", "-r", help="START:END (either side may be empty)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List revisions, newest first (no database needed).
+
+    With --json, `data` is a list shaped like `heads`.
+    """
+    from commands import migrate_render as render
+
+    async def handler(_runtime: Runtime) -> Any:
+        from db import migrations
+
+        return migrations.history(revision_range)
+
+    run_engine(ctx, handler, json_output=json_output, render=render.revisions)
+
+
+@app.command("make")
+def make(
+    ctx: typer.Context,
+    message: Annotated[
+        str, typer.Option("--message", "-m", help="What the revision does (names the file).")
+    ],
+    empty: Annotated[
+        bool, typer.Option("--empty", help="Write an empty revision; no database needed.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Write a new revision autogenerated from the models against the current database.
+
+    The database must be at head (exit 5 otherwise). No difference: no file (exit 0).
+    With --json, `data` is {"path", "revision", "message", "operations": [...]}.
+    Review every generated file: autogenerate misses renames and enum label changes.
+    """
+    from commands import migrate_render as render
+
+    async def handler(runtime: Runtime) -> Any:
+        from db import migration_make
+
+        if empty:
+            return migration_make.make_empty(message)
+        return await _with_migration_engine(
+            runtime, lambda engine: migration_make.make_autogenerated(engine, message)
+        )
+
+    run_engine(ctx, handler, json_output=json_output, render=render.made)
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Also print the SQL that would remove the drift.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Compare the models with the database: exit 1 and list each difference on drift.
+
+    With --json, `data` is {"differences": [{"operation", "table", "name", "description"}],
+    "current": [...], "heads": [...], "sql": str | null}; `success` is false on drift.
+    """
+    from commands import migrate_render as render
+
+    async def handler(runtime: Runtime) -> Any:
+        from db import drift
+        from manage.errors import CheckFailed
+
+        report = await _with_migration_engine(
+            runtime, lambda engine: drift.drift(engine, with_sql=sql)
+        )
+        if report.clean:
+            return report
+        if not json_output:
+            render.drift(report)
+        count = len(report.differences)
+        raise CheckFailed(
+            f"drift: {count} difference{'s' if count != 1 else ''} between the models and "
+            "the database",
+            error_code="SCHEMA_DRIFT",
+            data=report,
+        )
+
+    run_engine(ctx, handler, json_output=json_output, render=render.drift)
+
+
+@app.command("sql")
+def sql_range(
+    ctx: typer.Context,
+    revision_range: Annotated[
+        str, typer.Argument(help="FROM:TO (e.g. base:head, ab12:+2), or TO (from base).")
+    ],
+    dialect: Annotated[
+        str | None,
+        typer.Option(
+            "--dialect", help="postgresql or sqlite (default: the configured database's)."
+        ),
+    ] = None,
+    down: Annotated[
+        bool, typer.Option("--downgrade", help="Render the downgrade of FROM:TO instead.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Print the offline SQL for a range of revisions (no database connection).
+
+    With --json, `data` is {"range", "dialect", "sql"}.
+    """
+    from commands import migrate_render as render
+
+    async def handler(runtime: Runtime) -> Any:
+        from sqlalchemy.engine import make_url
+
+        from db.migration_sql import offline_sql
+
+        settings = runtime.settings.db
+        name = (
+            dialect
+            or make_url(settings.db_migration_url or settings.database_url).get_backend_name()
+        )
+        action = "downgrade" if down else "upgrade"
+        return render.OfflineSql(
+            range=revision_range,
+            dialect=name,
+            sql=offline_sql(action, revision_range, dialect=name),
+        )
+
+    run_engine(ctx, handler, json_output=json_output, render=render.offline_sql)

@@ -42,6 +42,10 @@ class DatabaseSettings(BaseSettings):
     db_lock_timeout: float | None = Field(default=None, gt=0)
     db_pgbouncer: bool = False
     db_sqlite_busy_timeout: float = Field(default=30.0, ge=0)
+    # PostgreSQL lock_timeout / statement_timeout for the migration connection, set only
+    # after the migration lock is held (waiting for the lock is `--lock-timeout`).
+    migration_lock_timeout: float | None = Field(default=None, gt=0)
+    migration_statement_timeout: float | None = Field(default=None, gt=0)
 
     @field_validator("database_url", "db_migration_url")
     @classmethod

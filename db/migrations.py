@@ -2,37 +2,62 @@
 
 `alembic.command` functions are synchronous and read module globals, so they run inside
 `AsyncConnection.run_sync` (one command at a time per process) with the sync connection
-passed to env.py through `config.attributes["connection"]`.
+passed to env.py through `config.attributes["connection"]`. Upgrade, downgrade and stamp run
+under the migration lock (db/migration_lock.py) for their whole run.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import io
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
+from app.errors import AppException
+from db.config import DatabaseSettings
+from db.migration_lock import OnWait, end_read, migration_lock
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
 
 T = TypeVar("T")
 
 # Same as alembic.ini, so `alembic revision` and `manage migrate make` name files alike.
 FILE_TEMPLATE = "%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s_%(slug)s"
+# A different Alembic script directory (with its own env.py): for tests and tooling only.
+MIGRATIONS_DIR_ENV = "MANAGE_MIGRATIONS_DIR"
+# "module:attribute" of the MetaData that `make` and `check` compare against.
+TARGET_METADATA_ENV = "MANAGE_TARGET_METADATA"
+BAD_REVISION = "BAD_REVISION"
+DEFAULT_LOCK_TIMEOUT = 60.0
 _CREATE_DATE = re.compile(r"^Create Date:\s*(.+)$", re.MULTILINE)
 
 
-def alembic_config() -> Config:
+def migrations_dir() -> Path:
+    override = os.environ.get(MIGRATIONS_DIR_ENV)
+    return Path(override).resolve() if override else Path(migrations.__file__).parent
+
+
+def alembic_config(*, output_buffer: io.StringIO | None = None) -> Config:
     """The Alembic configuration, built in code so an installed `manage` needs no alembic.ini."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    cfg = Config(output_buffer=output_buffer, cmd_opts=argparse.Namespace(quiet=True))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("file_template", FILE_TEMPLATE.replace("%", "%%"))
     cfg.set_main_option("truncate_slug_length", "40")
     return cfg
@@ -42,15 +67,45 @@ def script_directory(cfg: Config | None = None) -> ScriptDirectory:
     return ScriptDirectory.from_config(cfg or alembic_config())
 
 
+def target_metadata() -> MetaData:
+    """The models' MetaData (or the one MANAGE_TARGET_METADATA names)."""
+    spec = os.environ.get(TARGET_METADATA_ENV)
+    if not spec:
+        import app.models  # noqa: F401  (registers every table on the metadata)
+        from db.metadata import metadata
+
+        return metadata
+    module_name, _, attribute = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute or "metadata")
+    except (ImportError, AttributeError) as exc:
+        raise AppException(422, f"{TARGET_METADATA_ENV}={spec!r}: {exc}", "INVALID_INPUT") from None
+
+
+@contextmanager
+def alembic_errors() -> Iterator[None]:
+    """Alembic's own errors (unknown revision, multiple heads, ...) as one clean line: exit 5."""
+    try:
+        yield
+    except (CommandError, RevisionError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AppException(422, message, BAD_REVISION) from exc
+
+
 @dataclass
-class RevisionInfo:
+class ScriptInfo:
     revision: str
     down_revision: list[str]
+    branch_labels: list[str]
     message: str
     created: str | None
-    applied: bool
     is_head: bool
-    is_current: bool
+
+
+@dataclass
+class RevisionInfo(ScriptInfo):
+    applied: bool = False
+    is_current: bool = False
 
 
 @dataclass
@@ -69,10 +124,13 @@ class MigrationStatus:
 
 
 @dataclass
-class UpgradeResult:
+class RunResult:
+    """What upgrade, downgrade and stamp did: heads before and after, revisions run."""
+
     before: list[str]
     after: list[str]
     applied: list[str]
+    reverted: list[str] = field(default_factory=list)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -83,36 +141,43 @@ def _as_list(value: Any) -> list[str]:
     return list(value)
 
 
-def _current_heads(connection: Connection) -> list[str]:
+def describe_script(rev: Script, heads: list[str]) -> ScriptInfo:
+    match = _CREATE_DATE.search(rev.longdoc or rev.module.__doc__ or "")
+    return ScriptInfo(
+        revision=rev.revision,
+        down_revision=_as_list(rev.down_revision),
+        branch_labels=sorted(rev.branch_labels or ()),
+        message=rev.doc or "",
+        created=match.group(1).strip() if match else None,
+        is_head=rev.revision in heads,
+    )
+
+
+def current_heads(connection: Connection) -> list[str]:
     heads = list(MigrationContext.configure(connection).get_current_heads())
-    # Reading alembic_version autobegins a transaction; end it, or Alembic would treat the
-    # connection as externally managed and never commit (and autocommit_block would fail).
-    connection.commit()
+    end_read(connection)
     return heads
 
 
 def _applied(script: ScriptDirectory, heads: list[str]) -> set[str]:
     applied: set[str] = set()
-    for head in heads:
-        applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
+    with alembic_errors():
+        for head in heads:
+            applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
     return applied
 
 
 def _status(connection: Connection, script: ScriptDirectory) -> MigrationStatus:
-    current = _current_heads(connection)
+    current = current_heads(connection)
     applied = _applied(script, current)
     heads = list(script.get_heads())
     revisions = []
     for rev in script.walk_revisions():
-        match = _CREATE_DATE.search(rev.longdoc or rev.module.__doc__ or "")
+        info = describe_script(rev, heads)
         revisions.append(
             RevisionInfo(
-                revision=rev.revision,
-                down_revision=_as_list(rev.down_revision),
-                message=rev.doc or "",
-                created=match.group(1).strip() if match else None,
+                **vars(info),
                 applied=rev.revision in applied,
-                is_head=rev.revision in heads,
                 is_current=rev.revision in current,
             )
         )
@@ -120,27 +185,127 @@ def _status(connection: Connection, script: ScriptDirectory) -> MigrationStatus:
     return MigrationStatus(current=current, heads=heads, revisions=revisions)
 
 
-def _upgrade(connection: Connection, cfg: Config, revision: str) -> UpgradeResult:
+def _run(connection: Connection, cfg: Config, action: Callable[[Config], None]) -> RunResult:
     script = script_directory(cfg)
-    before = _current_heads(connection)
+    before = current_heads(connection)
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, revision)
-    after = _current_heads(connection)
-    newly = _applied(script, after) - _applied(script, before)
+    with alembic_errors():
+        action(cfg)
+    after = current_heads(connection)
+    old, new = _applied(script, before), _applied(script, after)
     order = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    return UpgradeResult(before=before, after=after, applied=[r for r in order if r in newly])
+    return RunResult(
+        before=before,
+        after=after,
+        applied=[r for r in order if r in new - old],
+        reverted=[r for r in reversed(order) if r in old - new],
+    )
 
 
-async def _on_connection(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:
+async def _locked_run(
+    engine: AsyncEngine,
+    action: Callable[[Config], None],
+    *,
+    lock_timeout: float,
+    on_wait: OnWait | None,
+    settings: DatabaseSettings | None,
+) -> RunResult:
+    settings = settings or DatabaseSettings()
     async with engine.connect() as connection:
-        result = await connection.run_sync(fn, *args)
-        await connection.commit()
+        async with migration_lock(
+            connection, timeout=lock_timeout, settings=settings, on_wait=on_wait
+        ):
+            result = await connection.run_sync(_run, alembic_config(), action)
+            await connection.commit()
         return result
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> UpgradeResult:
-    return await _on_connection(engine, _upgrade, alembic_config(), revision)
+async def upgrade(
+    engine: AsyncEngine,
+    revision: str = "head",
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: OnWait | None = None,
+    settings: DatabaseSettings | None = None,
+) -> RunResult:
+    """Upgrade to `revision` (head, a revision id, +N, branch@head) under the migration lock."""
+    return await _locked_run(
+        engine,
+        lambda cfg: command.upgrade(cfg, revision),
+        lock_timeout=lock_timeout,
+        on_wait=on_wait,
+        settings=settings,
+    )
+
+
+async def downgrade(
+    engine: AsyncEngine,
+    revision: str,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: OnWait | None = None,
+    settings: DatabaseSettings | None = None,
+) -> RunResult:
+    """Downgrade to `revision` (-N, base, a revision id) under the migration lock."""
+    return await _locked_run(
+        engine,
+        lambda cfg: command.downgrade(cfg, revision),
+        lock_timeout=lock_timeout,
+        on_wait=on_wait,
+        settings=settings,
+    )
+
+
+async def stamp(
+    engine: AsyncEngine,
+    revision: str,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: OnWait | None = None,
+    settings: DatabaseSettings | None = None,
+) -> RunResult:
+    """Record `revision` in alembic_version without running any migration."""
+    return await _locked_run(
+        engine,
+        lambda cfg: command.stamp(cfg, revision),
+        lock_timeout=lock_timeout,
+        on_wait=on_wait,
+        settings=settings,
+    )
+
+
+async def on_connection(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(sync_connection, *args)` on a fresh connection; no lock (reads only)."""
+    async with engine.connect() as connection:
+        try:
+            return await connection.run_sync(fn, *args)
+        finally:
+            await connection.rollback()
 
 
 async def status(engine: AsyncEngine) -> MigrationStatus:
-    return await _on_connection(engine, _status, script_directory())
+    return await on_connection(engine, _status, script_directory())
+
+
+async def current(engine: AsyncEngine) -> list[str]:
+    return await on_connection(engine, current_heads)
+
+
+def heads() -> list[ScriptInfo]:
+    script = script_directory()
+    names = list(script.get_heads())
+    with alembic_errors():
+        return [describe_script(script.get_revision(name), names) for name in names]
+
+
+def history(revision_range: str | None = None) -> list[ScriptInfo]:
+    """Revisions in `START:END` (either side may be empty), newest first, like `alembic history`."""
+    script = script_directory()
+    revision_range = revision_range or ":"
+    if ":" not in revision_range:
+        raise AppException(422, f"bad range {revision_range!r}: use START:END", BAD_REVISION)
+    start, _, end = revision_range.partition(":")
+    names = list(script.get_heads())
+    with alembic_errors():
+        revisions = list(script.walk_revisions(start or "base", end or "heads"))
+    return [describe_script(rev, names) for rev in revisions]

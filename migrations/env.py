@@ -15,11 +15,11 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import app.models  # noqa: F401  (registers every table on the metadata)
-from db.metadata import metadata
+from db.migrations import target_metadata as _target_metadata
 
 config = context.config
-target_metadata = metadata
+# The models' MetaData (app.models registers every table on it), or MANAGE_TARGET_METADATA.
+target_metadata = _target_metadata()
 
 if config.config_file_name is not None and not config.attributes.get("skip_logging_config"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)

@@ -41,6 +41,7 @@ def test_second_upgrade_has_nothing_to_do(cli, blank_db_url) -> None:
         "before": [_head()],
         "after": [_head()],
         "applied": [],
+        "reverted": [],
     }
 
 

@@ -1,0 +1,230 @@
+"""Drift between the models and the database: what a new migration would have to do.
+
+Alembic's autogenerate comparison (types and server defaults included) lists each
+difference as an operation; we add what it is blind to: PostgreSQL enum labels (never
+compared, alembic#868). Index changes on existing columns come from autogenerate, which
+compares them in current Alembic; they are reported like every other difference.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from alembic.autogenerate import produce_migrations
+from alembic.operations import Operations, ops
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Enum, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.migrations import current_heads, on_connection, script_directory, target_metadata
+
+if TYPE_CHECKING:
+    from sqlalchemy import Column, MetaData
+
+
+@dataclass
+class Difference:
+    operation: str  # add_column, remove_index, modify_type, enum_labels, ...
+    table: str | None
+    name: str | None  # the column, index, constraint or enum type concerned
+    description: str  # one readable line: "add column users.nickname VARCHAR(50) NULL"
+
+
+@dataclass
+class DriftReport:
+    differences: list[Difference] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)
+    heads: list[str] = field(default_factory=list)
+    sql: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences
+
+
+def _type(column: Column, connection: Connection) -> str:
+    try:
+        return str(column.type.compile(dialect=connection.dialect))
+    except Exception:  # a type this dialect cannot render: still say what it is
+        return repr(column.type)
+
+
+def _columns(item: Any) -> str:
+    return ", ".join(str(getattr(c, "name", c)) for c in item.columns)
+
+
+def describe_difference(diff: Any, connection: Connection) -> Difference:
+    kind = diff[0]
+    if kind in ("add_table", "remove_table"):
+        verb = "create" if kind == "add_table" else "drop"
+        return Difference(kind, diff[1].name, None, f"{verb} table {diff[1].name}")
+    if kind in ("add_column", "remove_column"):
+        column = diff[3]
+        verb = "add" if kind == "add_column" else "drop"
+        null = "NULL" if column.nullable else "NOT NULL"
+        return Difference(
+            kind,
+            diff[2],
+            column.name,
+            f"{verb} column {diff[2]}.{column.name} {_type(column, connection)} {null}",
+        )
+    if kind in ("add_index", "remove_index"):
+        index = diff[1]
+        verb = "add" if kind == "add_index" else "drop"
+        unique = "unique " if index.unique else ""
+        return Difference(
+            kind,
+            index.table.name,
+            index.name,
+            f"{verb} {unique}index {index.name} on {index.table.name} ({_columns(index)})",
+        )
+    if kind in ("add_constraint", "remove_constraint", "add_fk", "remove_fk"):
+        constraint = diff[1]
+        verb = "add" if kind.startswith("add") else "drop"
+        what = "foreign key" if kind.endswith("fk") else type(constraint).__name__
+        table = constraint.table.name if constraint.table is not None else None
+        return Difference(
+            kind,
+            table,
+            constraint.name,
+            f"{verb} {what} {constraint.name or '(unnamed)'} on {table} ({_columns(constraint)})",
+        )
+    if kind.startswith("modify_"):
+        # ("modify_type", schema, table, column, existing_kw, old, new)
+        _, _, table, column, _, old, new = diff
+        what = kind.removeprefix("modify_").replace("_", " ")
+        return Difference(
+            kind,
+            table,
+            column,
+            f"change {what} of {table}.{column}: {_value(old, connection)} -> "
+            f"{_value(new, connection)} (database -> models)",
+        )
+    return Difference(str(kind), None, None, f"{kind}: {diff[1:]!r}")
+
+
+def _value(value: Any, connection: Connection) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "NULL" if value else "NOT NULL"
+    if hasattr(value, "compile") and hasattr(value, "python_type"):
+        return str(value.compile(dialect=connection.dialect))
+    argument = getattr(value, "arg", value)  # a server default
+    return str(getattr(argument, "text", argument))
+
+
+def flat_diffs(upgrade_ops: ops.UpgradeOps) -> Iterator[Any]:
+    for diff in upgrade_ops.as_diffs():
+        # modify_* come grouped as a list of tuples per column
+        yield from diff if isinstance(diff, list) else [diff]
+
+
+def _flat_ops(container: ops.OpContainer) -> Iterator[ops.MigrateOperation]:
+    for op in container.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            yield from op.ops
+        else:
+            yield op
+
+
+def _ops_sql(upgrade_ops: ops.UpgradeOps, dialect_name: str) -> list[str]:
+    buffer = io.StringIO()
+    context = MigrationContext.configure(
+        dialect_name=dialect_name,
+        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
+    )
+    operations = Operations(context)
+    lines = []
+    for op in _flat_ops(upgrade_ops):
+        buffer.seek(0)
+        buffer.truncate()
+        try:
+            operations.invoke(op)
+            lines.append(buffer.getvalue().strip())
+        except Exception as exc:  # e.g. ALTER COLUMN on SQLite: needs a batch rebuild
+            lines.append(f"-- {type(op).__name__}: not expressible as plain SQL here ({exc})")
+    return lines
+
+
+def _model_enums(metadata: MetaData) -> dict[str, tuple[str, list[str]]]:
+    """Native enum types the models declare: type name -> (table, labels)."""
+    enums: dict[str, tuple[str, list[str]]] = {}
+    for table in metadata.tables.values():
+        for column in table.columns:
+            kind = column.type
+            if isinstance(kind, Enum) and kind.native_enum and kind.name:
+                enums[kind.name] = (table.name, list(kind.enums))
+    return enums
+
+
+def _enum_drift(connection: Connection, metadata: MetaData) -> tuple[list[Difference], list[str]]:
+    expected = _model_enums(metadata)
+    if connection.dialect.name != "postgresql" or not expected:
+        return [], []
+    rows = connection.execute(
+        text(
+            "SELECT t.typname, e.enumlabel FROM pg_type t"
+            " JOIN pg_enum e ON e.enumtypid = t.oid"
+            " JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " WHERE n.nspname = current_schema() ORDER BY t.typname, e.enumsortorder"
+        )
+    )
+    actual: dict[str, list[str]] = {}
+    for name, label in rows:
+        actual.setdefault(name, []).append(label)
+    differences, sql = [], []
+    for name, (table, labels) in sorted(expected.items()):
+        if name not in actual or actual[name] == labels:
+            continue  # a missing type comes with its table (create table)
+        added = [label for label in labels if label not in actual[name]]
+        removed = [label for label in actual[name] if label not in labels]
+        parts = [f"add {added}" if added else "", f"remove {removed}" if removed else ""]
+        detail = "; ".join(p for p in parts if p) or "same labels in another order"
+        differences.append(
+            Difference(
+                "enum_labels",
+                table,
+                name,
+                f"change labels of enum type {name}: database {actual[name]} -> models "
+                f"{labels} ({detail})",
+            )
+        )
+        sql += [f"ALTER TYPE {name} ADD VALUE '{label}';" for label in added]
+        if removed or not added:
+            sql.append(f"-- enum {name}: PostgreSQL cannot drop or reorder labels; recreate it")
+    return differences, sql
+
+
+def _drift(connection: Connection, with_sql: bool) -> DriftReport:
+    metadata = target_metadata()
+    current = current_heads(connection)
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "target_metadata": metadata,
+            "compare_type": True,
+            "compare_server_default": True,
+        },
+    )
+    upgrade_ops = produce_migrations(context, metadata).upgrade_ops
+    assert upgrade_ops is not None
+    differences = [describe_difference(diff, connection) for diff in flat_diffs(upgrade_ops)]
+    enum_differences, enum_sql = _enum_drift(connection, metadata)
+    report = DriftReport(
+        differences=differences + enum_differences,
+        current=current,
+        heads=list(script_directory().get_heads()),
+    )
+    if with_sql:
+        report.sql = "\n".join(_ops_sql(upgrade_ops, connection.dialect.name) + enum_sql)
+    return report
+
+
+async def drift(engine: AsyncEngine, *, with_sql: bool = False) -> DriftReport:
+    """Compare the models with the database `engine` points at; nothing is changed."""
+    return await on_connection(engine, _drift, with_sql)
