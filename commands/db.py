@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,40 +16,53 @@ app = typer.Typer(help="Check the database: reachable and migrated.", no_args_is
 
 
 @app.command("check")
-def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    """Check that the database is reachable and migrated to head.
+def check(
+    ctx: typer.Context,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Keep checking for up to this many seconds until ready (e.g. while the "
+            "database starts or another pod migrates).",
+        ),
+    ] = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Check the database is ready: reachable, one migration head, at head, a superuser.
 
-    Exit 0 when ready, 1 when it is behind (or ahead of) the code's head, 6 when unreachable.
-    With --json, `data` is {"reachable", "current", "heads", "pending"}.
+    Exit 0 when ready, 1 when not ready (each reason is listed), 6 when unreachable. Usable as
+    a container healthcheck or a deploy gate. With --json, `data` is {"ready", "reachable",
+    "current", "heads", "pending", "superuser_exists", "problems"}.
     """
 
     async def handler(runtime: Runtime) -> dict[str, Any]:
-        from db import migrations
+        from app.services import readiness
         from manage.errors import CheckFailed
+        from manage.retry import until_deadline
 
-        state = await migrations.status(runtime.engine)
-        report = {
-            "reachable": True,
-            "current": state.current,
-            "heads": state.heads,
-            "pending": [rev.revision for rev in state.pending],
-        }
-        if not state.at_head:
-            current = ", ".join(state.current) or "an empty schema (no migrations applied)"
+        report = await until_deadline(
+            lambda: readiness.check(runtime.engine), seconds=wait, done=lambda r: r.ready
+        )
+        data = {"ready": report.ready, **_fields(report)}
+        if not report.ready:
             raise CheckFailed(
-                f"not ready: database is at {current}; head is {', '.join(state.heads)} "
-                f"({len(report['pending'])} pending)",
-                error_code="NOT_AT_HEAD",
-                data=report,
+                "not ready: " + "; ".join(report.problems), error_code="NOT_READY", data=data
             )
-        return report
+        return data
 
     run_engine(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda report: _say(f"ready: database at head {', '.join(report['heads'])}"),
+        render=lambda data: _say(f"ready: database at head {', '.join(data['heads'])}"),
     )
+
+
+def _fields(report: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(report)
 
 
 def _say(message: str) -> None:
