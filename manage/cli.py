@@ -30,6 +30,7 @@ GROUPS: dict[str, GroupSpec] = {
     "migrate": GroupSpec("commands.migrate", "Run and inspect database migrations."),
     "db": GroupSpec("commands.db", "Check the database: reachable and migrated."),
     "audit": GroupSpec("commands.audit", "Read the audit log of changes."),
+    "config": GroupSpec("commands.config", "Show the effective configuration."),
 }
 
 
