@@ -149,7 +149,8 @@ def upgrade(
     _run(ctx, "upgrade", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
 
 
-@app.command("downgrade")
+# ignore_unknown_options: `downgrade -1` reads as a revision, not as an unknown option -1.
+@app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target: -N, base, or a revision id.")],

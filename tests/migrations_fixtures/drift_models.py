@@ -1,0 +1,37 @@
+"""Model metadata that differs from the shipped models, for `migrate check` and `make` tests.
+
+Each MetaData here is a copy of the shipped one (never the shared object itself), changed the
+way a developer would change a model. Point MANAGE_TARGET_METADATA at one of them:
+`tests.migrations_fixtures.drift_models:with_nickname`.
+"""
+
+from sqlalchemy import Column, Enum, Index, Integer, MetaData, String, Table
+
+import app.models  # noqa: F401  (registers the shipped tables)
+from db.metadata import NAMING_CONVENTION
+from db.metadata import metadata as shipped
+
+
+def _copy() -> MetaData:
+    copy = MetaData(naming_convention=NAMING_CONVENTION)
+    for table in shipped.sorted_tables:
+        table.to_metadata(copy)
+    return copy
+
+
+# The User model gains a column with an index, and an index on an existing column.
+with_nickname = _copy()
+_users = with_nickname.tables["users"]
+_users.append_column(Column("nickname", String(50), nullable=True))
+Index("ix_users_nickname", _users.c.nickname)
+Index("ix_users_full_name", _users.c.full_name)
+
+# A model whose PostgreSQL enum has a label the database does not have yet.
+MOOD_LABELS = ("happy", "sad", "meh")
+with_mood = _copy()
+Table(
+    "moods",
+    with_mood,
+    Column("id", Integer, primary_key=True),
+    Column("mood", Enum(*MOOD_LABELS, name="mood"), nullable=False),
+)
