@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commands import roles_render as views
 from manage.options import JsonOption, YesOption
 from manage.runner import fail, run_session, settings_for
 
@@ -104,7 +105,7 @@ def list_roles(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
         return await roles.list_roles(db)
 
-    run_session(ctx, handler, json_output=json_output, render=_render_roles)
+    run_session(ctx, handler, json_output=json_output, render=views.render_roles)
 
 
 @app.command("show")
@@ -116,7 +117,7 @@ def show_role(ctx: typer.Context, name: RoleArgument, json_output: JsonOption = 
 
         return await roles.describe_role(db, name=name)
 
-    run_session(ctx, handler, json_output=json_output, render=_render_role)
+    run_session(ctx, handler, json_output=json_output, render=views.render_role)
 
 
 @app.command("delete")
@@ -169,7 +170,7 @@ def delete_role(
     )
 
 
-def _membership(ctx: typer.Context, action: str, role: str, values: list[str], json_output: bool):
+def _change(ctx: typer.Context, action: str, role: str, values: list[str], json_output: bool):
     async def handler(db: AsyncSession) -> RoleChange:
         from app.services import roles
 
@@ -181,7 +182,7 @@ def _membership(ctx: typer.Context, action: str, role: str, values: list[str], j
         }[action]
         return await operation()
 
-    run_session(ctx, handler, json_output=json_output, render=_render_change)
+    run_session(ctx, handler, json_output=json_output, render=views.render_change)
 
 
 @app.command("grant")
@@ -192,7 +193,7 @@ def grant(
 
     With --json, `data` is {"role", "action", "changed": [emails], "unchanged": [emails]}.
     """
-    _membership(ctx, "grant", role, emails, json_output)
+    _change(ctx, "grant", role, emails, json_output)
 
 
 @app.command("revoke")
@@ -200,7 +201,7 @@ def revoke(
     ctx: typer.Context, role: RoleArgument, emails: EmailsArgument, json_output: JsonOption = False
 ) -> None:
     """Take a role from users. Unknown role or user: exit 3, nobody changes."""
-    _membership(ctx, "revoke", role, emails, json_output)
+    _change(ctx, "revoke", role, emails, json_output)
 
 
 @app.command("permit")
@@ -214,7 +215,7 @@ def permit(
 
     Example: manage roles permit auditor roles:read 'audit:*'
     """
-    _membership(ctx, "permit", role, permissions, json_output)
+    _change(ctx, "permit", role, permissions, json_output)
 
 
 @app.command("forbid")
@@ -225,7 +226,7 @@ def forbid(
     json_output: JsonOption = False,
 ) -> None:
     """Remove permissions from a role."""
-    _membership(ctx, "forbid", role, permissions, json_output)
+    _change(ctx, "forbid", role, permissions, json_output)
 
 
 @app.command("export")
@@ -316,7 +317,7 @@ def sync_roles(
         removals = [c.role for c in plan.changes if c.op == "remove"]
         if removals:
             if not json_output:
-                _render_plan(plan, header=True)
+                views.render_plan(plan, header=True)
             confirm_destructive(
                 action=f"remove {len(removals)} role(s): {', '.join(removals)}",
                 yes=yes,
@@ -327,7 +328,7 @@ def sync_roles(
         plan.applied = True
         return plan
 
-    run_session(ctx, handler, json_output=json_output, render=_render_sync)
+    run_session(ctx, handler, json_output=json_output, render=views.render_sync)
 
 
 def _read_text(file: Path) -> str:
@@ -379,111 +380,4 @@ def user_permissions_command(
 
         return await roles.effective_permissions(db, email=email)
 
-    run_session(ctx, handler, json_output=json_output, render=_render_user_permissions)
-
-
-# -- rendering ---------------------------------------------------------------------------
-
-
-def _render_roles(roles: list[RoleRead]) -> None:
-    from rich.table import Table
-
-    from manage.output import out
-
-    if not roles:
-        out().print("no roles")
-        return
-    table = Table("name", "description", "permissions", "members")
-    for role in roles:
-        table.add_row(
-            role.name, role.description, ", ".join(role.permissions), str(role.member_count)
-        )
-    out().print(table)
-
-
-def _render_role(role: RoleRead) -> None:
-    from rich.table import Table
-
-    from manage.output import out
-
-    table = Table(show_header=False, box=None)
-    table.add_row("name", role.name)
-    table.add_row("description", role.description)
-    table.add_row("permissions", "\n".join(role.permissions) or "(none)")
-    table.add_row("members", str(role.member_count))
-    table.add_row("created", role.created_at.strftime("%Y-%m-%d %H:%M"))
-    out().print(table)
-
-
-_CHANGE_WORDS = {
-    "grant": ("granted {role} to", "already held {role}"),
-    "revoke": ("revoked {role} from", "did not hold {role}"),
-    "permit": ("{role} now has", "{role} already had"),
-    "forbid": ("{role} no longer has", "{role} did not have"),
-}
-
-
-def _render_change(change: RoleChange) -> None:
-    done, same = _CHANGE_WORDS[change.action]
-    if change.changed:
-        _say(f"{done.format(role=change.role)} {', '.join(change.changed)}")
-    if change.unchanged:
-        _say(f"unchanged: {', '.join(change.unchanged)} {same.format(role=change.role)}")
-
-
-def _plan_lines(plan: SyncPlan) -> list[str]:
-    lines = []
-    for change in plan.changes:
-        parts = [f"+{p}" for p in change.add_permissions]
-        parts += [f"-{p}" for p in change.remove_permissions] if change.op == "change" else []
-        if change.op == "change" and change.description is not None:
-            parts.append(f"description: {change.description!r}")
-        if change.op == "remove":
-            parts = [f"{len(change.remove_permissions)} permission(s)"]
-            if change.member_count:
-                parts.append(f"held by {change.member_count} user(s)")
-        detail = f" ({'; '.join(parts)})" if parts else ""
-        lines.append(f"{change.symbol} {change.role}{detail}")
-    return lines
-
-
-def _render_plan(plan: SyncPlan, *, header: bool = False) -> None:
-    from manage.output import out
-
-    if header:
-        out().print("plan:", markup=False, highlight=False)
-    for line in _plan_lines(plan):
-        out().print(line, markup=False, highlight=False)
-
-
-def _render_sync(plan: SyncPlan) -> None:
-    if not plan.changes:
-        _say("nothing to change: the roles already match the file")
-    elif plan.applied:
-        if not any(c.op == "remove" for c in plan.changes):
-            _render_plan(plan)
-        _say(f"applied {len(plan.changes)} change(s)")
-    else:
-        _render_plan(plan)
-        _say(f"dry run: {len(plan.changes)} change(s) planned, nothing written")
-    if plan.unmanaged:
-        _say(f"kept (not in the file; --prune removes them): {', '.join(plan.unmanaged)}")
-
-
-def _render_user_permissions(report: UserPermissions) -> None:
-    from rich.table import Table
-
-    from manage.output import out
-
-    flags = [] if report.is_active else ["inactive"]
-    if report.is_superuser:
-        flags.append("superuser")
-    suffix = f" ({', '.join(flags)})" if flags else ""
-    _say(f"{report.email}{suffix}: roles {', '.join(report.roles) or '(none)'}")
-    if not report.permissions:
-        out().print("no permissions")
-        return
-    table = Table("permission", "granted by")
-    for item in report.permissions:
-        table.add_row(item.permission, ", ".join(item.granted_by))
-    out().print(table)
+    run_session(ctx, handler, json_output=json_output, render=views.render_user_permissions)

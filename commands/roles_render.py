@@ -1,0 +1,118 @@
+"""How `manage roles` shows its results to people (--json output is the runner's job)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.schemas.role import RoleChange, RoleRead, SyncPlan, UserPermissions
+
+
+def _say(message: str) -> None:
+    from manage.output import success_line
+
+    success_line(message)
+
+
+def render_roles(roles: list[RoleRead]) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    if not roles:
+        out().print("no roles")
+        return
+    table = Table("name", "description", "permissions", "members")
+    for role in roles:
+        table.add_row(
+            role.name, role.description, ", ".join(role.permissions), str(role.member_count)
+        )
+    out().print(table)
+
+
+def render_role(role: RoleRead) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    table = Table(show_header=False, box=None)
+    table.add_row("name", role.name)
+    table.add_row("description", role.description)
+    table.add_row("permissions", "\n".join(role.permissions) or "(none)")
+    table.add_row("members", str(role.member_count))
+    table.add_row("created", role.created_at.strftime("%Y-%m-%d %H:%M"))
+    out().print(table)
+
+
+_CHANGE_WORDS = {
+    "grant": ("granted {role} to", "already held {role}"),
+    "revoke": ("revoked {role} from", "did not hold {role}"),
+    "permit": ("{role} now has", "{role} already had"),
+    "forbid": ("{role} no longer has", "{role} did not have"),
+}
+
+
+def render_change(change: RoleChange) -> None:
+    done, same = _CHANGE_WORDS[change.action]
+    if change.changed:
+        _say(f"{done.format(role=change.role)} {', '.join(change.changed)}")
+    if change.unchanged:
+        _say(f"unchanged: {', '.join(change.unchanged)} {same.format(role=change.role)}")
+
+
+def _plan_lines(plan: SyncPlan) -> list[str]:
+    lines = []
+    for change in plan.changes:
+        parts = [f"+{p}" for p in change.add_permissions]
+        parts += [f"-{p}" for p in change.remove_permissions] if change.op == "change" else []
+        if change.op == "change" and change.description is not None:
+            parts.append(f"description: {change.description!r}")
+        if change.op == "remove":
+            parts = [f"{len(change.remove_permissions)} permission(s)"]
+            if change.member_count:
+                parts.append(f"held by {change.member_count} user(s)")
+        detail = f" ({'; '.join(parts)})" if parts else ""
+        lines.append(f"{change.symbol} {change.role}{detail}")
+    return lines
+
+
+def render_plan(plan: SyncPlan, *, header: bool = False) -> None:
+    from manage.output import out
+
+    if header:
+        out().print("plan:", markup=False, highlight=False)
+    for line in _plan_lines(plan):
+        out().print(line, markup=False, highlight=False)
+
+
+def render_sync(plan: SyncPlan) -> None:
+    if not plan.changes:
+        _say("nothing to change: the roles already match the file")
+    elif plan.applied:
+        if not any(c.op == "remove" for c in plan.changes):
+            render_plan(plan)
+        _say(f"applied {len(plan.changes)} change(s)")
+    else:
+        render_plan(plan)
+        _say(f"dry run: {len(plan.changes)} change(s) planned, nothing written")
+    if plan.unmanaged:
+        _say(f"kept (not in the file; --prune removes them): {', '.join(plan.unmanaged)}")
+
+
+def render_user_permissions(report: UserPermissions) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    flags = [] if report.is_active else ["inactive"]
+    if report.is_superuser:
+        flags.append("superuser")
+    suffix = f" ({', '.join(flags)})" if flags else ""
+    _say(f"{report.email}{suffix}: roles {', '.join(report.roles) or '(none)'}")
+    if not report.permissions:
+        out().print("no permissions")
+        return
+    table = Table("permission", "granted by")
+    for item in report.permissions:
+        table.add_row(item.permission, ", ".join(item.granted_by))
+    out().print(table)
