@@ -30,6 +30,7 @@ GROUPS: dict[str, GroupSpec] = {
     "migrate": GroupSpec("commands.migrate", "Run and inspect database migrations."),
     "db": GroupSpec("commands.db", "Check the database: reachable and migrated."),
     "audit": GroupSpec("commands.audit", "Read the audit log of changes."),
+    "seed": GroupSpec("commands.seed", "Load seed sets (YAML, idempotent) and fake data."),
     "config": GroupSpec("commands.config", "Show the effective configuration."),
 }
 
@@ -57,12 +58,38 @@ class LazyGroup(TyperGroup):
             self.commands[cmd_name] = group
         return self.commands[cmd_name]
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _plain_string_options(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def _plain_string_options(params: list[Any]) -> None:
+    """Let the root's string and flag options skip Typer's pydantic TypeAdapter.
+
+    Typer 0.2x builds a pydantic adapter for every non-bool option it parses, which imports
+    pydantic (~50 ms) on every `manage GROUP ...` run even when --database-url is absent.
+    A command-line string needs no coercion. This touches a private Typer class: if it
+    moves, the import fails and we only lose the speed-up.
+    """
+    try:
+        from typer._coercion import PassThroughRuntimeParam
+    except ImportError:  # pragma: no cover - depends on Typer internals
+        return
+    for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", True) is not None:
+            continue
+        if descriptor.annotation in (str, bool):
+            param._runtime_param = PassThroughRuntimeParam(
+                annotation=descriptor.annotation, parameter_info=descriptor.parameter_info
+            )
 
 
 def _version(value: bool) -> None:

@@ -8,9 +8,7 @@ place that calls asyncio.run.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -69,6 +67,8 @@ def settings_for(ctx: typer.Context) -> Settings:
 
 
 async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitable[T]]) -> T:
+    import asyncio
+
     from db.engine import create_engine
 
     settings = load_settings(options)
@@ -82,6 +82,8 @@ async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitab
 async def _with_session(
     options: GlobalOptions, handler: Callable[[AsyncSession], Awaitable[T]]
 ) -> T:
+    import asyncio
+
     from db.engine import session_factory
 
     async def body(runtime: Runtime) -> T:
@@ -116,6 +118,8 @@ def _finish(
     json_output: bool,
     render: Render | None,
 ) -> T:
+    import asyncio
+
     from manage import output
 
     output.reset_consoles()
@@ -138,6 +142,8 @@ def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> N
 
     failure = classify(exc, where=_where(options))
     if options.verbose:
+        import traceback
+
         # Never with local variables: a frame may hold a password.
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     output.error_line(failure.message)
