@@ -12,7 +12,7 @@ from manage.runner import run_engine
 if TYPE_CHECKING:
     from manage.runner import Runtime
 
-app = typer.Typer(help="Check the database: reachable and migrated.", no_args_is_help=True)
+app = typer.Typer(help="Check and open the database.", no_args_is_help=True)
 
 
 @app.command("check")
@@ -57,6 +57,40 @@ def check(
         json_output=json_output,
         render=lambda data: _say(f"ready: database at head {', '.join(data['heads'])}"),
     )
+
+
+@app.command("shell", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def shell(ctx: typer.Context) -> None:
+    """Open the database's own client: psql for PostgreSQL, sqlite3 for SQLite.
+
+    Arguments after `--` go to the client. The password is passed in the client's environment
+    (PGPASSWORD), never on its command line.
+
+    Example: manage db shell -- -c 'select count(*) from users'
+    """
+    import os
+    import shutil
+
+    from app.errors import AppException, ErrorCode
+    from db.client import client_command
+    from manage.runner import fail, settings_for
+
+    try:
+        command = client_command(settings_for(ctx).db.database_url, ctx.args)
+        program = shutil.which(command.argv[0])
+        if program is None:
+            raise AppException(
+                404,
+                f"{command.argv[0]} is not installed or not on PATH "
+                f"(install the {'postgresql-client' if command.argv[0] == 'psql' else 'sqlite3'}"
+                " package)",
+                ErrorCode.NOT_FOUND,
+            )
+    except Exception as exc:
+        fail(ctx, exc)
+        return
+    # Replace this process: the client owns the terminal, signals and exit code from here.
+    os.execve(program, command.argv, {**os.environ, **command.env})
 
 
 def _fields(report: Any) -> dict[str, Any]:
