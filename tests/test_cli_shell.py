@@ -39,7 +39,16 @@ def _modules_loaded_by(*argv: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["users", "--help"], ["migrate", "--help"], ["db", "--help"], ["roles", "--help"]],
+    [
+        ["--help"],
+        ["users", "--help"],
+        ["migrate", "--help"],
+        ["db", "--help"],
+        ["roles", "--help"],
+        ["seed", "--help"],
+        ["seed", "run", "--help"],
+        ["seed", "fake", "users", "--help"],
+    ],
 )
 def test_help_imports_no_database_or_hashing_library(argv: list[str]) -> None:
     assert _modules_loaded_by(*argv) == []

@@ -1,0 +1,202 @@
+"""`manage seed`: declarative seed sets and fake data. Logic lives in app/services/seed*.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from manage.options import JsonOption, PasswordFileOption, PasswordStdinOption
+from manage.runner import fail, run_session, settings_for
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app.schemas.seed import FakeUsersResult, SeedFileStatus, SeedRunResult
+
+app = typer.Typer(
+    help="Load seed sets (YAML, idempotent) and fake data.",
+    no_args_is_help=True,
+)
+fake_app = typer.Typer(
+    help="Generate fake rows for development and load tests.", no_args_is_help=True
+)
+app.add_typer(fake_app, name="fake")
+
+SeedsDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--seeds-dir",
+        envvar="SEEDS_DIR",
+        help="The directory holding one sub-directory per seed set.",
+        file_okay=False,
+    ),
+]
+MAX_CHANGE_LINES = 50
+
+
+def _say(message: str) -> None:
+    from manage.output import success_line
+
+    success_line(message)
+
+
+def _prepare(ctx: typer.Context, json_output: bool, build: Callable[[], Any]) -> Any:
+    """Read and validate input before any database work; report errors the usual way."""
+    try:
+        return build()
+    except (typer.Exit, typer.Abort):
+        raise
+    except BaseException as exc:  # KeyboardInterrupt included: exit 130
+        fail(ctx, exc, json_output=json_output)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Seed sets (directory names) or seed files. Default: base, then the set "
+            "named by --set or ENVIRONMENT.",
+            show_default=False,
+        ),
+    ] = None,
+    seed_set: Annotated[
+        str | None,
+        typer.Option(
+            "--set", help="The set to load after base (default: $ENVIRONMENT).", show_default=False
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would change; write nothing.")
+    ] = False,
+    seeds_dir: SeedsDirOption = Path("seeds"),
+    json_output: JsonOption = False,
+) -> None:
+    """Upsert seed sets by natural key, in one transaction.
+
+    Every row is validated before anything is written; a bad row is exit 5 naming
+    file:line: section[i].field. A second run changes nothing and says so.
+
+    Example: ENVIRONMENT=development manage seed run --dry-run
+    """
+    from manage.actor import current_actor
+
+    def build() -> Any:
+        from app.services.seed_files import load, select_files
+
+        settings = settings_for(ctx)
+        default = seed_set or settings.app.environment.value
+        files = select_files(seeds_dir, list(targets or []), default_set=default)
+        return load(
+            files,
+            production=settings.is_production,
+            min_length=settings.security.password_min_length,
+        )
+
+    loaded = _prepare(ctx, json_output, build)
+    from manage.output import warning_line
+
+    for warning in loaded.warnings:
+        warning_line(warning)
+
+    async def handler(db: AsyncSession) -> SeedRunResult:
+        from app.services.seeds import run_seeds
+
+        return await run_seeds(db, loaded=loaded, dry_run=dry_run, actor=current_actor())
+
+    run_session(ctx, handler, json_output=json_output, render=_render_run)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context, seeds_dir: SeedsDirOption = Path("seeds"), json_output: JsonOption = False
+) -> None:
+    """Show which seed files ran, and which changed since (or never ran).
+
+    States: applied (unchanged since its last run), changed, new (never run), missing
+    (ran once, no longer on disk).
+    """
+
+    def build() -> Any:
+        from app.services.seed_files import list_sets
+
+        return [f for files in list_sets(seeds_dir).values() for f in files]
+
+    on_disk = _prepare(ctx, json_output, build)
+
+    async def handler(db: AsyncSession) -> list[SeedFileStatus]:
+        from app.services.seeds import seed_status
+
+        return await seed_status(db, on_disk=on_disk)
+
+    run_session(ctx, handler, json_output=json_output, render=_render_status)
+
+
+@app.command("list")
+def list_sets(
+    ctx: typer.Context, seeds_dir: SeedsDirOption = Path("seeds"), json_output: JsonOption = False
+) -> None:
+    """List the seed sets and their files (no database needed)."""
+
+    def build() -> Any:
+        from app.schemas.seed import SeedSetListing
+        from app.services.seed_files import list_sets
+
+        return [
+            SeedSetListing(seed_set=name, files=[f.name for f in files])
+            for name, files in list_sets(seeds_dir).items()
+        ]
+
+    listing = _prepare(ctx, json_output, build)
+    if json_output:
+        from manage.output import emit_json
+
+        emit_json(success=True, data=listing)
+        return
+    if not listing:
+        _say(f"no seed sets in {seeds_dir}")
+    for entry in listing:
+        _say(f"{entry.seed_set}: {', '.join(entry.files) or '(empty)'}")
+
+
+def _render_run(result: SeedRunResult) -> None:
+    symbols = {"create": "+", "update": "~"}
+    for change in result.changes[:MAX_CHANGE_LINES]:
+        fields = f" ({', '.join(change.fields)})" if change.fields else ""
+        _say(f"{symbols[change.op]} {change.model} {change.key}{fields}")
+    if len(result.changes) > MAX_CHANGE_LINES:
+        _say(f"... and {len(result.changes) - MAX_CHANGE_LINES} more")
+    verb = "would be " if result.dry_run else ""
+    for counts in result.models:
+        _say(
+            f"{counts.model}: {counts.created} {verb}created, {counts.updated} {verb}updated, "
+            f"{counts.unchanged} unchanged"
+        )
+    if result.dry_run:
+        _say("dry run: nothing written")
+    elif not result.changed:
+        _say(f"no changes: {len(result.files)} file(s) already seeded")
+    else:
+        _say(f"seeded {len(result.files)} file(s)")
+
+
+def _render_status(statuses: list[SeedFileStatus]) -> None:
+    if not statuses:
+        _say("no seed files and no seed history")
+    for entry in statuses:
+        when = entry.applied_at.isoformat(timespec="seconds") if entry.applied_at else "never"
+        _say(f"{entry.state:<8} {entry.file}  (last run: {when})")
+
+
+def _render_fake(result: FakeUsersResult) -> None:
+    _say(
+        f"created {result.created} user(s), skipped {result.skipped} existing, "
+        f"in {result.seconds:.1f}s"
+    )
+
+
+__all__ = ["PasswordFileOption", "PasswordStdinOption", "app"]
