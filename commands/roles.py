@@ -35,6 +35,18 @@ PermissionsArgument = Annotated[
     ),
 ]
 
+# For `users create --role ROLE` (commands/users.py): the same spelling everywhere.
+RoleOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--role",
+        "-r",
+        help="Give the account this role (repeatable; the role must exist, else exit 3 and "
+        "no account is created).",
+        show_default=False,
+    ),
+]
+
 
 def _actor() -> str:
     from manage.actor import current_actor

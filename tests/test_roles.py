@@ -262,3 +262,67 @@ def test_a_superuser_holds_every_permission(cli, db_url, permissions_cli) -> Non
 
 def test_user_permissions_of_an_unknown_user_is_exit_3(db_url, permissions_cli) -> None:
     assert permissions_cli(["ghost@example.com"], db_url).exit_code == 3
+
+
+# What `users create --role ROLE` does: create the account and grant the role in one
+# transaction, through the services, so an unknown role leaves no account behind.
+async def _create_with_role(db_url: str, email: str, role: str) -> list[str]:
+    from pydantic import SecretStr
+
+    from app.schemas.user import UserCreate, UserRead
+    from app.services import roles, users
+    from db.config import DatabaseSettings
+    from db.engine import create_engine, session_factory
+    from tests.roles_support import PASSWORD
+
+    engine = create_engine(DatabaseSettings(database_url=db_url), pooled=False)
+    try:
+        async with session_factory(engine)() as db:
+            try:
+                data = UserCreate(email=email, password=SecretStr(PASSWORD))
+                user = await users.create_user(db, data=data, actor="test")
+                await roles.grant(db, role=role, emails=[user.email], actor="test")
+                shown = UserRead.model_validate(user).roles
+                await db.commit()
+                return shown
+            except BaseException:
+                await db.rollback()
+                raise
+    finally:
+        await engine.dispose()
+
+
+def test_create_user_with_a_role_in_one_transaction(cli, db_url) -> None:
+    from app.errors import AppException
+    from tests.conftest import run_async
+
+    cli(["roles", "create", "auditor", "-p", "roles:read"], db=db_url)
+    assert run_async(_create_with_role(db_url, "ann@example.com", "auditor")) == ["auditor"]
+    assert member_rows(db_url, "auditor") == ["ann@example.com"]
+
+    with pytest.raises(AppException) as caught:
+        run_async(_create_with_role(db_url, "bob@example.com", "ghost"))
+    assert caught.value.status == 404
+    assert fetch(db_url, "SELECT email FROM users WHERE email = 'bob@example.com'") == []
+
+
+def _spawn_roles(db_url: str, *args: str):
+    pexpect = pytest.importorskip("pexpect")
+    from tests.conftest import MANAGE_BIN, manage_env
+
+    child = pexpect.spawn(
+        str(MANAGE_BIN), ["roles", *args], env=manage_env(db_url), encoding="utf-8", timeout=30
+    )
+    return pexpect, child
+
+
+@pytest.mark.parametrize(("answer", "exit_code", "left"), [("y", 0, []), ("n", 7, ["auditor"])])
+def test_delete_on_a_terminal_asks_first(cli, db_url, answer, exit_code, left) -> None:
+    cli(["roles", "create", "auditor"], db=db_url)
+    pexpect, child = _spawn_roles(db_url, "delete", "auditor")
+    child.expect(r"Delete role auditor\? \[y/N\]")
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == exit_code
+    assert [name for name, _ in role_rows(db_url)] == left
