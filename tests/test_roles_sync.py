@@ -195,3 +195,25 @@ def test_sync_reads_standard_input(cli, db_url) -> None:
     outcome = cli(["roles", "sync", "-"], db=db_url, input=ROLES_YAML)
     assert outcome.exit_code == 0, outcome.stderr
     assert len(role_rows(db_url)) == 2
+
+
+def test_prune_in_production_without_a_terminal_needs_yes_and_force(
+    cli, db_url, roles_file
+) -> None:
+    cli(["roles", "create", "legacy"], db=db_url)
+    env = {"ENVIRONMENT": "production"}
+    refused = cli(["roles", "sync", str(roles_file), "--prune", "--yes"], db=db_url, env=env)
+    assert refused.exit_code == 7
+    assert "without a terminal" in refused.stderr
+    assert [name for name, _ in role_rows(db_url)] == ["legacy"]
+    done = cli(
+        ["roles", "sync", str(roles_file), "--prune", "--yes", "--force"], db=db_url, env=env
+    )
+    assert done.exit_code == 0, done.stderr
+    assert [name for name, _ in role_rows(db_url)] == ["auditor", "editor"]
+
+
+def test_export_to_a_path_that_cannot_be_written_is_exit_5(cli, db_url, tmp_path) -> None:
+    outcome = cli(["roles", "export", str(tmp_path / "missing" / "roles.yaml")], db=db_url)
+    assert outcome.exit_code == 5
+    assert "cannot write" in outcome.stderr
