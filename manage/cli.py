@@ -32,6 +32,7 @@ GROUPS: dict[str, GroupSpec] = {
     "audit": GroupSpec("commands.audit", "Read the audit log of changes."),
     "seed": GroupSpec("commands.seed", "Load seed sets (YAML, idempotent) and fake data."),
     "config": GroupSpec("commands.config", "Show the effective configuration."),
+    "shell": GroupSpec("commands.shell", "Open an async Python shell on the database."),
 }
 
 

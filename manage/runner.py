@@ -79,9 +79,10 @@ async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitab
         await asyncio.shield(engine.dispose())
 
 
-async def _with_session(
+async def open_session(
     options: GlobalOptions, handler: Callable[[AsyncSession], Awaitable[T]]
 ) -> T:
+    """Settings -> engine -> one session -> handler; commit on success, else roll back."""
     import asyncio
 
     from db.engine import session_factory
@@ -167,7 +168,7 @@ def run_session(
     """Run `handler(db)` in one transaction: commit on success, roll back on anything else."""
     options = global_options(ctx)
     return _finish(
-        options, lambda: _with_session(options, handler), json_output=json_output, render=render
+        options, lambda: open_session(options, handler), json_output=json_output, render=render
     )
 
 
