@@ -302,3 +302,24 @@ def test_the_cli_never_imports_the_api(db_url) -> None:
     )
     assert '"success": true' in proc.stdout, proc.stderr
     assert "API []" in proc.stdout
+
+
+def test_an_unreachable_database_is_a_503_envelope(monkeypatch) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = build_settings(
+        monkeypatch,
+        f"postgresql://postgres:db-pw-123@127.0.0.1:{port}/app",
+        DB_CONNECT_TIMEOUT="1",
+    )
+
+    async def go(client: httpx.AsyncClient) -> httpx.Response:
+        return await login(client, "ann@example.com")
+
+    response = call_api(settings, go)
+    assert response.status_code == 503
+    assert response.json()["error_code"] == "DB_UNAVAILABLE"
+    assert "db-pw-123" not in response.text

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppException, ErrorCode
 from app.schemas.common import ApiResponse
 
+logger = logging.getLogger(__name__)
 _HTTP_CODES = {401: "NOT_AUTHENTICATED", 403: "REFUSED", 404: "NOT_FOUND", 405: "NOT_ALLOWED"}
 
 
@@ -41,7 +45,17 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return _envelope(422, "; ".join(parts) or "invalid input", ErrorCode.INVALID_INPUT)
 
 
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # Never str(exc): it can carry SQL parameters or a connection string.
+    logger.error("database unavailable: %s", type(exc).__name__)
+    return _envelope(503, "database unavailable", ErrorCode.DB_UNAVAILABLE)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppException, _app_exception)
+    # Connection refused / timed out / dropped: the client may retry; it is not a bug here.
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(OSError, _database_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
