@@ -33,7 +33,7 @@ def test_snippet_rolls_back_and_maps_the_error_to_its_exit_code(cli, db_url) -> 
 
 def test_snippet_syntax_error_is_exit_5_before_touching_the_database(cli) -> None:
     outcome = cli(
-        ["shell", "-c", "this is not python"], db="postgresql://postgres@127.0.0.1:1/never-reached"
+        ["shell", "-c", "def broken(:"], db="postgresql://postgres@127.0.0.1:1/never-reached"
     )
     assert outcome.exit_code == 5
     assert outcome.stderr.strip().startswith("error: -c: SyntaxError: ")
