@@ -57,19 +57,24 @@ async def get_as(client: httpx.AsyncClient, email: str, path: str) -> httpx.Resp
 def test_accounts_and_roles_made_by_the_cli_are_enforced_by_the_api(
     cli, db_url, monkeypatch
 ) -> None:
-    # Everything is set up through the CLI (and the users service for plain accounts).
-    made = cli(
-        ["users", "create-superuser", "--email", "root@example.com", "--password-stdin"],
-        input=PASSWORD + "\n",
-        db=db_url,
+    # Everything is set up through the CLI, as ops would.
+    def manage(*args: str, password: bool = False) -> None:
+        outcome = cli(list(args), input=PASSWORD + "\n" if password else None, db=db_url)
+        assert outcome.exit_code == 0, (args, outcome.stderr)
+
+    manage(
+        "users",
+        "create-superuser",
+        "--email",
+        "root@example.com",
+        "--password-stdin",
+        password=True,
     )
-    assert made.exit_code == 0, made.stderr
-    assert cli(["roles", "create", "auditor", "-p", "roles:read"], db=db_url).exit_code == 0
-    create_user(db_url, "audit@example.com")
-    create_user(db_url, "gone@example.com")
-    granted = cli(["roles", "grant", "auditor", "audit@example.com", "gone@example.com"], db=db_url)
-    assert granted.exit_code == 0, granted.stderr
-    fetch(db_url, "UPDATE users SET is_active = false WHERE email = 'gone@example.com'")
+    manage("roles", "create", "auditor", "-p", "roles:read")
+    manage("users", "create", "--email", "audit@example.com", "--password-stdin", password=True)
+    manage("users", "create", "--email", "gone@example.com", "--password-stdin", password=True)
+    manage("roles", "grant", "auditor", "audit@example.com", "gone@example.com")
+    manage("users", "deactivate", "gone@example.com")
 
     async def scenario(client: httpx.AsyncClient) -> dict[str, Any]:
         wrong = await login(client, "audit@example.com", "Wrong-password-123")
