@@ -1,25 +1,25 @@
 """`manage migrate`: run and inspect Alembic migrations with the runner's own connection.
 
 Heavy imports (SQLAlchemy, Alembic) live inside the command bodies: `manage migrate --help`
-imports neither. Rendering lives in commands/migrate_render.py. docs/migrations.md documents
+imports neither. Rendering lives in commands/migrate_render.py, shared plumbing in
+commands/migrate_support.py. docs/migrations.md documents
 every command, its exit codes and its JSON shape.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commands.migrate_support import guard, run_action, with_migration_engine
 from manage.options import ForceOption, JsonOption, YesOption
-from manage.runner import fail, run_engine, settings_for
+from manage.runner import run_engine
 
 if TYPE_CHECKING:
     from manage.runner import Runtime
 
 app = typer.Typer(help="Run and inspect database migrations.", no_args_is_help=True)
-
-Action = Literal["upgrade", "downgrade", "stamp"]
 
 SqlOption = Annotated[
     bool,
@@ -40,96 +40,6 @@ LockTimeoutOption = Annotated[
 ]
 
 
-def _migration_engine(runtime: Runtime) -> Any:
-    """DB_MIGRATION_URL when set (a direct connection past PgBouncer), else the main engine."""
-    from db.engine import create_engine
-
-    settings = runtime.settings.db
-    if settings.db_migration_url:
-        return create_engine(settings, url=settings.db_migration_url, pooled=False)
-    return runtime.engine
-
-
-async def _with_migration_engine(runtime: Runtime, body: Any) -> Any:
-    engine = _migration_engine(runtime)
-    try:
-        return await body(engine)
-    finally:
-        if engine is not runtime.engine:
-            await engine.dispose()
-
-
-def _run(
-    ctx: typer.Context,
-    action: Action,
-    revision: str,
-    *,
-    sql: bool,
-    lock_timeout: float,
-    json_output: bool,
-) -> None:
-    from commands import migrate_render as render
-
-    async def offline(engine: Any) -> Any:
-        from db import migrations
-        from db.migration_sql import offline_sql, range_from
-
-        span = revision
-        if ":" not in revision:
-            span = range_from(await migrations.current(engine), revision)
-        return render.OfflineSql(
-            range=span,
-            dialect=engine.dialect.name,
-            sql=offline_sql(action, span, dialect=engine.dialect.name),
-        )
-
-    async def online(engine: Any, runtime: Runtime) -> Any:
-        from db import migrations
-
-        return await getattr(migrations, action)(
-            engine,
-            revision,
-            lock_timeout=lock_timeout,
-            on_wait=render.waiting,
-            settings=runtime.settings.db,
-        )
-
-    async def handler(runtime: Runtime) -> Any:
-        if sql:
-            return await _with_migration_engine(runtime, offline)
-        return await _with_migration_engine(runtime, lambda engine: online(engine, runtime))
-
-    run_engine(
-        ctx,
-        handler,
-        json_output=json_output,
-        render=render.offline_sql if sql else render.run_renderer(action),
-    )
-
-
-def _guard(ctx: typer.Context, action: str, *, yes: bool, force: bool, json_output: bool) -> None:
-    """Downgrade and stamp confirm first; production needs --yes and the database name."""
-    from manage.confirm import confirm_destructive
-
-    try:
-        from sqlalchemy.engine import make_url
-
-        settings = settings_for(ctx)
-        url = make_url(settings.db.db_migration_url or settings.db.database_url)
-        name = url.database or "(in-memory)"
-        if url.get_backend_name() == "sqlite":
-            name = name.replace("\\", "/").rsplit("/", 1)[-1]
-        confirm_destructive(
-            action=f"{action} on database {name}",
-            yes=yes,
-            production=settings.is_production,
-            force=force,
-            type_to_confirm=name,
-        )
-    except Exception as exc:
-        fail(ctx, exc, json_output=json_output)
-
-
 @app.command("upgrade")
 def upgrade(
     ctx: typer.Context,
@@ -146,7 +56,9 @@ def upgrade(
     With --json, `data` is {"before": [...], "after": [...], "applied": [...], "reverted": []}
     (revision ids); with --sql, {"range", "dialect", "sql"}.
     """
-    _run(ctx, "upgrade", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
+    run_action(
+        ctx, "upgrade", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output
+    )
 
 
 # ignore_unknown_options: `downgrade -1` reads as a revision, not as an unknown option -1.
@@ -165,8 +77,10 @@ def downgrade(
     With --json, `data` is {"before", "after", "applied": [], "reverted": [...]}.
     """
     if not sql:
-        _guard(ctx, f"downgrade to {revision}", yes=yes, force=force, json_output=json_output)
-    _run(ctx, "downgrade", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
+        guard(ctx, f"downgrade to {revision}", yes=yes, force=force, json_output=json_output)
+    run_action(
+        ctx, "downgrade", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output
+    )
 
 
 @app.command("stamp")
@@ -185,8 +99,8 @@ def stamp(
     recorded as applied or no longer applied (none of them ran).
     """
     if not sql:
-        _guard(ctx, f"stamp revision {revision}", yes=yes, force=force, json_output=json_output)
-    _run(ctx, "stamp", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
+        guard(ctx, f"stamp revision {revision}", yes=yes, force=force, json_output=json_output)
+    run_action(ctx, "stamp", revision, sql=sql, lock_timeout=lock_timeout, json_output=json_output)
 
 
 @app.command("status")
@@ -209,7 +123,7 @@ def status(
         from db import migrations
         from manage.errors import CheckFailed
 
-        result = await _with_migration_engine(runtime, migrations.status)
+        result = await with_migration_engine(runtime, migrations.status)
         if check and result.pending:
             if not json_output:
                 render.status(result)
@@ -236,7 +150,7 @@ def current(ctx: typer.Context, json_output: JsonOption = False) -> None:
     async def handler(runtime: Runtime) -> Any:
         from db import migrations
 
-        state = await _with_migration_engine(runtime, migrations.current)
+        state = await with_migration_engine(runtime, migrations.current)
         heads = [info.revision for info in migrations.heads()]
         return {"current": state, "heads": heads, "at_head": sorted(state) == sorted(heads)}
 
@@ -307,7 +221,7 @@ def make(
 
         if empty:
             return migration_make.make_empty(message)
-        return await _with_migration_engine(
+        return await with_migration_engine(
             runtime, lambda engine: migration_make.make_autogenerated(engine, message)
         )
 
@@ -333,7 +247,7 @@ def check(
         from db import drift
         from manage.errors import CheckFailed
 
-        report = await _with_migration_engine(
+        report = await with_migration_engine(
             runtime, lambda engine: drift.drift(engine, with_sql=sql)
         )
         if report.clean:

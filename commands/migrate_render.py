@@ -27,6 +27,16 @@ def waiting(holder: Any) -> None:
     err().print(f"waiting for the migration lock held by {who}", markup=False, highlight=False)
 
 
+def interactive() -> bool:
+    """Per-revision progress only for a person at a terminal; nothing on a pipe."""
+    return sys.stderr.isatty()
+
+
+def step(revision: str, message: str, is_upgrade: bool) -> None:
+    verb = "applied" if is_upgrade else "reverted"
+    err().print(f"  {verb} {revision}  {message}", markup=False, highlight=False)
+
+
 def offline_sql(result: OfflineSql) -> None:
     sys.stdout.write(result.sql)
     sys.stdout.flush()

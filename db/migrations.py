@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from alembic import command
 from alembic.config import Config
@@ -46,6 +46,8 @@ MIGRATIONS_DIR_ENV = "MANAGE_MIGRATIONS_DIR"
 TARGET_METADATA_ENV = "MANAGE_TARGET_METADATA"
 BAD_REVISION = "BAD_REVISION"
 DEFAULT_LOCK_TIMEOUT = 60.0
+# Called after each revision runs: (revision, message, is_upgrade). For progress display.
+OnStep = Callable[[str, str, bool], None]
 _CREATE_DATE = re.compile(r"^Create Date:\s*(.+)$", re.MULTILINE)
 
 
@@ -185,10 +187,25 @@ def _status(connection: Connection, script: ScriptDirectory) -> MigrationStatus:
     return MigrationStatus(current=current, heads=heads, revisions=revisions)
 
 
-def _run(connection: Connection, cfg: Config, action: Callable[[Config], None]) -> RunResult:
+def _step_reporter(on_step: OnStep) -> Callable[..., None]:
+    def report(*, step: Any, **_: Any) -> None:
+        if not step.is_stamp:
+            on_step(step.up_revision_id, step.up_revision.doc or "", step.is_upgrade)
+
+    return report
+
+
+def _run(
+    connection: Connection,
+    cfg: Config,
+    action: Callable[[Config], None],
+    on_step: OnStep | None = None,
+) -> RunResult:
     script = script_directory(cfg)
     before = current_heads(connection)
     cfg.attributes["connection"] = connection
+    if on_step is not None:
+        cfg.attributes["on_version_apply"] = _step_reporter(on_step)
     with alembic_errors():
         action(cfg)
     after = current_heads(connection)
@@ -206,72 +223,44 @@ async def _locked_run(
     engine: AsyncEngine,
     action: Callable[[Config], None],
     *,
-    lock_timeout: float,
-    on_wait: OnWait | None,
-    settings: DatabaseSettings | None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: OnWait | None = None,
+    settings: DatabaseSettings | None = None,
+    on_step: OnStep | None = None,
 ) -> RunResult:
     settings = settings or DatabaseSettings()
     async with engine.connect() as connection:
         async with migration_lock(
             connection, timeout=lock_timeout, settings=settings, on_wait=on_wait
         ):
-            result = await connection.run_sync(_run, alembic_config(), action)
+            result = await connection.run_sync(_run, alembic_config(), action, on_step)
             await connection.commit()
         return result
 
 
+class RunOptions(TypedDict, total=False):
+    lock_timeout: float  # seconds to wait for the migration lock (default 60)
+    on_wait: OnWait | None  # told who holds the lock while waiting
+    settings: DatabaseSettings | None  # MIGRATION_* timeouts, SQLite busy timeout
+    on_step: OnStep | None  # told about each revision as it runs
+
+
 async def upgrade(
-    engine: AsyncEngine,
-    revision: str = "head",
-    *,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    on_wait: OnWait | None = None,
-    settings: DatabaseSettings | None = None,
+    engine: AsyncEngine, revision: str = "head", **options: Unpack[RunOptions]
 ) -> RunResult:
     """Upgrade to `revision` (head, a revision id, +N, branch@head) under the migration lock."""
-    return await _locked_run(
-        engine,
-        lambda cfg: command.upgrade(cfg, revision),
-        lock_timeout=lock_timeout,
-        on_wait=on_wait,
-        settings=settings,
-    )
+    return await _locked_run(engine, lambda cfg: command.upgrade(cfg, revision), **options)
 
 
-async def downgrade(
-    engine: AsyncEngine,
-    revision: str,
-    *,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    on_wait: OnWait | None = None,
-    settings: DatabaseSettings | None = None,
-) -> RunResult:
+async def downgrade(engine: AsyncEngine, revision: str, **options: Unpack[RunOptions]) -> RunResult:
     """Downgrade to `revision` (-N, base, a revision id) under the migration lock."""
-    return await _locked_run(
-        engine,
-        lambda cfg: command.downgrade(cfg, revision),
-        lock_timeout=lock_timeout,
-        on_wait=on_wait,
-        settings=settings,
-    )
+    return await _locked_run(engine, lambda cfg: command.downgrade(cfg, revision), **options)
 
 
-async def stamp(
-    engine: AsyncEngine,
-    revision: str,
-    *,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    on_wait: OnWait | None = None,
-    settings: DatabaseSettings | None = None,
-) -> RunResult:
+async def stamp(engine: AsyncEngine, revision: str, **options: Unpack[RunOptions]) -> RunResult:
     """Record `revision` in alembic_version without running any migration."""
-    return await _locked_run(
-        engine,
-        lambda cfg: command.stamp(cfg, revision),
-        lock_timeout=lock_timeout,
-        on_wait=on_wait,
-        settings=settings,
-    )
+    options.pop("on_step", None)  # nothing runs
+    return await _locked_run(engine, lambda cfg: command.stamp(cfg, revision), **options)
 
 
 async def on_connection(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:

@@ -37,6 +37,8 @@ def _configure_options(dialect_name: str) -> dict:
         # Our SQLite engine issues real BEGIN/COMMIT (db/engine.py), so its DDL is
         # transactional too: a failing revision rolls back instead of staying half-applied.
         "transactional_ddl": True,
+        # `manage` passes a callback to report each revision as it is applied (on a TTY).
+        "on_version_apply": config.attributes.get("on_version_apply"),
     }
 
 

@@ -1,0 +1,109 @@
+"""Plumbing shared by the `manage migrate` commands: the migration engine, the guard, and
+running upgrade/downgrade/stamp (or printing their SQL) through the one runner.
+
+Light to import (typer and the runner only): heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import typer
+
+from manage.runner import fail, run_engine, settings_for
+
+if TYPE_CHECKING:
+    from manage.runner import Runtime
+
+Action = Literal["upgrade", "downgrade", "stamp"]
+
+
+def migration_engine(runtime: Runtime) -> Any:
+    """DB_MIGRATION_URL when set (a direct connection past PgBouncer), else the main engine."""
+    from db.engine import create_engine
+
+    settings = runtime.settings.db
+    if settings.db_migration_url:
+        return create_engine(settings, url=settings.db_migration_url, pooled=False)
+    return runtime.engine
+
+
+async def with_migration_engine(runtime: Runtime, body: Any) -> Any:
+    engine = migration_engine(runtime)
+    try:
+        return await body(engine)
+    finally:
+        if engine is not runtime.engine:
+            await engine.dispose()
+
+
+def run_action(
+    ctx: typer.Context,
+    action: Action,
+    revision: str,
+    *,
+    sql: bool,
+    lock_timeout: float,
+    json_output: bool,
+) -> None:
+    from commands import migrate_render as render
+
+    async def offline(engine: Any) -> Any:
+        from db import migrations
+        from db.migration_sql import offline_sql, range_from
+
+        span = revision
+        if ":" not in revision:
+            span = range_from(await migrations.current(engine), revision)
+        return render.OfflineSql(
+            range=span,
+            dialect=engine.dialect.name,
+            sql=offline_sql(action, span, dialect=engine.dialect.name),
+        )
+
+    async def online(engine: Any, runtime: Runtime) -> Any:
+        from db import migrations
+
+        return await getattr(migrations, action)(
+            engine,
+            revision,
+            lock_timeout=lock_timeout,
+            on_wait=render.waiting,
+            settings=runtime.settings.db,
+            on_step=render.step if render.interactive() else None,
+        )
+
+    async def handler(runtime: Runtime) -> Any:
+        if sql:
+            return await with_migration_engine(runtime, offline)
+        return await with_migration_engine(runtime, lambda engine: online(engine, runtime))
+
+    run_engine(
+        ctx,
+        handler,
+        json_output=json_output,
+        render=render.offline_sql if sql else render.run_renderer(action),
+    )
+
+
+def guard(ctx: typer.Context, action: str, *, yes: bool, force: bool, json_output: bool) -> None:
+    """Downgrade and stamp confirm first; production needs --yes and the database name."""
+    from manage.confirm import confirm_destructive
+
+    try:
+        from sqlalchemy.engine import make_url
+
+        settings = settings_for(ctx)
+        url = make_url(settings.db.db_migration_url or settings.db.database_url)
+        name = url.database or "(in-memory)"
+        if url.get_backend_name() == "sqlite":
+            name = name.replace("\\", "/").rsplit("/", 1)[-1]
+        confirm_destructive(
+            action=f"{action} on database {name}",
+            yes=yes,
+            production=settings.is_production,
+            force=force,
+            type_to_confirm=name,
+        )
+    except Exception as exc:
+        fail(ctx, exc, json_output=json_output)
