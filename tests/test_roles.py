@@ -189,6 +189,9 @@ def test_delete_a_role_with_members_is_exit_4_unless_force(cli, db_url) -> None:
     assert "1 user(s) lost it" in forced.stdout
     assert role_rows(db_url) == []
     assert fetch_count(db_url, "user_roles") == 0
+    [(details,)] = fetch(db_url, "SELECT details FROM audit_log WHERE action = 'role.delete'")
+    details = json.loads(details) if isinstance(details, str) else details
+    assert details == {"members_removed": ["ann@example.com"], "permissions": []}
 
 
 def test_delete_an_unknown_role_is_exit_3(cli, db_url) -> None:

@@ -156,6 +156,8 @@ async def delete_role(
             RoleErrorCode.ROLE_IN_USE,
         )
     permissions = (await permissions_by_role(db, role_ids=[role.id])).get(role.id, [])
+    holders = select(User.email).join(UserRole, col(UserRole.user_id) == col(User.id))
+    emails = list((await db.exec(holders.where(UserRole.role_id == role.id))).all())
     # Core deletes: the ORM would lazy-load both collections first, which async forbids.
     await db.exec(delete(UserRole).where(col(UserRole.role_id) == role.id))
     await db.exec(delete(RolePermission).where(col(RolePermission.role_id) == role.id))
@@ -166,7 +168,7 @@ async def delete_role(
         actor=actor,
         action="role.delete",
         target=name,
-        details={"members_removed": members, "permissions": permissions},
+        details={"members_removed": sorted(emails), "permissions": permissions},
     )
     return RoleDeleted(name=name, members_removed=members)
 
