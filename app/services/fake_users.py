@@ -1,0 +1,190 @@
+"""Fake users in bulk, for development and load tests, in the caller's transaction.
+
+Rows are drawn from small pools of Faker names (Faker is never called per row) with the row
+index making each email unique, so a `seed` gives the same rows every time and a rerun skips
+them all. Rows are streamed in batches, never held in memory all at once:
+
+- PostgreSQL: binary COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING.
+- SQLite: chunked executemany of INSERT ... ON CONFLICT DO NOTHING.
+
+The one password is hashed once; every row gets that hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import func, select, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import User
+from app.models._columns import utcnow
+from app.schemas.seed import FakeUsersResult
+
+POOL_SIZE = 1_000
+BATCH_SIZE = 10_000
+COLUMNS = (
+    "email",
+    "full_name",
+    "hashed_password",
+    "is_active",
+    "is_superuser",
+    "created_at",
+    "updated_at",
+)
+TEMP_TABLE = "_seed_fake_users"
+Progress = Callable[[int], None]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", name.lower()) or "x"
+
+
+def fake_rows(
+    count: int, *, seed: int, hashed_password: str, now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """`count` user rows, the same ones for the same `seed`: (email, full_name, ...)."""
+    from faker import Faker
+
+    faker = Faker("en_US")
+    faker.seed_instance(seed)
+    firsts = [faker.first_name() for _ in range(POOL_SIZE)]
+    lasts = [faker.last_name() for _ in range(POOL_SIZE)]
+    slugs_first = [_slug(n) for n in firsts]
+    slugs_last = [_slug(n) for n in lasts]
+    pick = random.Random(seed).randrange
+    for index in range(count):
+        f, last = pick(POOL_SIZE), pick(POOL_SIZE)
+        yield (
+            f"{slugs_first[f]}.{slugs_last[last]}.{index}@example.com",
+            f"{firsts[f]} {lasts[last]}",
+            hashed_password,
+            True,
+            False,
+            now,
+            now,
+        )
+
+
+def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def create_fake_users(
+    db: AsyncSession,
+    *,
+    count: int,
+    password: SecretStr,
+    seed: int | None = None,
+    role: str | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> FakeUsersResult:
+    """Insert `count` fake users (existing emails are skipped); optionally grant `role`."""
+    from app.security import hash_password
+    from app.services.roles import get_role
+
+    started = time.perf_counter()
+    role_id = (await get_role(db, name=role)).id if role is not None else None
+    used_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    rows = fake_rows(
+        count,
+        seed=used_seed,
+        hashed_password=hash_password(password.get_secret_value()),
+        now=utcnow(),
+    )
+    connection = await db.connection()
+    if connection.dialect.name == "postgresql":
+        created = await _copy_postgresql(db, rows, role_id, batch_size, progress)
+    else:
+        created = await _insert_sqlite(db, rows, role_id, batch_size, progress)
+    return FakeUsersResult(
+        requested=count,
+        created=created,
+        skipped=count - created,
+        role=role,
+        seed=used_seed,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+async def _copy_postgresql(
+    db: AsyncSession,
+    rows: Iterator[tuple[Any, ...]],
+    role_id: int | None,
+    batch_size: int,
+    progress: Progress | None,
+) -> int:
+    connection = await db.connection()
+    # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
+    await connection.exec_driver_sql(
+        f"CREATE TEMP TABLE {TEMP_TABLE} (email text, full_name text, hashed_password text, "
+        "is_active boolean, is_superuser boolean, created_at timestamptz, "
+        "updated_at timestamptz) ON COMMIT DROP"
+    )
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None and raw.is_in_transaction()
+
+    async def records() -> AsyncIterator[tuple[Any, ...]]:
+        for batch in _batches(rows, batch_size):
+            for row in batch:
+                yield row
+            if progress is not None:
+                progress(len(batch))
+            await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
+
+    await raw.copy_records_to_table(TEMP_TABLE, records=records(), columns=COLUMNS)
+    columns = ", ".join(COLUMNS)
+    created = await raw.fetchval(
+        f"WITH new AS (INSERT INTO users ({columns}) SELECT {columns} FROM {TEMP_TABLE} "
+        "ON CONFLICT (email) DO NOTHING RETURNING id), "
+        "linked AS (INSERT INTO user_roles (user_id, role_id) "
+        "SELECT id, $1::integer FROM new WHERE $1::integer IS NOT NULL) "
+        "SELECT count(*) FROM new",
+        role_id,
+    )
+    await raw.execute(f"DROP TABLE {TEMP_TABLE}")
+    return int(created)
+
+
+async def _insert_sqlite(
+    db: AsyncSession,
+    rows: Iterator[tuple[Any, ...]],
+    role_id: int | None,
+    batch_size: int,
+    progress: Progress | None,
+) -> int:
+    from sqlalchemy.dialects.sqlite import insert
+
+    table = User.__table__
+    # SQLite has one writer at a time and INTEGER PRIMARY KEY ids grow: ours are the ids above.
+    before = (await db.exec(select(func.coalesce(func.max(table.c.id), 0)))).one()[0]
+    statement = insert(table).on_conflict_do_nothing(index_elements=["email"])
+    for batch in _batches(rows, batch_size):
+        await db.exec(statement, params=[dict(zip(COLUMNS, row, strict=True)) for row in batch])
+        if progress is not None:
+            progress(len(batch))
+    if role_id is not None:
+        await db.exec(
+            text(
+                "INSERT INTO user_roles (user_id, role_id) "
+                "SELECT id, :role FROM users WHERE id > :before"
+            ),
+            params={"role": role_id, "before": before},
+        )
+    query = select(func.count()).select_from(table).where(table.c.id > before)
+    return int((await db.exec(query)).one()[0])
