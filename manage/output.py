@@ -63,13 +63,24 @@ def emit_json(
     sys.stdout.flush()
 
 
+def one_line(text: str) -> str:
+    """Escape control characters: a message echoing user input stays one line and cannot
+    forge extra lines in a log."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
 def error_line(message: str) -> None:
     # Text.assemble, not markup: a message may contain brackets of its own.
-    err().print(Text.assemble(("error:", "bold red"), " ", message))
+    err().print(Text.assemble(("error:", "bold red"), " ", one_line(message)))
 
 
 def warning_line(message: str) -> None:
-    err().print(Text.assemble(("warning:", "yellow"), " ", message))
+    err().print(Text.assemble(("warning:", "yellow"), " ", one_line(message)))
 
 
 def success_line(message: str) -> None:
