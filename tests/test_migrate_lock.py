@@ -148,3 +148,41 @@ def test_migration_statement_timeout_applies_to_the_migrations(
     assert markers(url) is None  # the revision's transaction rolled back
     assert cli(["migrate", "upgrade"], db=url, env=CHAIN_ENV).exit_code == 0
     assert markers(url) == CHAIN
+
+
+@pytest.mark.postgres_only
+def test_migration_lock_timeout_stops_a_revision_stuck_behind_a_table_lock(
+    cli, postgres_available, scratch
+) -> None:
+    import asyncpg
+
+    url = scratch.blank("postgresql")
+    assert cli(["migrate", "upgrade", "+1"], db=url, env=CHAIN_ENV).exit_code == 0
+    locked, release = threading.Event(), threading.Event()
+
+    async def block_markers() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE markers IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                while not release.is_set():
+                    await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    blocker = threading.Thread(target=asyncio.run, args=(block_markers(),))
+    blocker.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        env = {**CHAIN_ENV, "MIGRATION_LOCK_TIMEOUT": "0.5"}
+        outcome = cli(["migrate", "upgrade"], db=url, env=env)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        blocker.join()
+    assert outcome.exit_code == 6, outcome.stderr
+    assert "lock not available (lock_timeout)" in outcome.stderr
+    assert elapsed < 5
+    assert markers(url) == CHAIN[:1]
