@@ -59,18 +59,22 @@ def fake_rows(
     lasts = [faker.last_name() for _ in range(POOL_SIZE)]
     slugs_first = [_slug(n) for n in firsts]
     slugs_last = [_slug(n) for n in lasts]
-    pick = random.Random(seed).randrange
-    for index in range(count):
-        f, last = pick(POOL_SIZE), pick(POOL_SIZE)
-        yield (
-            f"{slugs_first[f]}.{slugs_last[last]}.{index}@example.com",
-            f"{firsts[f]} {lasts[last]}",
-            hashed_password,
-            True,
-            False,
-            now,
-            now,
-        )
+    rng = random.Random(seed)
+    pool = range(POOL_SIZE)
+    for start in range(0, count, BATCH_SIZE):
+        size = min(BATCH_SIZE, count - start)
+        # One call per batch, not per row: choices() is much cheaper per value than randrange().
+        picks = zip(rng.choices(pool, k=size), rng.choices(pool, k=size), strict=True)
+        for index, (f, last) in enumerate(picks, start):
+            yield (
+                f"{slugs_first[f]}.{slugs_last[last]}.{index}@example.com",
+                f"{firsts[f]} {lasts[last]}",
+                hashed_password,
+                True,
+                False,
+                now,
+                now,
+            )
 
 
 def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
