@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import event
@@ -19,12 +20,21 @@ APPLICATION_NAME = "manage"
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
+def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
+    """PostgreSQL timeout settings in milliseconds, for the ones configured."""
+    values = {
+        "statement_timeout": settings.db_statement_timeout,
+        "lock_timeout": settings.db_lock_timeout,
+    }
+    return {name: str(int(seconds * 1000)) for name, seconds in values.items() if seconds}
+
+
 def _postgres_connect_args(settings: DatabaseSettings, query: dict[str, Any]) -> dict[str, Any]:
     server_settings = {"application_name": APPLICATION_NAME}
-    if settings.db_statement_timeout is not None:
-        server_settings["statement_timeout"] = str(int(settings.db_statement_timeout * 1000))
-    if settings.db_lock_timeout is not None:
-        server_settings["lock_timeout"] = str(int(settings.db_lock_timeout * 1000))
+    if not settings.db_pgbouncer:
+        # PgBouncer refuses unknown startup parameters; in that mode _set_local_timeouts
+        # applies them per transaction instead.
+        server_settings.update(_timeouts(settings))
     args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "command_timeout": None,
@@ -36,11 +46,24 @@ def _postgres_connect_args(settings: DatabaseSettings, query: dict[str, Any]) ->
             raise ValueError(f"DATABASE_URL: unknown sslmode {sslmode!r}")
         args["ssl"] = sslmode
     if settings.db_pgbouncer:
-        # Transaction pooling hands each transaction to any server connection, so named
-        # prepared statements from an earlier transaction may not exist there.
+        # Transaction pooling hands each transaction to any server connection: a statement
+        # prepared in one may be missing (or taken by another client) in the next. No caches,
+        # and unique names for the statements SQLAlchemy still prepares (SQLAlchemy's
+        # documented recipe for PgBouncer).
         args["statement_cache_size"] = 0
         args["prepared_statement_cache_size"] = 0
+        args["prepared_statement_name_func"] = lambda: f"__asyncpg_{uuid.uuid4()}__"
     return args
+
+
+def _set_local_timeouts(engine: AsyncEngine, timeouts: dict[str, str]) -> None:
+    """Apply timeouts with SET LOCAL at each transaction start (PgBouncer mode): a session
+    SET would leak to other clients sharing the server connection."""
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        for name, value in timeouts.items():
+            connection.exec_driver_sql(f"SET LOCAL {name} = {int(value)}")
 
 
 def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
@@ -82,6 +105,8 @@ def create_engine(
     engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_transactions(engine)
+    elif settings.db_pgbouncer and _timeouts(settings):
+        _set_local_timeouts(engine, _timeouts(settings))
     return engine
 
 

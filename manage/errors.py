@@ -134,6 +134,12 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
             ErrorCode.DB_UNAVAILABLE,
             f"database unavailable{where}: {_UNAVAILABLE_SQLSTATES[state]}",
         )
+    if state is not None and state.startswith("08"):  # connection exception class
+        return Failure(
+            ExitCode.UNAVAILABLE,
+            ErrorCode.DB_UNAVAILABLE,
+            f"database unavailable{where}: {_server_message(exc)}{_HINTS.get(state, '')}",
+        )
     reason = _connection_reason(exc)
     if reason is not None:
         return Failure(
@@ -165,6 +171,19 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
         ErrorCode.INTERNAL_ERROR,
         f"unexpected error: {type(exc).__name__} (run with --verbose for the traceback)",
     )
+
+
+_HINTS = {
+    "08P01": " (behind PgBouncer? set DB_PGBOUNCER=1)",
+}
+
+
+def _server_message(exc: BaseException) -> str:
+    """The server's own first line for a connection-class error (it holds no secrets)."""
+    for item in _chain(exc):
+        if getattr(item, "sqlstate", None) and str(item):
+            return str(item).splitlines()[0]
+    return "connection rejected"
 
 
 def _constraint(exc: BaseException) -> str:
