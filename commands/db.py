@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from manage.options import JsonOption
+from manage.options import JsonOption, YesOption
 from manage.runner import run_engine
 
 if TYPE_CHECKING:
@@ -91,6 +91,55 @@ def shell(ctx: typer.Context) -> None:
         return
     # Replace this process: the client owns the terminal, signals and exit code from here.
     os.execve(program, command.argv, {**os.environ, **command.env})
+
+
+@app.command("reset")
+def reset(
+    ctx: typer.Context,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Drop every table and migrate to head: a clean development database.
+
+    Asks first (--yes skips; without a terminal --yes is required). Always refused with
+    ENVIRONMENT=production (exit 7). With --json, `data` is {"dropped": [...], "applied":
+    [...]}.
+    """
+    from app.errors import AppException, ErrorCode
+    from db.engine import describe_url
+    from manage.confirm import confirm_destructive
+    from manage.runner import fail, settings_for
+
+    try:
+        settings = settings_for(ctx)
+        if settings.is_production:
+            raise AppException(403, "refusing to reset a production database", ErrorCode.REFUSED)
+        confirm_destructive(
+            action=f"drop every table in {describe_url(settings.db.database_url)}",
+            yes=yes,
+            production=False,
+        )
+    except Exception as exc:
+        fail(ctx, exc, json_output=json_output)
+        return
+
+    async def handler(runtime: Runtime) -> dict[str, Any]:
+        from db import migrations
+        from db.reset import drop_everything
+
+        dropped = await drop_everything(runtime.engine)
+        result = await migrations.upgrade(runtime.engine, "head")
+        return {"dropped": dropped, "applied": result.applied}
+
+    run_engine(
+        ctx,
+        handler,
+        json_output=json_output,
+        render=lambda data: _say(
+            f"dropped {len(data['dropped'])} tables; applied {len(data['applied'])} "
+            "revisions; the database is empty and at head"
+        ),
+    )
 
 
 def _fields(report: Any) -> dict[str, Any]:
