@@ -164,6 +164,67 @@ def list_sets(
         _say(f"{entry.seed_set}: {', '.join(entry.files) or '(empty)'}")
 
 
+@app.command("dump")
+def dump(
+    ctx: typer.Context,
+    tables: Annotated[
+        list[str],
+        typer.Argument(help="Tables or model names: users, roles, role_permissions, ..."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the seed file here (default: stdout).", dir_okay=False
+        ),
+    ] = None,
+    include_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--include-secrets",
+            help="Include password hashes and other secret columns (left out by default).",
+        ),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Write tables as a seed file that `seed run` loads back with zero changes.
+
+    Users and roles get their own sections; other tables a `models:` section keyed by their
+    first unique constraint (else the primary key), foreign keys by natural key.
+
+    Example: manage seed dump roles users --output seeds/staging/snapshot.yaml
+    """
+
+    async def handler(db: AsyncSession) -> dict[str, Any]:
+        from app.services.seed_dump import dump_tables, render_yaml
+
+        document = await dump_tables(db, tables=tables, include_secrets=include_secrets)
+        if output is not None:
+            _write(output, render_yaml(document))
+        return document
+
+    def render(document: dict[str, Any]) -> None:
+        from app.services.seed_dump import render_yaml
+
+        if output is None:
+            typer.echo(render_yaml(document), nl=False)
+        else:
+            _say(f"wrote {', '.join(document)} to {output}")
+
+    run_session(ctx, handler, json_output=json_output, render=render)
+
+
+def _write(path: Path, text: str) -> None:
+    from app.errors import AppException, ErrorCode
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AppException(
+            422, f"{path}: cannot write ({reason})", ErrorCode.INVALID_INPUT
+        ) from None
+
+
 @fake_app.command("users")
 def fake_users(
     ctx: typer.Context,

@@ -345,9 +345,7 @@ def _check_model_row(row: Row, model: Any, key: list[str], columns: set[str]) ->
     table = model.__table__
     values = dict(row.data)
     for column, value in row.data.items():
-        if isinstance(value, dict):
-            if not table.c[column].foreign_keys:
-                raise invalid(row.where(column), "a mapping is only allowed for a foreign key")
+        if isinstance(value, dict) and table.c[column].foreign_keys:
             values[column] = 0  # resolved by natural key when the run applies
     try:
         model.model_validate(values)

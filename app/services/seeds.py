@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Role, SeedHistory, User, UserRole
@@ -308,8 +308,8 @@ async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[d
     for row in section.rows:
         values = dict(row.data)
         for column, value in row.data.items():
-            if not isinstance(value, dict):
-                continue
+            if not isinstance(value, dict) or not table.c[column].foreign_keys:
+                continue  # a plain value, or a JSON column's mapping
             fk = next(iter(table.c[column].foreign_keys))
             target = fk.column
             ref = target.table
@@ -385,6 +385,24 @@ async def _seed_model(db: AsyncSession, section: ModelSection, tally: _Tally) ->
             tally.unchanged(name)
     for chunk in _chunks(new_rows):
         await db.exec(insert(table), params=list(chunk))
+    await _advance_sequence(db, table, new_rows)
+
+
+async def _advance_sequence(db: AsyncSession, table: Any, new_rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: rows inserted with explicit serial ids leave the sequence behind; catch up."""
+    connection = await db.connection()
+    serial = table.autoincrement_column
+    if connection.dialect.name != "postgresql" or serial is None:
+        return
+    if not any(row.get(serial.name) is not None for row in new_rows):
+        return
+    await db.exec(
+        text(
+            "SELECT setval(pg_get_serial_sequence(:table, :column), "
+            f'(SELECT max("{serial.name}") FROM "{table.name}"))'
+        ),
+        params={"table": table.name, "column": serial.name},
+    )
 
 
 def _get(current: Any, column: str) -> Any:
