@@ -209,3 +209,42 @@ def test_db_migration_url_is_used_for_migrations(cli, blank_db_url, tmp_path) ->
     assert outcome.exit_code == 0, outcome.stderr
     assert markers(blank_db_url) == CHAIN
     assert cli(["migrate", "status", "--check"], env=env).exit_code == 0
+
+
+def _on_a_terminal(args: list[str], url: str, typed: str) -> tuple[int, str]:
+    """Run `manage ARGS` with a terminal on stdin, type `typed`, return (exit code, stderr)."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import MANAGE_BIN, manage_env
+
+    master, slave = pty.openpty()
+    env = manage_env(url, ENVIRONMENT="production", **CHAIN_ENV)
+    proc = subprocess.Popen(
+        [str(MANAGE_BIN), *args],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    os.close(slave)
+    try:
+        os.write(master, typed.encode() + b"\n")
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return proc.returncode, stderr
+
+
+def test_production_on_a_terminal_needs_the_database_name_typed(chain, backend) -> None:
+    chain("migrate", "upgrade")
+    url = chain.url
+    name = url.rsplit("/", 1)[1]  # the PostgreSQL database, or the SQLite file name
+    code, stderr = _on_a_terminal(["migrate", "downgrade", "-1", "--yes"], url, "wrong")
+    assert code == 7 and "confirmation did not match" in stderr
+    assert markers(url) == CHAIN
+    code, stderr = _on_a_terminal(["migrate", "downgrade", "-1", "--yes"], url, name)
+    assert code == 0, stderr
+    assert markers(url) == CHAIN[:-1]
