@@ -267,3 +267,25 @@ def test_dump_leaves_password_hashes_out_unless_asked(cli, db_url, seeds) -> Non
     unknown = seed(cli, db_url, "dump", "nope")
     assert unknown.exit_code == 3
     assert "no table or model nope" in unknown.stderr
+
+
+def test_a_python_seed_module_runs_in_the_same_transaction(cli, db_url, seeds) -> None:
+    write(
+        seeds / "dev" / "computed.py",
+        """
+        from app.services.roles import create_role
+
+
+        async def seed(db):
+            for n in range(3):
+                await create_role(db, name=f"team-{n}", actor="seed")
+        """,
+    )
+    dry = seed(cli, db_url, "run", "dev", "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert fetch(db_url, "SELECT count(*) FROM roles") == [(0,)]
+    outcome = seed(cli, db_url, "run", "dev")
+    assert outcome.exit_code == 0, outcome.stderr
+    names = fetch(db_url, "SELECT name FROM roles WHERE name LIKE 'team-%' ORDER BY name")
+    assert names == [("team-0",), ("team-1",), ("team-2",)]
+    assert ("dev", "dev/computed.py") in fetch(db_url, "SELECT seed_set, file FROM seed_history")
