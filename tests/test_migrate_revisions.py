@@ -248,3 +248,26 @@ def test_production_on_a_terminal_needs_the_database_name_typed(chain, backend) 
     code, stderr = _on_a_terminal(["migrate", "downgrade", "-1", "--yes"], url, name)
     assert code == 0, stderr
     assert markers(url) == CHAIN[:-1]
+
+
+def test_branch_heads_are_targets_and_plain_head_is_refused(cli, blank_db_url) -> None:
+    from tests.migrations_fixtures import BRANCHES_ENV
+
+    def run(*args: str):
+        return cli(list(args), db=blank_db_url, env=BRANCHES_ENV)
+
+    heads = json.loads(run("migrate", "heads", "--json").stdout)["data"]
+    assert sorted(h["revision"] for h in heads) == ["a2000000", "c1000000"]
+
+    outcome = run("migrate", "upgrade", "alpha@head", "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert json.loads(outcome.stdout)["data"]["applied"] == ["b0000000", "a1000000", "a2000000"]
+
+    ambiguous = run("migrate", "upgrade")  # head: which one?
+    assert ambiguous.exit_code == 5
+    assert "Multiple head" in ambiguous.stderr
+    assert len(ambiguous.stderr.strip().splitlines()) == 1
+
+    assert run("migrate", "upgrade", "heads").exit_code == 0
+    assert markers(blank_db_url) == ["a1000000", "a2000000", "b0000000", "c1000000"]
+    assert run("migrate", "status", "--check").exit_code == 0

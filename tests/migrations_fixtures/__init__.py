@@ -2,7 +2,7 @@
 
 `markers/` is a chain of five revisions; each inserts its own id into the `markers` table
 (with the PostgreSQL backend pid that ran it), so a test can see exactly what ran, and how
-many times.
+many times. `branches/` has two labelled branches (alpha, beta) from one base, same markers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ CHAIN_DIR = Path(__file__).resolve().parent / "markers"
 CHAIN = ["m1a00001", "m2b00002", "m3c00003", "m4d00004", "m5e00005"]
 CHAIN_HEAD = CHAIN[-1]
 CHAIN_ENV = {"MANAGE_MIGRATIONS_DIR": str(CHAIN_DIR)}
+# Two branches from one base: alpha (a1000000 -> a2000000) and beta (c1000000).
+BRANCHES_ENV = {"MANAGE_MIGRATIONS_DIR": str(Path(__file__).resolve().parent / "branches")}
 DRIFT_MODELS = "tests.migrations_fixtures.drift_models"
 
 

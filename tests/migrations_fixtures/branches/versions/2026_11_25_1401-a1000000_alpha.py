@@ -1,0 +1,22 @@
+"""alpha a1000000
+
+Revision ID: a1000000
+Revises: b0000000
+Create Date: 2026-11-25 14:01:00.000000
+
+"""
+
+from alembic import op
+
+revision = "a1000000"
+down_revision = "b0000000"
+branch_labels = ("alpha",)
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("INSERT INTO markers (revision) VALUES ('a1000000')")
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM markers WHERE revision = 'a1000000'")
