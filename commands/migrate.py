@@ -40,7 +40,11 @@ LockTimeoutOption = Annotated[
 ]
 
 
-@app.command("upgrade")
+@app.command(
+    "upgrade",
+    epilog="Examples: manage migrate upgrade; manage migrate upgrade +1; "
+    "manage migrate upgrade --sql > pending.sql",
+)
 def upgrade(
     ctx: typer.Context,
     revision: Annotated[
@@ -62,7 +66,11 @@ def upgrade(
 
 
 # ignore_unknown_options: `downgrade -1` reads as a revision, not as an unknown option -1.
-@app.command("downgrade", context_settings={"ignore_unknown_options": True})
+@app.command(
+    "downgrade",
+    context_settings={"ignore_unknown_options": True},
+    epilog="Examples: manage migrate downgrade -1 --yes; manage migrate downgrade -1 --sql",
+)
 def downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target: -N, base, or a revision id.")],
@@ -265,7 +273,10 @@ def check(
     run_engine(ctx, handler, json_output=json_output, render=render.drift)
 
 
-@app.command("sql")
+@app.command(
+    "sql",
+    epilog="Example: manage migrate sql base:head --dialect postgresql | squawk",
+)
 def sql_range(
     ctx: typer.Context,
     revision_range: Annotated[
