@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from app.choices import IfExists
+from commands.roles import RoleOption, user_permissions_command
 from manage.options import (
     ForceOption,
     JsonOption,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from manage.passwords import Password
 
 app = typer.Typer(help="Create and manage user accounts.", no_args_is_help=True)
+app.command("permissions")(user_permissions_command)
 
 EmailArgument = Annotated[str, typer.Argument(help="The account's email (any letter case).")]
 GeneratePasswordOption = Annotated[
@@ -191,14 +193,16 @@ def create(
     full_name: FullNameOption = None,
     superuser: Annotated[bool, typer.Option("--superuser", help="Make it a superuser.")] = False,
     inactive: Annotated[bool, typer.Option("--inactive", help="Create it deactivated.")] = False,
+    role: RoleOption = None,
     password_stdin: PasswordStdinOption = False,
     password_file: PasswordFileOption = None,
     generate_password: GeneratePasswordOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Create an account (exit 4 if the email exists).
+    """Create an account (exit 4 if the email exists), optionally with roles.
 
-    The password comes from the same sources as create-superuser.
+    The password comes from the same sources as create-superuser. An unknown --role is exit 3
+    and no account is created.
     """
     from pydantic import SecretStr
 
@@ -227,11 +231,14 @@ def create(
     data, password = _prepare(ctx, json_output, build)
 
     async def handler(db: AsyncSession) -> UserRead:
-        from app.services import users
+        from app.services import roles, users
 
-        return UserRead.model_validate(
-            await users.create_user(db, data=data, actor=current_actor())
-        )
+        actor = current_actor()
+        user = await users.create_user(db, data=data, actor=actor)
+        for name in role or []:
+            # In the same transaction: an unknown role (exit 3) leaves no account behind.
+            await roles.grant(db, role=name, emails=[user.email], actor=actor)
+        return UserRead.model_validate(user)
 
     def render(user: UserRead) -> None:
         kind = "superuser" if user.is_superuser else "user"

@@ -148,20 +148,29 @@ def test_password_file_and_environment_sources_work(cli, db_url, tmp_path) -> No
 
 
 def test_create_superuser_json_success_and_error_envelopes(cli, db_url) -> None:
-    args = ["users", "create-superuser", "--email", "ops@example.com", "--password-stdin",
-            "--json"]
+    args = ["users", "create-superuser", "--email", "ops@example.com", "--password-stdin", "--json"]
     created = json.loads(cli(args, input=PASSWORD + "\n", db=db_url).stdout)
     assert created["success"] is True
     assert created["error_code"] is None and created["message"] is None
     assert created["data"]["outcome"] == "created"
     user = created["data"]["user"]
     assert user["email"] == "ops@example.com" and user["is_superuser"] is True
-    assert set(user) == {"id", "email", "full_name", "is_active", "is_superuser", "roles",
-                         "created_at", "updated_at"}
+    assert set(user) == {
+        "id",
+        "email",
+        "full_name",
+        "is_active",
+        "is_superuser",
+        "roles",
+        "created_at",
+        "updated_at",
+    }
     duplicate = cli(args, input=PASSWORD + "\n", db=db_url)
     assert duplicate.exit_code == 4
     assert json.loads(duplicate.stdout) == {
-        "success": False, "data": None, "message": "user ops@example.com already exists",
+        "success": False,
+        "data": None,
+        "message": "user ops@example.com already exists",
         "error_code": "USER_EXISTS",
     }
 
