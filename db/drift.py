@@ -57,6 +57,14 @@ def _columns(item: Any) -> str:
     return ", ".join(str(getattr(c, "name", c)) for c in item.columns)
 
 
+_CONSTRAINT_WORDS = {
+    "UniqueConstraint": "unique constraint",
+    "CheckConstraint": "check constraint",
+    "ForeignKeyConstraint": "foreign key",
+    "PrimaryKeyConstraint": "primary key",
+}
+
+
 def describe_difference(diff: Any, connection: Connection) -> Difference:
     kind = diff[0]
     if kind in ("add_table", "remove_table"):
@@ -85,7 +93,7 @@ def describe_difference(diff: Any, connection: Connection) -> Difference:
     if kind in ("add_constraint", "remove_constraint", "add_fk", "remove_fk"):
         constraint = diff[1]
         verb = "add" if kind.startswith("add") else "drop"
-        what = "foreign key" if kind.endswith("fk") else type(constraint).__name__
+        what = _CONSTRAINT_WORDS.get(type(constraint).__name__, type(constraint).__name__)
         table = constraint.table.name if constraint.table is not None else None
         return Difference(
             kind,
@@ -96,7 +104,7 @@ def describe_difference(diff: Any, connection: Connection) -> Difference:
     if kind.startswith("modify_"):
         # ("modify_type", schema, table, column, existing_kw, old, new)
         _, _, table, column, _, old, new = diff
-        what = kind.removeprefix("modify_").replace("_", " ")
+        what = {"default": "server default"}.get(kind.removeprefix("modify_"), kind[7:])
         return Difference(
             kind,
             table,

@@ -153,3 +153,25 @@ def test_migrations_dir_is_ignored_unless_set(cli, db_url) -> None:
     data = json.loads(cli(["migrate", "heads", "--json"], db=db_url).stdout)["data"]
     assert [h["revision"] for h in data] == list(shipped)
     assert CHAIN_HEAD not in shipped
+
+
+@pytest.mark.postgres_only
+def test_check_describes_type_nullable_default_and_constraint_changes(cli, pg_db_url) -> None:
+    for statement in (
+        "ALTER TABLE roles ALTER COLUMN description TYPE varchar(100)",
+        "ALTER TABLE users ALTER COLUMN full_name SET NOT NULL",
+        "ALTER TABLE users ALTER COLUMN is_active SET DEFAULT false",
+        "ALTER TABLE users DROP CONSTRAINT uq_users_email",
+    ):
+        fetch(pg_db_url, statement)
+    outcome = cli(["migrate", "check", "--sql"], db=pg_db_url)
+    assert outcome.exit_code == 1
+    for line in (
+        "change type of roles.description: VARCHAR(100) -> VARCHAR(500) (database -> models)",
+        "change nullable of users.full_name: NOT NULL -> NULL (database -> models)",
+        "change server default of users.is_active: false -> true (database -> models)",
+        "add unique constraint uq_users_email on users (email)",
+        "ALTER TABLE users ADD CONSTRAINT uq_users_email UNIQUE (email);",
+    ):
+        assert line in outcome.stdout
+    assert "4 differences" in outcome.stderr
