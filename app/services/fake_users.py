@@ -1,6 +1,6 @@
 """Fake users in bulk, for development and load tests, in the caller's transaction.
 
-Rows are drawn from small pools of Faker names (Faker is never called per row) with the row
+Rows are drawn from Faker's own name lists (Faker is never called per row) with the row
 index making each email unique, so a `seed` gives the same rows every time and a rerun skips
 them all. Rows are streamed in batches, never held in memory all at once:
 
@@ -28,7 +28,6 @@ from app.models import User
 from app.models._columns import utcnow
 from app.schemas.seed import FakeUsersResult
 
-POOL_SIZE = 1_000
 BATCH_SIZE = 10_000
 COLUMNS = (
     "email",
@@ -47,27 +46,42 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", name.lower()) or "x"
 
 
+def _pool(names: Any) -> tuple[list[str], list[str], list[float]]:
+    """Names, their email slugs and cumulative weights (Faker's lists carry frequencies)."""
+    from itertools import accumulate
+
+    items = list(names.items()) if hasattr(names, "items") else [(n, 1.0) for n in names]
+    return (
+        [name for name, _ in items],
+        [_slug(name) for name, _ in items],
+        list(accumulate(float(weight) for _, weight in items)),
+    )
+
+
 def fake_rows(
     count: int, *, seed: int, hashed_password: str, now: datetime
 ) -> Iterator[tuple[Any, ...]]:
     """`count` user rows, the same ones for the same `seed`: (email, full_name, ...)."""
-    from faker import Faker
+    # Faker's own en_US name lists, drawn from with their frequencies: the same realistic
+    # names as Faker().first_name(), without a Faker call (or a Faker instance) per row.
+    from faker.providers.person.en_US import Provider
 
-    faker = Faker("en_US")
-    faker.seed_instance(seed)
-    firsts = [faker.first_name() for _ in range(POOL_SIZE)]
-    lasts = [faker.last_name() for _ in range(POOL_SIZE)]
-    slugs_first = [_slug(n) for n in firsts]
-    slugs_last = [_slug(n) for n in lasts]
+    firsts, first_slugs, first_weights = _pool(Provider.first_names)
+    lasts, last_slugs, last_weights = _pool(Provider.last_names)
     rng = random.Random(seed)
-    pool = range(POOL_SIZE)
+    first_range, last_range = range(len(firsts)), range(len(lasts))
     for start in range(0, count, BATCH_SIZE):
         size = min(BATCH_SIZE, count - start)
         # One call per batch, not per row: choices() is much cheaper per value than randrange().
-        picks = zip(rng.choices(pool, k=size), rng.choices(pool, k=size), strict=True)
+        # Always a full batch, so the first N rows are the same whatever the count.
+        picks = zip(
+            rng.choices(first_range, cum_weights=first_weights, k=BATCH_SIZE)[:size],
+            rng.choices(last_range, cum_weights=last_weights, k=BATCH_SIZE)[:size],
+            strict=True,
+        )
         for index, (f, last) in enumerate(picks, start):
             yield (
-                f"{slugs_first[f]}.{slugs_last[last]}.{index}@example.com",
+                f"{first_slugs[f]}.{last_slugs[last]}.{index}@example.com",
                 f"{firsts[f]} {lasts[last]}",
                 hashed_password,
                 True,
