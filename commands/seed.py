@@ -317,7 +317,9 @@ def _render_run(result: SeedRunResult) -> None:
             f"{counts.model}: {counts.created} {verb}created, {counts.updated} {verb}updated, "
             f"{counts.unchanged} unchanged"
         )
-    if result.dry_run:
+    if not result.files:
+        _say("no seed files to run")
+    elif result.dry_run:
         _say("dry run: nothing written")
     elif not result.changed:
         _say(f"no changes: {len(result.files)} file(s) already seeded")

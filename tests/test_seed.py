@@ -289,3 +289,13 @@ def test_a_python_seed_module_runs_in_the_same_transaction(cli, db_url, seeds) -
     names = fetch(db_url, "SELECT name FROM roles WHERE name LIKE 'team-%' ORDER BY name")
     assert names == [("team-0",), ("team-1",), ("team-2",)]
     assert ("dev", "dev/computed.py") in fetch(db_url, "SELECT seed_set, file FROM seed_history")
+
+
+def test_a_run_with_no_seed_files_succeeds_and_records_nothing(cli, db_url) -> None:
+    outcome = cli(["seed", "run"], db=db_url)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert outcome.stdout.strip() == "no seed files to run"
+    assert fetch(db_url, "SELECT count(*) FROM audit_log") == [(0,)]
+    missing = cli(["seed", "run", "qa"], db=db_url)
+    assert missing.exit_code == 3
+    assert "no seed set 'qa' in seeds" in missing.stderr

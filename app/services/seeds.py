@@ -91,7 +91,7 @@ async def run_seeds(
             await step()
         for module in loaded.modules:
             await _run_module(db, module)
-        if not dry_run:
+        if not dry_run and loaded.files:
             await _record(db, loaded.files, actor=actor, tally=tally)
     finally:
         if savepoint is not None:
