@@ -24,8 +24,23 @@ def migration_engine(runtime: Runtime) -> Any:
 
     settings = runtime.settings.db
     if settings.db_migration_url:
-        return create_engine(settings, url=settings.db_migration_url, pooled=False)
+        # A direct connection: none of the PgBouncer workarounds (per-transaction SET LOCAL
+        # timeouts would override the MIGRATION_* ones).
+        direct = settings.model_copy(update={"db_pgbouncer": False})
+        return create_engine(direct, url=settings.db_migration_url, pooled=False)
     return runtime.engine
+
+
+def _refuse_pgbouncer(runtime: Runtime, engine: Any) -> None:
+    """The migration lock is session-level: transaction pooling would lose it."""
+    from manage.errors import UsageError
+
+    settings = runtime.settings.db
+    if settings.db_pgbouncer and engine.dialect.name == "postgresql":
+        raise UsageError(
+            "DB_PGBOUNCER is set: migrations need a direct connection for their session-level "
+            "lock; set DB_MIGRATION_URL to the database itself (not PgBouncer)"
+        )
 
 
 async def with_migration_engine(runtime: Runtime, body: Any) -> Any:
@@ -64,6 +79,8 @@ def run_action(
     async def online(engine: Any, runtime: Runtime) -> Any:
         from db import migrations
 
+        if engine is runtime.engine:
+            _refuse_pgbouncer(runtime, engine)
         return await getattr(migrations, action)(
             engine,
             revision,

@@ -186,3 +186,19 @@ def test_migration_lock_timeout_stops_a_revision_stuck_behind_a_table_lock(
     assert "lock not available (lock_timeout)" in outcome.stderr
     assert elapsed < 5
     assert markers(url) == CHAIN[:1]
+
+
+@pytest.mark.postgres_only
+def test_behind_pgbouncer_migrations_need_a_direct_db_migration_url(
+    cli, postgres_available, scratch
+) -> None:
+    url = scratch.blank("postgresql")
+    pooled = {**CHAIN_ENV, "DB_PGBOUNCER": "true"}
+    outcome = cli(["migrate", "upgrade"], db=url, env=pooled)
+    assert outcome.exit_code == 5
+    assert "set DB_MIGRATION_URL" in outcome.stderr
+    assert markers(url) is None
+    direct = {**pooled, "DB_MIGRATION_URL": url}
+    outcome = cli(["migrate", "upgrade"], db=url, env=direct)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert markers(url) == CHAIN
