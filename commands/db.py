@@ -105,19 +105,17 @@ def reset(
     ENVIRONMENT=production (exit 7). With --json, `data` is {"dropped": [...], "applied":
     [...]}.
     """
-    from app.errors import AppException, ErrorCode
     from db.engine import describe_url
     from manage.confirm import confirm_destructive
     from manage.runner import fail, settings_for
 
     try:
         settings = settings_for(ctx)
-        if settings.is_production:
-            raise AppException(403, "refusing to reset a production database", ErrorCode.REFUSED)
         confirm_destructive(
             action=f"drop every table in {describe_url(settings.db.database_url)}",
             yes=yes,
-            production=False,
+            production=settings.is_production,
+            never_in_production=True,
         )
     except Exception as exc:
         fail(ctx, exc, json_output=json_output)

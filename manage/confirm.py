@@ -4,6 +4,7 @@
   with no terminal and no `--yes` the action is refused (exit 7), never a hang.
 - ENVIRONMENT=production: `--yes` is always required. On a terminal the user must also type
   the name shown (e.g. the database name); with no terminal `--force` stands in for typing.
+  Some actions (`db reset`) are refused in production whatever the flags.
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ def confirm_destructive(
     production: bool,
     force: bool = False,
     type_to_confirm: str | None = None,
+    never_in_production: bool = False,
 ) -> None:
     """Return when `action` may go ahead; raise AppException(403, REFUSED) otherwise.
 
-    `action` reads as a phrase: "delete user ops@example.com".
+    `action` reads as a phrase: "delete user ops@example.com". `never_in_production`
+    refuses outright in production, whatever the flags (e.g. `db reset`).
     """
+    if production and never_in_production:
+        raise _refuse(f"refusing to {action} in production")
     if production:
         if not yes:
             raise _refuse(f"refusing to {action} in production without --yes")
