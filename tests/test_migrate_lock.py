@@ -110,11 +110,12 @@ def test_waiter_proceeds_once_the_holder_lets_go(postgres_available, scratch) ->
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)  # the waiter starts and finds the lock taken
+        assert waiter.stderr is not None
+        first_line = waiter.stderr.readline()  # blocks until the waiter reports the holder
     _, stderr = waiter.communicate(timeout=60)
-    assert waiter.returncode == 0, stderr
-    assert "waiting for the migration lock held by pid" in stderr
-    assert "'short-holder'" in stderr
+    assert waiter.returncode == 0, first_line + stderr
+    assert first_line.startswith("waiting for the migration lock held by pid")
+    assert "'short-holder'" in first_line
     assert markers(url) == CHAIN
 
 
