@@ -16,7 +16,7 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +58,8 @@ def _pool(names: Any) -> tuple[list[str], list[str], list[float]]:
     )
 
 
-def fake_rows(
-    count: int, *, seed: int, hashed_password: str, now: datetime
-) -> Iterator[tuple[Any, ...]]:
-    """`count` user rows, the same ones for the same `seed`: (email, full_name, ...)."""
+def fake_people(count: int, *, seed: int) -> Iterator[tuple[str, str]]:
+    """`count` (email, full_name) pairs, the same ones for the same `seed`."""
     # Faker's own en_US name lists, drawn from with their frequencies: the same realistic
     # names as Faker().first_name(), without a Faker call (or a Faker instance) per row.
     from faker.providers.person.en_US import Provider
@@ -83,12 +81,15 @@ def fake_rows(
             yield (
                 f"{first_slugs[f]}.{last_slugs[last]}.{index}@example.com",
                 f"{firsts[f]} {lasts[last]}",
-                hashed_password,
-                True,
-                False,
-                now,
-                now,
             )
+
+
+def fake_rows(
+    count: int, *, seed: int, hashed_password: str, now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """Whole `users` rows in COLUMNS order (the SQLite path and bench/seed.py)."""
+    for email, full_name in fake_people(count, seed=seed):
+        yield (email, full_name, hashed_password, True, False, now, now)
 
 
 def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
@@ -119,17 +120,19 @@ async def create_fake_users(
     started = time.perf_counter()
     role_id = (await get_role(db, name=role)).id if role is not None else None
     used_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    rows = fake_rows(
-        count,
-        seed=used_seed,
-        hashed_password=hash_password(password.get_secret_value()),
-        now=utcnow(),
-    )
-    connection = await db.connection()
-    if connection.dialect.name == "postgresql":
-        created = await _copy_postgresql(db, rows, role_id, batch_size, progress)
-    else:
-        created = await _insert_sqlite(db, rows, role_id, batch_size, progress)
+    # argon2 runs outside the GIL: hash while the rows are generated and copied.
+    hashing = asyncio.ensure_future(asyncio.to_thread(hash_password, password.get_secret_value()))
+    try:
+        connection = await db.connection()
+        if connection.dialect.name == "postgresql":
+            created = await _copy_postgresql(
+                db, fake_people(count, seed=used_seed), hashing, role_id, batch_size, progress
+            )
+        else:
+            rows = fake_rows(count, seed=used_seed, hashed_password=await hashing, now=utcnow())
+            created = await _insert_sqlite(db, rows, role_id, batch_size, progress)
+    finally:
+        hashing.cancel()  # a no-op once done; never leave the task dangling on errors
     return FakeUsersResult(
         requested=count,
         created=created,
@@ -142,7 +145,8 @@ async def create_fake_users(
 
 async def _copy_postgresql(
     db: AsyncSession,
-    rows: Iterator[tuple[Any, ...]],
+    people: Iterator[tuple[str, str]],
+    hashing: Awaitable[str],
     role_id: int | None,
     batch_size: int,
     progress: Progress | None,
@@ -150,31 +154,39 @@ async def _copy_postgresql(
     connection = await db.connection()
     # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
     await connection.exec_driver_sql(
-        f"CREATE TEMP TABLE {TEMP_TABLE} (email text, full_name text, hashed_password text, "
-        "is_active boolean, is_superuser boolean, created_at timestamptz, "
-        "updated_at timestamptz) ON COMMIT DROP"
+        f"CREATE TEMP TABLE {TEMP_TABLE} (email text, full_name text) ON COMMIT DROP"
     )
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None and raw.is_in_transaction()
 
-    async def records() -> AsyncIterator[tuple[Any, ...]]:
-        for batch in _batches(rows, batch_size):
+    async def records() -> AsyncIterator[tuple[str, str]]:
+        for batch in _batches(people, batch_size):
             for row in batch:
                 yield row
             if progress is not None:
                 progress(len(batch))
             await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
 
-    await raw.copy_records_to_table(TEMP_TABLE, records=records(), columns=COLUMNS)
-    columns = ", ".join(COLUMNS)
-    created = await raw.fetchval(
-        f"WITH new AS (INSERT INTO users ({columns}) SELECT {columns} FROM {TEMP_TABLE} "
-        "ON CONFLICT (email) DO NOTHING RETURNING id), "
-        "linked AS (INSERT INTO user_roles (user_id, role_id) "
-        "SELECT id, $1::integer FROM new WHERE $1::integer IS NOT NULL) "
-        "SELECT count(*) FROM new",
-        role_id,
+    await raw.copy_records_to_table(TEMP_TABLE, records=records(), columns=("email", "full_name"))
+    # The columns every row shares travel once, as parameters, not once per row in the COPY.
+    insert = (
+        f"INSERT INTO users ({', '.join(COLUMNS)}) "
+        f"SELECT email, full_name, $1, true, false, $2, $2 FROM {TEMP_TABLE} "
+        "ON CONFLICT (email) DO NOTHING"
     )
+    hashed, now = await hashing, utcnow()
+    if role_id is None:
+        status = await raw.execute(insert, hashed, now)  # "INSERT 0 <rows>"
+        created = int(status.rsplit(" ", 1)[1])
+    else:
+        created = await raw.fetchval(
+            f"WITH new AS ({insert} RETURNING id), "
+            "linked AS (INSERT INTO user_roles (user_id, role_id) SELECT id, $3 FROM new) "
+            "SELECT count(*) FROM new",
+            hashed,
+            now,
+            role_id,
+        )
     await raw.execute(f"DROP TABLE {TEMP_TABLE}")
     return int(created)
 
