@@ -122,12 +122,17 @@ def reset(
         return
 
     async def handler(runtime: Runtime) -> dict[str, Any]:
+        from commands.migrate_support import with_migration_engine
         from db import migrations
         from db.reset import drop_everything
 
-        dropped = await drop_everything(runtime.engine)
-        result = await migrations.upgrade(runtime.engine, "head")
-        return {"dropped": dropped, "applied": result.applied}
+        async def body(engine: Any) -> dict[str, Any]:
+            # DB_MIGRATION_URL when set: past PgBouncer, with the MIGRATION_* timeouts.
+            dropped = await drop_everything(engine)
+            result = await migrations.upgrade(engine, "head", settings=runtime.settings.db)
+            return {"dropped": dropped, "applied": result.applied}
+
+        return await with_migration_engine(runtime, body)
 
     run_engine(
         ctx,

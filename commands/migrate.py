@@ -200,7 +200,9 @@ def history(
     async def handler(_runtime: Runtime) -> Any:
         from db import migrations
 
-        return migrations.history(revision_range)
+        if revision_range is None:
+            return migrations.history(None)
+        return migrations.history(migrations.check_revision_argument(revision_range, what="range"))
 
     run_engine(ctx, handler, json_output=json_output, render=render.revisions)
 
@@ -303,7 +305,9 @@ def sql_range(
         from sqlalchemy.engine import make_url
 
         from db.migration_sql import offline_sql
+        from db.migrations import check_revision_argument
 
+        span = check_revision_argument(revision_range, what="range")
         settings = runtime.settings.db
         name = (
             dialect
@@ -311,9 +315,7 @@ def sql_range(
         )
         action = "downgrade" if down else "upgrade"
         return render.OfflineSql(
-            range=revision_range,
-            dialect=name,
-            sql=offline_sql(action, revision_range, dialect=name),
+            range=span, dialect=name, sql=offline_sql(action, span, dialect=name)
         )
 
     run_engine(ctx, handler, json_output=json_output, render=render.offline_sql)

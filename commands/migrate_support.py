@@ -62,6 +62,13 @@ def run_action(
     json_output: bool,
 ) -> None:
     from commands import migrate_render as render
+    from db.migrations import check_revision_argument
+
+    try:
+        revision = check_revision_argument(revision)
+    except Exception as exc:
+        fail(ctx, exc, json_output=json_output)
+        return
 
     async def offline(engine: Any) -> Any:
         from db import migrations

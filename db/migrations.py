@@ -94,6 +94,15 @@ def alembic_errors() -> Iterator[None]:
         raise AppException(422, message, BAD_REVISION) from exc
 
 
+def check_revision_argument(text: str, *, what: str = "revision") -> str:
+    """Refuse what Alembic would trip over (an assertion, not a clean error): exit 5."""
+    if not text.strip():
+        raise AppException(422, f"the {what} is empty", BAD_REVISION)
+    if not text.isprintable():
+        raise AppException(422, f"the {what} contains control characters", BAD_REVISION)
+    return text.strip()
+
+
 @dataclass
 class ScriptInfo:
     revision: str

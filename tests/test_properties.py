@@ -78,6 +78,20 @@ def test_any_permission(cli, sqlite_db, permission) -> None:
 
 
 @PROPERTY
+@given(revision=arg_text)
+def test_any_revision(cli, sqlite_db, revision) -> None:
+    for command in (
+        ["migrate", "upgrade", revision],
+        ["migrate", "upgrade", revision, "--sql"],
+        ["migrate", "downgrade", revision, "--yes"],
+        ["migrate", "stamp", revision, "--yes"],
+        ["migrate", "sql", revision],
+        ["migrate", "history", "-r", revision],
+    ):
+        _documented(cli(command, db=sqlite_db))
+
+
+@PROPERTY
 @given(password=arg_text)
 def test_any_password(cli, sqlite_db, password) -> None:
     if "\n" in password or "\r" in password:
