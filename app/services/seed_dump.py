@@ -16,7 +16,7 @@ from sqlalchemy import Table, UniqueConstraint, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException
-from app.services.seed_files import SeedErrorCode, table_models
+from app.services.seed_rows import SeedErrorCode, table_models
 
 SECRET_MARKERS = ("password", "secret", "token")
 HEADER = "# Written by `manage seed dump`; `manage seed run FILE` loads it back.\n"

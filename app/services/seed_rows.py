@@ -1,0 +1,231 @@
+"""Seed rows checked against the models' own schemas; a bad one is a 422 naming file:line.
+
+`section[i].field` in messages: `users[3].email`, `models[0].rows[2].role_id`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from app.errors import AppException
+from app.schemas.seed import UserSeed
+
+
+class SeedErrorCode:
+    INVALID_SEED = "INVALID_SEED"
+    SEED_NOT_FOUND = "SEED_NOT_FOUND"
+
+
+def invalid(where: str, message: str) -> AppException:
+    return AppException(422, f"{where}: {message}", SeedErrorCode.INVALID_SEED)
+
+
+@dataclass
+class Row:
+    """One entry of a section, with where it came from (for messages)."""
+
+    source: str
+    section: str
+    index: int
+    line: int
+    field_lines: dict[str, int]
+    data: dict[str, Any]
+
+    def where(self, column: str | None = None) -> str:
+        line = self.field_lines.get(column, self.line) if column else self.line
+        label = f"{self.section}[{self.index}]"
+        return (
+            f"{self.source}:{line}: {label}.{column}"
+            if column
+            else f"{self.source}:{line}: {label}"
+        )
+
+
+@dataclass
+class UserRow:
+    row: Row
+    seed: UserSeed
+    given: set[str]  # fields the file sets (others are left alone on update)
+    password: SecretStr | None  # resolved from password_env / password_file / password
+    password_hash: str | None
+
+
+@dataclass
+class ModelSection:
+    model: Any  # an SQLModel table class
+    key: list[str]
+    rows: list[Row]
+
+
+def _first_error(
+    row: Row, exc: ValidationError, *, columns: set[str] | None = None
+) -> AppException:
+    error = exc.errors(include_input=False, include_url=False)[0]
+    loc = [str(part) for part in error.get("loc", ())]
+    column = (
+        loc[0] if loc and (columns is None or loc[0] in columns or loc[0] in row.data) else None
+    )
+    message = error["msg"]
+    if column is None:
+        return invalid(row.where(), message)
+    extra = "." + ".".join(loc[1:]) if len(loc) > 1 else ""
+    return invalid(row.where(column) + extra, message)
+
+
+def _validate(row: Row, schema: type[BaseModel]) -> BaseModel:
+    try:
+        return schema.model_validate(row.data)
+    except ValidationError as exc:
+        raise _first_error(row, exc) from None
+
+
+def role_row(row: Row) -> Any:
+    from app.permissions import permission_problem, role_name_problem
+    from app.schemas.role import RoleSpec
+
+    spec = _validate(row, RoleSpec)
+    problem = role_name_problem(spec.name)
+    if problem is not None:
+        raise invalid(row.where("name"), problem)
+    for permission in spec.permissions:
+        if problem := permission_problem(permission):
+            raise invalid(row.where("permissions"), problem)
+    return spec
+
+
+def user_row(row: Row, *, base: Path, production: bool, min_length: int) -> UserRow:
+    from app.security import password_problem, pwd_context
+
+    seed = _validate(row, UserSeed)
+    assert isinstance(seed, UserSeed)
+    password: str | None = None
+    if seed.password_env is not None:
+        password = os.environ.get(seed.password_env) or None
+        if password is None:
+            raise invalid(
+                row.where("password_env"), f"environment variable {seed.password_env} is not set"
+            )
+    elif seed.password_file is not None:
+        path = (base / seed.password_file).expanduser()
+        try:
+            password = path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise invalid(row.where("password_file"), f"cannot read {path}: {reason}") from None
+        if not password:
+            raise invalid(row.where("password_file"), f"{path} is empty")
+    elif seed.password is not None:
+        if production:
+            raise invalid(
+                row.where("password"),
+                "a plain password is refused in production; use password_env, password_file "
+                "or password_hash",
+            )
+        password = seed.password.get_secret_value()
+    hashed = seed.password_hash.get_secret_value() if seed.password_hash else None
+    if hashed is not None and pwd_context().identify(hashed) is None:
+        raise invalid(row.where("password_hash"), "not a password hash this backend can verify")
+    problem = (
+        password_problem(password, min_length=min_length, email=seed.email) if password else None
+    )
+    if problem is not None:
+        source = next(s for s in ("password_env", "password_file", "password") if s in row.data)
+        raise invalid(row.where(source), problem)
+    return UserRow(
+        row=row,
+        seed=seed,
+        given=set(row.data) & set(UserSeed.model_fields),
+        password=SecretStr(password) if password is not None else None,
+        password_hash=hashed,
+    )
+
+
+def table_models() -> dict[str, Any]:
+    """Every table model, by class name and by table name."""
+    from sqlmodel import SQLModel
+
+    import app.models  # noqa: F401  (registers every table)
+
+    found: dict[str, Any] = {}
+    for mapper in SQLModel._sa_registry.mappers:
+        model = mapper.class_
+        found[model.__name__] = model
+        found[model.__tablename__] = model
+    return found
+
+
+def model_section(source: str, index: int, item: Any, node: Any) -> ModelSection:
+    line = node.start_mark.line + 1
+    where = f"{source}:{line}: models[{index}]"
+    if not isinstance(item, dict):
+        raise invalid(where, "expected a mapping with model, key and rows")
+    unknown = set(item) - {"model", "key", "rows"}
+    if unknown:
+        raise invalid(where, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    model = table_models().get(str(item.get("model")))
+    if model is None:
+        raise invalid(f"{where}.model", f"no table model {item.get('model')!r}")
+    columns = set(model.__table__.columns.keys())
+    key = item.get("key")
+    key = [key] if isinstance(key, str) else key
+    if not key or not isinstance(key, list) or not set(key) <= columns:
+        raise invalid(f"{where}.key", f"expected column name(s) of {model.__tablename__}")
+    parts = mapping_lines(node)
+    rows = rows_of(source, f"models[{index}].rows", item.get("rows"), parts.get("rows"))
+    for row in rows:
+        _check_model_row(row, model, key, columns)
+    return ModelSection(model=model, key=list(key), rows=rows)
+
+
+def _check_model_row(row: Row, model: Any, key: list[str], columns: set[str]) -> None:
+    unknown = [c for c in row.data if c not in columns]
+    if unknown:
+        raise invalid(row.where(str(unknown[0])), f"{model.__tablename__} has no such column")
+    for column in key:
+        if column not in row.data:
+            raise invalid(row.where(), f"the key column {column} is missing")
+    table = model.__table__
+    values = dict(row.data)
+    for column, value in row.data.items():
+        if isinstance(value, dict) and table.c[column].foreign_keys:
+            values[column] = 0  # resolved by natural key when the run applies
+    try:
+        model.model_validate(values)
+    except ValidationError as exc:
+        raise _first_error(row, exc, columns=columns) from None
+
+
+def mapping_lines(node: Any) -> dict[str, Any]:
+    """key -> value node of a YAML mapping node."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def rows_of(source: str, section: str, value: Any, node: Any) -> list[Row]:
+    import yaml
+
+    line = node.start_mark.line + 1 if node is not None else 1
+    if value is None:
+        return []
+    if not isinstance(value, list) or not isinstance(node, yaml.SequenceNode):
+        raise invalid(f"{source}:{line}: {section}", "expected a list of rows")
+    rows = []
+    for index, (item, item_node) in enumerate(zip(value, node.value, strict=True)):
+        item_line = item_node.start_mark.line + 1
+        if not isinstance(item, dict):
+            raise invalid(f"{source}:{item_line}: {section}[{index}]", "expected a mapping")
+        lines = {
+            str(k.value): k.start_mark.line + 1
+            for k, _ in getattr(item_node, "value", [])
+            if isinstance(k, yaml.ScalarNode)
+        }
+        rows.append(Row(source, section, index, item_line, lines, item))
+    return rows
