@@ -31,6 +31,8 @@ class AppSettings(BaseSettings):
     environment: Environment = Environment.development
     first_superuser_email: str | None = None
     first_superuser_password: SecretStr | None = None
+    # A file holding the password (a Docker or Kubernetes secret); wins over the variable.
+    first_superuser_password_file: Path | None = None
 
 
 class Settings:

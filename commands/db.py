@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commands.db_init import init_command
 from manage.options import JsonOption, YesOption
 from manage.runner import run_engine
 
 if TYPE_CHECKING:
     from manage.runner import Runtime
 
-app = typer.Typer(help="Check and open the database.", no_args_is_help=True)
+app = typer.Typer(help="Prepare, check and open the database.", no_args_is_help=True)
+app.command("init")(init_command)
 
 
 @app.command("check")

@@ -119,3 +119,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def describe_url(url: str) -> str:
     """The URL with its password masked, for messages."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Connect and run SELECT 1: raises what connecting raises."""
+    from sqlalchemy import text
+
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))

@@ -28,7 +28,7 @@ GROUPS: dict[str, GroupSpec] = {
     "users": GroupSpec("commands.users", "Create and manage user accounts."),
     "roles": GroupSpec("commands.roles", "Manage roles and permissions; keep roles as code."),
     "migrate": GroupSpec("commands.migrate", "Run and inspect database migrations."),
-    "db": GroupSpec("commands.db", "Check the database: reachable and migrated."),
+    "db": GroupSpec("commands.db", "Prepare, check and open the database."),
     "audit": GroupSpec("commands.audit", "Read the audit log of changes."),
     "seed": GroupSpec("commands.seed", "Load seed sets (YAML, idempotent) and fake data."),
     "config": GroupSpec("commands.config", "Show the effective configuration."),
