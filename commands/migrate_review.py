@@ -1,0 +1,210 @@
+"""`manage migrate review`: the migration reviewer (db/review/), and how it shows findings.
+
+Registered on the migrate group by commands/migrate.py; `migrate make` calls
+`review_written` on the file it writes. Light to import: heavy imports live in the bodies.
+docs/review.md documents the rules, exit codes and the JSON shape.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from manage.options import JsonOption
+from manage.runner import run_engine
+
+if TYPE_CHECKING:
+    from db.review.findings import Finding
+    from db.review.review import ReviewReport
+    from manage.runner import Runtime
+
+
+def review_command(
+    ctx: typer.Context,
+    revision_range: Annotated[
+        str | None,
+        typer.Argument(
+            help="START:END (either side may be empty). Default: the revisions the "
+            "configured database has not applied yet.",
+            show_default=False,
+        ),
+    ] = None,
+    all_revisions: Annotated[
+        bool, typer.Option("--all", help="Review every revision in the scripts directory.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Warnings fail too (exit 1 on any finding).")
+    ] = False,
+    no_sql_lint: Annotated[
+        bool,
+        typer.Option("--no-sql-lint", help="Skip squawk on the offline PostgreSQL SQL."),
+    ] = False,
+    roundtrip: Annotated[
+        bool,
+        typer.Option(
+            "--roundtrip",
+            help="Also upgrade, downgrade one step and upgrade again on a scratch database "
+            "(created and dropped by the review) and compare the schemas.",
+        ),
+    ] = False,
+    all_findings: Annotated[
+        bool,
+        typer.Option(
+            "--all-findings", help="Also list findings silenced by `# manage: allow RULE`."
+        ),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Review migrations for data loss, long locks, renames in disguise and broken chains.
+
+    Exit 1 when an error-level finding is present (with --strict: any finding), else 0.
+    With --json, `data` is {"scope", "revisions": [{"revision", "path", "message"}],
+    "findings": [{"rule", "severity", "path", "line", "revision", "message", "why", "fix",
+    "source", "silenced", "reason"}], "errors", "warnings", "silenced", "sql_lint",
+    "roundtrip", "notes"} (docs/review.md).
+    """
+
+    async def handler(runtime: Runtime) -> Any:
+        from db.review.review import review
+        from manage.errors import CheckFailed, UsageError
+
+        if revision_range and all_revisions:
+            raise UsageError("give a RANGE or --all, not both")
+        selected, scope, notes = await _selection(runtime, revision_range, all_revisions)
+        report = review(selected, scope=scope, sql=not no_sql_lint, all_findings=all_findings)
+        report.notes[:0] = notes
+        if roundtrip:
+            await _roundtrip(runtime, report, all_findings=all_findings)
+        if not report.failed(strict=strict):
+            return report
+        if not json_output:
+            render(report)
+        raise CheckFailed(
+            f"review failed: {_counts(report)}"
+            + (" (--strict: warnings fail)" if strict and not report.errors else ""),
+            error_code="REVIEW_FINDINGS",
+            data=report,
+        )
+
+    run_engine(ctx, handler, json_output=json_output, render=render)
+
+
+async def _selection(
+    runtime: Runtime, revision_range: str | None, all_revisions: bool
+) -> tuple[set[str] | None, Any, list[str]]:
+    """(revision ids or None for all, scope, notes) for RANGE, --all or the pending ones."""
+    from db.review.review import range_revisions
+
+    if all_revisions:
+        return None, "all", []
+    if revision_range:
+        return range_revisions(revision_range), "range", []
+    return await _pending(runtime)
+
+
+async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from app.errors import AppException
+    from commands.migrate_support import with_migration_engine
+    from db import migrations
+    from manage.errors import classify
+    from manage.exit_codes import ExitCode
+
+    settings = runtime.settings.db
+    url = make_url(settings.db_migration_url or settings.database_url)
+    database = url.database or ""
+    # Connecting would create an empty file: every revision is pending anyway.
+    sqlite_file = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if sqlite_file and not Path(database).exists():
+        return None, "all", [f"no database file {database} yet: every revision is pending"]
+    try:
+        status = await with_migration_engine(runtime, migrations.status)
+    except AppException as exc:
+        if exc.error_code != migrations.BAD_REVISION:
+            raise
+        return None, "all", [f"cannot tell the pending revisions ({exc.message}): reviewing all"]
+    except Exception as exc:
+        failure = classify(exc)
+        if failure.exit_code != ExitCode.UNAVAILABLE:
+            raise
+        return None, "all", [f"{failure.message}: cannot tell what is pending; reviewing all"]
+    return {rev.revision for rev in status.pending}, "pending", []
+
+
+async def _roundtrip(runtime: Runtime, report: ReviewReport, *, all_findings: bool) -> None:
+    from db.review.review import finish, scripts
+    from db.review.roundtrip import roundtrip
+
+    settings = runtime.settings.db
+    ids = {rev.revision for rev in report.revisions}
+    chosen = [script for script in scripts() if script.revision in ids]
+    found, notes = await roundtrip(settings.db_migration_url or settings.database_url, chosen)
+    report.roundtrip = True
+    report.notes.extend(notes)
+    finish(report, found, all_findings=all_findings)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _counts(report: ReviewReport) -> str:
+    parts = [_plural(report.errors, "error"), _plural(report.warnings, "warning")]
+    if report.silenced:
+        parts.append(f"{report.silenced} allowed")
+    return ", ".join(parts)
+
+
+def finding_lines(item: Finding) -> list[str]:
+    where = f"{item.path}:{item.line}" if item.line else item.path
+    allowed = f" (allowed: {item.reason})" if item.silenced else ""
+    return [
+        f"{where}: {item.severity} [{item.rule}] {item.message}{allowed}",
+        f"    why: {item.why}",
+        f"    fix: {item.fix}",
+    ]
+
+
+def render(report: ReviewReport) -> None:
+    from manage.output import success_line, warning_line
+
+    for note in report.notes:
+        warning_line(note)
+    for item in report.findings:
+        for line in finding_lines(item):
+            success_line(line)
+    reviewed = _plural(len(report.revisions), "revision")
+    if not report.revisions and report.scope == "pending":
+        success_line("no pending revisions to review (use --all or a RANGE)")
+    elif not report.findings:
+        success_line(f"reviewed {reviewed}: no findings")
+    else:
+        success_line(f"reviewed {reviewed}: {_counts(report)}")
+
+
+def review_written(path: str | None) -> None:
+    """After `migrate make`: review the new file, findings on stderr (make's exit is kept)."""
+    if path is None:
+        return
+    from pathlib import Path
+
+    from db.review.review import review
+    from manage.output import err
+
+    report = review(None, scope="file", only=Path(path))
+    console = err()
+    for note in report.notes:
+        console.print(f"warning: {note}", markup=False, highlight=False)
+    for item in report.findings:
+        for line in finding_lines(item):
+            console.print(line, markup=False, highlight=False)
+    if report.findings:
+        console.print(
+            f"review: {_counts(report)} in the new revision; see `manage migrate review`",
+            markup=False,
+            highlight=False,
+        )

@@ -1,0 +1,158 @@
+"""Which revisions to review, and the review itself: rules, graph checks, SQL lint."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from db.review import sql_lint
+from db.review.findings import Allowances, Finding, apply_allowances
+from db.review.ops import Schema
+from db.review.rules import review_script
+from db.review.scripts import ScriptFile, graph_findings, read_directory
+
+Scope = Literal["pending", "all", "range", "file"]
+LintState = Literal["ran", "disabled", "unavailable"]
+
+
+@dataclass
+class ReviewedRevision:
+    revision: str
+    path: str
+    message: str
+
+
+@dataclass
+class ReviewReport:
+    scope: Scope
+    revisions: list[ReviewedRevision]
+    findings: list[Finding]  # silenced ones only with --all-findings
+    errors: int = 0
+    warnings: int = 0
+    silenced: int = 0
+    sql_lint: LintState = "disabled"
+    roundtrip: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def failed(self, *, strict: bool) -> bool:
+        return self.errors > 0 or (strict and self.warnings > 0)
+
+
+def versions_dir() -> Path:
+    from db.migrations import migrations_dir
+
+    return migrations_dir() / "versions"
+
+
+def scripts() -> list[ScriptFile]:
+    return read_directory(versions_dir())
+
+
+def range_revisions(revision_range: str) -> set[str]:
+    """Revision ids in START:END (either side may be empty), through Alembic's graph."""
+    from app.errors import AppException
+    from db.migrations import BAD_REVISION, alembic_errors, script_directory
+
+    if ":" not in revision_range:
+        raise AppException(422, f"bad range {revision_range!r}: use START:END", BAD_REVISION)
+    start, _, end = revision_range.partition(":")
+    with alembic_errors():
+        script = script_directory()
+        return {rev.revision for rev in script.walk_revisions(start or "base", end or "heads")}
+
+
+def _message(script: ScriptFile) -> str:
+    doc = ast.get_docstring(script.tree) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _lint_all(
+    chosen: list[ScriptFile], report: ReviewReport, config: sql_lint.LintConfig
+) -> list[Finding]:
+    binary = sql_lint.squawk_binary()
+    if binary is None:
+        report.sql_lint = "unavailable"
+        report.notes.append("squawk is not installed (pip install squawk-cli): SQL lint skipped")
+        return []
+    from db.migration_sql import offline_sql
+
+    report.sql_lint = "ran"
+    found: list[Finding] = []
+    problems: dict[str, list[str]] = {}
+    for script in chosen:
+        span = sql_lint.revision_range(script)
+        if span is None:
+            continue
+        try:
+            sql = offline_sql("upgrade", span, dialect="postgresql")
+            found.extend(sql_lint.lint(script, sql, binary, config))
+        except Exception as exc:  # a script that needs a live database, a broken chain
+            reason = str(getattr(exc, "message", "") or exc).strip().splitlines()
+            problems.setdefault(reason[0] if reason else type(exc).__name__, []).append(
+                str(script.revision)
+            )
+    for reason, revisions in problems.items():
+        report.notes.append(
+            f"SQL lint skipped for {', '.join(revisions)}: could not render offline "
+            f"for PostgreSQL ({reason})"
+        )
+    return found
+
+
+def review(
+    selected: set[str] | None,
+    *,
+    scope: Scope,
+    sql: bool = True,
+    all_findings: bool = False,
+    only: Path | None = None,
+) -> ReviewReport:
+    """Review the revisions in `selected` (None: every revision; `only`: one file)."""
+    every = scripts()
+    if only is not None:
+        chosen = [s for s in every if s.path.resolve() == only.resolve()]
+    else:
+        chosen = [s for s in every if selected is None or s.revision in selected]
+    report = ReviewReport(
+        scope=scope,
+        revisions=[ReviewedRevision(str(s.revision), s.display, _message(s)) for s in chosen],
+        findings=[],
+    )
+    found: list[Finding] = graph_findings(every)
+    if only is not None:  # `migrate make`: only what concerns the new file
+        found = [f for f in found if f.path == chosen[0].display] if chosen else []
+    spans: dict[str, dict[int, range]] = {}
+    schema = Schema()
+    chosen_ids = {s.revision for s in chosen}
+    for script in every:
+        if script.revision in chosen_ids:
+            findings, spans[script.display] = review_script(script, schema)
+            found.extend(findings)
+        schema.learn_script(script)
+    if sql:
+        found.extend(_lint_all(chosen, report, sql_lint.load_config(versions_dir().parent)))
+    by_path = {s.display: s for s in every}
+    for path, group in _group(found).items():
+        if path in by_path:
+            apply_allowances(group, Allowances.parse(by_path[path].source), spans.get(path, {}))
+    finish(report, found, all_findings=all_findings)
+    return report
+
+
+def _group(findings: list[Finding]) -> dict[str, list[Finding]]:
+    groups: dict[str, list[Finding]] = {}
+    for item in findings:
+        groups.setdefault(item.path, []).append(item)
+    return groups
+
+
+def finish(report: ReviewReport, found: list[Finding], *, all_findings: bool) -> None:
+    """Add `found` to the report (sorted by file and line) and recount."""
+    report.findings.extend(f for f in found if all_findings or not f.silenced)
+    report.findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
+    live = [f for f in report.findings if not f.silenced]
+    report.errors = sum(f.severity == "error" for f in live)
+    report.warnings = sum(f.severity == "warning" for f in live)
+    report.silenced = report.silenced + sum(f.silenced for f in found)

@@ -1,0 +1,34 @@
+"""constraint-not-valid safe: postgresql_not_valid=True
+
+Revision ID: safe_constraints
+Revises: r0accounts
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "safe_constraints"
+down_revision = "r0accounts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("accounts", sa.Column("referrer_id", sa.BigInteger(), nullable=True))
+    op.create_foreign_key(
+        "fk_accounts_referrer",
+        "accounts",
+        "accounts",
+        ["referrer_id"],
+        ["id"],
+        postgresql_not_valid=True,
+    )
+    op.create_check_constraint(
+        "ck_accounts_email", "accounts", "email <> ''", postgresql_not_valid=True
+    )
+
+
+def downgrade() -> None:
+    op.drop_constraint("ck_accounts_email", "accounts", type_="check")
+    op.drop_constraint("fk_accounts_referrer", "accounts", type_="foreignkey")
+    op.drop_column("accounts", "referrer_id")

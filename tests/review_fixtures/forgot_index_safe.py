@@ -1,0 +1,26 @@
+"""roundtrip safe: the downgrade drops the index too
+
+Revision ID: safe_forgot_index
+Revises: r0accounts
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "safe_forgot_index"
+down_revision = "r0accounts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("accounts", sa.Column("nickname", sa.Text(), nullable=True))
+    # The point here is the downgrade, not the lock:
+    op.create_index(
+        "ix_accounts_name", "accounts", ["name"]
+    )  # manage: allow index-not-concurrent test
+
+
+def downgrade() -> None:
+    op.drop_index("ix_accounts_name", table_name="accounts")
+    op.drop_column("accounts", "nickname")
