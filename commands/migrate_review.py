@@ -111,16 +111,20 @@ async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
     from app.errors import AppException
     from commands.migrate_support import with_migration_engine
     from db import migrations
+    from db.review.review import broken_chain
     from manage.errors import classify
     from manage.exit_codes import ExitCode
 
+    broken = broken_chain()
+    if broken is not None:
+        return None, "all", [f"cannot tell the pending revisions ({broken}): reviewing all"]
     settings = runtime.settings.db
     url = make_url(settings.db_migration_url or settings.database_url)
     database = url.database or ""
     # Connecting would create an empty file: every revision is pending anyway.
     sqlite_file = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
     if sqlite_file and not Path(database).exists():
-        return None, "all", [f"no database file {database} yet: every revision is pending"]
+        return None, "pending", [f"no database file {database} yet: every revision is pending"]
     try:
         status = await with_migration_engine(runtime, migrations.status)
     except AppException as exc:

@@ -50,6 +50,14 @@ def scripts() -> list[ScriptFile]:
     return read_directory(versions_dir())
 
 
+def broken_chain() -> str | None:
+    """Why Alembic cannot walk the revisions (a down_revision that does not exist), or None."""
+    for item in graph_findings(scripts()):
+        if item.rule == "missing-down-revision":
+            return item.message
+    return None
+
+
 def range_revisions(revision_range: str) -> set[str]:
     """Revision ids in START:END (either side may be empty), through Alembic's graph."""
     from app.errors import AppException
@@ -57,6 +65,9 @@ def range_revisions(revision_range: str) -> set[str]:
 
     if ":" not in revision_range:
         raise AppException(422, f"bad range {revision_range!r}: use START:END", BAD_REVISION)
+    broken = broken_chain()
+    if broken is not None:
+        raise AppException(422, f"cannot walk a range: {broken}; review with --all", BAD_REVISION)
     start, _, end = revision_range.partition(":")
     with alembic_errors():
         script = script_directory()
