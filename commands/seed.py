@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from manage.options import JsonOption, PasswordFileOption, PasswordStdinOption
-from manage.runner import fail, run_session, settings_for
+from manage.runner import prepare, run_session, settings_for
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,16 +42,6 @@ def _say(message: str) -> None:
     from manage.output import success_line
 
     success_line(message)
-
-
-def _prepare(ctx: typer.Context, json_output: bool, build: Callable[[], Any]) -> Any:
-    """Read and validate input before any database work; report errors the usual way."""
-    try:
-        return build()
-    except (typer.Exit, typer.Abort):
-        raise
-    except BaseException as exc:  # KeyboardInterrupt included: exit 130
-        fail(ctx, exc, json_output=json_output)
 
 
 @app.command("run")
@@ -98,7 +88,7 @@ def run(
             min_length=settings.security.password_min_length,
         )
 
-    loaded = _prepare(ctx, json_output, build)
+    loaded = prepare(ctx, build, json_output=json_output)
     from manage.output import warning_line
 
     for warning in loaded.warnings:
@@ -127,7 +117,7 @@ def status(
 
         return [f for files in list_sets(seeds_dir).values() for f in files]
 
-    on_disk = _prepare(ctx, json_output, build)
+    on_disk = prepare(ctx, build, json_output=json_output)
 
     async def handler(db: AsyncSession) -> list[SeedFileStatus]:
         from app.services.seeds import seed_status
@@ -152,7 +142,7 @@ def list_sets(
             for name, files in list_sets(seeds_dir).items()
         ]
 
-    listing = _prepare(ctx, json_output, build)
+    listing = prepare(ctx, build, json_output=json_output)
     if json_output:
         from manage.output import emit_json
 
@@ -268,7 +258,7 @@ def fake_users(
         )
         return SecretStr(password.value)
 
-    password = _prepare(ctx, json_output, build)
+    password = prepare(ctx, build, json_output=json_output)
 
     async def handler(db: AsyncSession) -> FakeUsersResult:
         from app.services.fake_users import create_fake_users

@@ -1,15 +1,25 @@
-"""`manage users`: create and manage accounts. Logic lives in app/services/users.py."""
+"""`manage users`: create and manage accounts. Logic lives in app/services/users.py;
+shared pieces (options, password reading, rendering) in commands/users_support.py."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from app.choices import IfExists
 from commands.roles import RoleOption, user_permissions_command
+from commands.users_support import (
+    EmailArgument,
+    FullNameOption,
+    GeneratePasswordOption,
+    read_password,
+    render_user,
+    render_users,
+    run_change,
+    say,
+    show_generated,
+)
 from manage.options import (
     ForceOption,
     JsonOption,
@@ -17,80 +27,16 @@ from manage.options import (
     PasswordStdinOption,
     YesOption,
 )
-from manage.runner import fail, run_session, settings_for
+from manage.runner import prepare, run_session, settings_for
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from app.models import User
     from app.schemas.user import UserRead
     from manage.passwords import Password
 
 app = typer.Typer(help="Create and manage user accounts.", no_args_is_help=True)
 app.command("permissions")(user_permissions_command)
-
-EmailArgument = Annotated[str, typer.Argument(help="The account's email (any letter case).")]
-GeneratePasswordOption = Annotated[
-    bool,
-    typer.Option(
-        "--generate-password",
-        help="Generate a strong password and print it once (not with --json).",
-    ),
-]
-FullNameOption = Annotated[
-    str | None, typer.Option("--full-name", help="Display name.", show_default=False)
-]
-
-
-def _say(message: str) -> None:
-    from manage.output import success_line
-
-    success_line(message)
-
-
-def _read_password(
-    ctx: typer.Context,
-    *,
-    email: str,
-    stdin: bool,
-    file: Path | None,
-    generate: bool,
-    json_output: bool,
-) -> Password:
-    """The password from the one source given, checked against the policy."""
-    from app.errors import AppException, ErrorCode
-    from app.security import password_problem
-    from manage.passwords import read_password
-
-    if generate and json_output:
-        raise AppException(
-            422,
-            "--generate-password cannot be combined with --json: a password never goes into "
-            "JSON output; use --password-file or --password-stdin",
-            ErrorCode.INVALID_INPUT,
-        )
-    min_length = settings_for(ctx).security.password_min_length
-    return read_password(
-        stdin=stdin,
-        file=file,
-        generate=generate,
-        check=lambda pw: password_problem(pw, min_length=min_length, email=email),
-    )
-
-
-def _show_generated(password: Password) -> None:
-    if password.generated:
-        _say(f"generated password (shown once; store it now): {password.value}")
-
-
-def _prepare(ctx: typer.Context, json_output: bool, build: Callable[[], Any]) -> Any:
-    """Parse and read input before any database work; report errors the usual way."""
-    try:
-        return build()
-    except (typer.Exit, typer.Abort):
-        raise
-    except BaseException as exc:  # KeyboardInterrupt at a prompt included: exit 130
-        fail(ctx, exc, json_output=json_output)
 
 
 @app.command("create-superuser")
@@ -148,7 +94,7 @@ def create_superuser(
             name = name or ask("Full name", default="") or None
         else:
             address = normalize_email(email)
-        password = _read_password(
+        password = read_password(
             ctx,
             email=address,
             stdin=password_stdin,
@@ -161,7 +107,7 @@ def create_superuser(
         )
         return data, password
 
-    data, password = _prepare(ctx, json_output, build)
+    data, password = prepare(ctx, build, json_output=json_output)
 
     async def handler(db: AsyncSession) -> dict[str, Any]:
         from app.services import users
@@ -174,14 +120,14 @@ def create_superuser(
     def render(result: dict[str, Any]) -> None:
         user, outcome = result["user"], result["outcome"]
         if outcome == "created":
-            _say(f"created superuser {user.email} (id {user.id})")
+            say(f"created superuser {user.email} (id {user.id})")
         elif outcome == "updated":
-            _say(f"updated {user.email}: superuser, active, new password")
+            say(f"updated {user.email}: superuser, active, new password")
         else:
             kind = "superuser" if user.is_superuser else "user (not a superuser)"
-            _say(f"{kind} {user.email} already exists; left unchanged (--if-exists skip)")
+            say(f"{kind} {user.email} already exists; left unchanged (--if-exists skip)")
         if outcome != "unchanged":
-            _show_generated(password)
+            show_generated(password)
 
     run_session(ctx, handler, json_output=json_output, render=render)
 
@@ -211,7 +157,7 @@ def create(
 
     def build() -> tuple[UserCreate, Password]:
         address = normalize_email(email)
-        password = _read_password(
+        password = read_password(
             ctx,
             email=address,
             stdin=password_stdin,
@@ -228,7 +174,7 @@ def create(
         )
         return data, password
 
-    data, password = _prepare(ctx, json_output, build)
+    data, password = prepare(ctx, build, json_output=json_output)
 
     async def handler(db: AsyncSession) -> UserRead:
         from app.services import roles, users
@@ -242,8 +188,8 @@ def create(
 
     def render(user: UserRead) -> None:
         kind = "superuser" if user.is_superuser else "user"
-        _say(f"created {kind} {user.email} (id {user.id})")
-        _show_generated(password)
+        say(f"created {kind} {user.email} (id {user.id})")
+        show_generated(password)
 
     run_session(ctx, handler, json_output=json_output, render=render)
 
@@ -285,32 +231,7 @@ def list_users(
         )
         return [UserRead.model_validate(user) for user in found]
 
-    run_session(ctx, handler, json_output=json_output, render=_render_users)
-
-
-def _render_users(users: list[Any]) -> None:
-    from rich.table import Table
-
-    from manage.output import out
-
-    if not users:
-        out().print("no users")
-        return
-    table = Table("id", "email", "full name", "active", "superuser", "roles", "created")
-    # An email is what people grep for and copy: never wrap it, whatever the width.
-    table.columns[1].no_wrap = True
-    table.columns[1].min_width = max(len(user.email) for user in users)
-    for user in users:
-        table.add_row(
-            str(user.id),
-            user.email,
-            user.full_name or "",
-            "yes" if user.is_active else "no",
-            "yes" if user.is_superuser else "no",
-            ", ".join(user.roles),
-            user.created_at.strftime("%Y-%m-%d %H:%M"),
-        )
-    out().print(table)
+    run_session(ctx, handler, json_output=json_output, render=render_users)
 
 
 @app.command("show")
@@ -323,18 +244,7 @@ def show(ctx: typer.Context, email: EmailArgument, json_output: JsonOption = Fal
 
         return UserRead.model_validate(await users.get_user(db, email=email))
 
-    def render(user: UserRead) -> None:
-        from rich.table import Table
-
-        from manage.output import out
-
-        table = Table(show_header=False, box=None)
-        for key, value in user.model_dump().items():
-            shown = ", ".join(value) if isinstance(value, list) else value
-            table.add_row(key, "" if shown is None else str(shown))
-        out().print(table)
-
-    run_session(ctx, handler, json_output=json_output, render=render)
+    run_session(ctx, handler, json_output=json_output, render=render_user)
 
 
 @app.command("set-password")
@@ -352,7 +262,7 @@ def set_password(
     def build() -> Password:
         from app.schemas.user import normalize_email
 
-        return _read_password(
+        return read_password(
             ctx,
             email=normalize_email(email),
             stdin=password_stdin,
@@ -361,7 +271,7 @@ def set_password(
             json_output=json_output,
         )
 
-    password = _prepare(ctx, json_output, build)
+    password = prepare(ctx, build, json_output=json_output)
 
     async def handler(db: AsyncSession) -> UserRead:
         from app.schemas.user import UserRead
@@ -373,85 +283,62 @@ def set_password(
         return UserRead.model_validate(user)
 
     def render(user: UserRead) -> None:
-        _say(f"password changed for {user.email}")
-        _show_generated(password)
+        say(f"password changed for {user.email}")
+        show_generated(password)
 
     run_session(ctx, handler, json_output=json_output, render=render)
 
 
-def _change(
-    ctx: typer.Context,
-    *,
-    json_output: bool,
-    change: Callable[[AsyncSession, str], Awaitable[User]],
-    message: str,
-) -> None:
-    """Run one single-user change and report it as `message.format(email=...)`."""
-    from manage.actor import current_actor
-
-    async def handler(db: AsyncSession) -> UserRead:
-        from app.schemas.user import UserRead
-
-        return UserRead.model_validate(await change(db, current_actor()))
-
-    run_session(
-        ctx,
-        handler,
-        json_output=json_output,
-        render=lambda user: _say(message.format(email=user.email)),
-    )
-
-
-@app.command("activate")
-def activate(ctx: typer.Context, email: EmailArgument, json_output: JsonOption = False) -> None:
-    """Allow an account to log in again."""
+def _users() -> Any:
     from app.services import users
 
-    _change(
-        ctx,
-        json_output=json_output,
-        message="activated {email}",
-        change=lambda db, actor: users.set_active(db, email=email, active=True, actor=actor),
-    )
+    return users
 
 
-@app.command("deactivate")
-def deactivate(ctx: typer.Context, email: EmailArgument, json_output: JsonOption = False) -> None:
-    """Stop an account from logging in (refused for the last active superuser: exit 4)."""
-    from app.services import users
+# The four switches of an account: one shape, so one factory.
+_SWITCHES = {
+    "activate": (
+        "Allow an account to log in again.",
+        "activated {email}",
+        lambda db, email, actor: _users().set_active(db, email=email, active=True, actor=actor),
+    ),
+    "deactivate": (
+        "Stop an account from logging in (refused for the last active superuser: exit 4).",
+        "deactivated {email}",
+        lambda db, email, actor: _users().set_active(db, email=email, active=False, actor=actor),
+    ),
+    "promote": (
+        "Make an account a superuser.",
+        "{email} is now a superuser",
+        lambda db, email, actor: _users().set_superuser(
+            db, email=email, superuser=True, actor=actor
+        ),
+    ),
+    "demote": (
+        "Take superuser rights away (refused for the last active superuser: exit 4).",
+        "{email} is no longer a superuser",
+        lambda db, email, actor: _users().set_superuser(
+            db, email=email, superuser=False, actor=actor
+        ),
+    ),
+}
 
-    _change(
-        ctx,
-        json_output=json_output,
-        message="deactivated {email}",
-        change=lambda db, actor: users.set_active(db, email=email, active=False, actor=actor),
-    )
+
+def _switch_command(name: str, doc: str, message: str, change: Any) -> None:
+    def command(ctx: typer.Context, email: EmailArgument, json_output: JsonOption = False) -> None:
+        run_change(
+            ctx,
+            json_output=json_output,
+            message=message,
+            change=lambda db, actor: change(db, email, actor),
+        )
+
+    command.__doc__ = f"{doc}\n\nWith --json, `data` is the user."
+    app.command(name)(command)
 
 
-@app.command("promote")
-def promote(ctx: typer.Context, email: EmailArgument, json_output: JsonOption = False) -> None:
-    """Make an account a superuser."""
-    from app.services import users
-
-    _change(
-        ctx,
-        json_output=json_output,
-        message="{email} is now a superuser",
-        change=lambda db, actor: users.set_superuser(db, email=email, superuser=True, actor=actor),
-    )
-
-
-@app.command("demote")
-def demote(ctx: typer.Context, email: EmailArgument, json_output: JsonOption = False) -> None:
-    """Take superuser rights away (refused for the last active superuser: exit 4)."""
-    from app.services import users
-
-    _change(
-        ctx,
-        json_output=json_output,
-        message="{email} is no longer a superuser",
-        change=lambda db, actor: users.set_superuser(db, email=email, superuser=False, actor=actor),
-    )
+for _name, (_doc, _message, _change) in _SWITCHES.items():
+    _switch_command(_name, _doc, _message, _change)
 
 
 @app.command("delete")
@@ -467,22 +354,21 @@ def delete(
     Without a terminal, --yes is required; with ENVIRONMENT=production, --yes and (without a
     terminal) --force.
     """
-    from app.services import users
     from manage.confirm import confirm_destructive
 
-    _prepare(
+    prepare(
         ctx,
-        json_output,
         lambda: confirm_destructive(
             action=f"delete user {email.strip().lower()}",
             yes=yes,
             force=force,
             production=settings_for(ctx).is_production,
         ),
+        json_output=json_output,
     )
-    _change(
+    run_change(
         ctx,
         json_output=json_output,
         message="deleted {email}",
-        change=lambda db, actor: users.delete_user(db, email=email, actor=actor),
+        change=lambda db, actor: _users().delete_user(db, email=email, actor=actor),
     )

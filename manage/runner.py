@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -137,7 +137,7 @@ def _finish(
     return result
 
 
-def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> None:
+def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> NoReturn:
     from manage import output
     from manage.errors import classify
 
@@ -186,6 +186,17 @@ def run_engine(
     )
 
 
-def fail(ctx: typer.Context, exc: BaseException, *, json_output: bool = False) -> None:
+def prepare(ctx: typer.Context, build: Callable[[], T], *, json_output: bool = False) -> T:
+    """Run `build()` (parse, validate, read passwords, confirm) before any database work;
+    any error is reported and exits like a command's (Ctrl-C at a prompt: 130)."""
+    try:
+        return build()
+    except (typer.Exit, typer.Abort):
+        raise
+    except BaseException as exc:
+        fail(ctx, exc, json_output=json_output)
+
+
+def fail(ctx: typer.Context, exc: BaseException, *, json_output: bool = False) -> NoReturn:
     """Report an error found before any database work (e.g. no password source) and exit."""
     _fail(global_options(ctx), exc, json_output=json_output)

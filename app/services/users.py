@@ -162,34 +162,29 @@ async def set_password(db: AsyncSession, *, email: str, password: str, actor: st
     return user
 
 
-async def set_active(db: AsyncSession, *, email: str, active: bool, actor: str) -> User:
+async def _set_flag(
+    db: AsyncSession, *, email: str, flag: str, value: bool, actor: str, action: str
+) -> User:
+    """Set `is_active` or `is_superuser`; turning either off keeps one active superuser."""
     user = await get_user(db, email=email)
-    if not active:
-        await _refuse_if_last_superuser(db, user, doing="deactivate")
-    changes = _apply(user, is_active=active)
-    await _save(
-        db,
-        user,
-        actor=actor,
-        action="user.activate" if active else "user.deactivate",
-        details=changes,
-    )
+    if not value:
+        await _refuse_if_last_superuser(db, user, doing=action.removeprefix("user."))
+    await _save(db, user, actor=actor, action=action, details=_apply(user, **{flag: value}))
     return user
+
+
+async def set_active(db: AsyncSession, *, email: str, active: bool, actor: str) -> User:
+    action = "user.activate" if active else "user.deactivate"
+    return await _set_flag(
+        db, email=email, flag="is_active", value=active, actor=actor, action=action
+    )
 
 
 async def set_superuser(db: AsyncSession, *, email: str, superuser: bool, actor: str) -> User:
-    user = await get_user(db, email=email)
-    if not superuser:
-        await _refuse_if_last_superuser(db, user, doing="demote")
-    changes = _apply(user, is_superuser=superuser)
-    await _save(
-        db,
-        user,
-        actor=actor,
-        action="user.promote" if superuser else "user.demote",
-        details=changes,
+    action = "user.promote" if superuser else "user.demote"
+    return await _set_flag(
+        db, email=email, flag="is_superuser", value=superuser, actor=actor, action=action
     )
-    return user
 
 
 async def delete_user(db: AsyncSession, *, email: str, actor: str) -> User:

@@ -1,0 +1,131 @@
+"""What the `users` commands share: option types, password reading, rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from manage.runner import run_session, settings_for
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app.models import User
+    from app.schemas.user import UserRead
+    from manage.passwords import Password
+
+EmailArgument = Annotated[str, typer.Argument(help="The account's email (any letter case).")]
+GeneratePasswordOption = Annotated[
+    bool,
+    typer.Option(
+        "--generate-password",
+        help="Generate a strong password and print it once (not with --json).",
+    ),
+]
+FullNameOption = Annotated[
+    str | None, typer.Option("--full-name", help="Display name.", show_default=False)
+]
+
+
+def say(message: str) -> None:
+    from manage.output import success_line
+
+    success_line(message)
+
+
+def read_password(
+    ctx: typer.Context,
+    *,
+    email: str,
+    stdin: bool,
+    file: Path | None,
+    generate: bool,
+    json_output: bool,
+) -> Password:
+    """The password from the one source given, checked against the policy for `email`."""
+    from app.errors import AppException, ErrorCode
+    from app.security import password_problem
+    from manage import passwords
+
+    if generate and json_output:
+        raise AppException(
+            422,
+            "--generate-password cannot be combined with --json: a password never goes into "
+            "JSON output; use --password-file or --password-stdin",
+            ErrorCode.INVALID_INPUT,
+        )
+    min_length = settings_for(ctx).security.password_min_length
+    return passwords.read_password(
+        stdin=stdin,
+        file=file,
+        generate=generate,
+        check=lambda pw: password_problem(pw, min_length=min_length, email=email),
+    )
+
+
+def show_generated(password: Password) -> None:
+    if password.generated:
+        say(f"generated password (shown once; store it now): {password.value}")
+
+
+def run_change(
+    ctx: typer.Context,
+    *,
+    json_output: bool,
+    change: Callable[[AsyncSession, str], Awaitable[User]],
+    message: str,
+) -> None:
+    """Run one single-account change `change(db, actor)`; report `message.format(email=…)`."""
+    from manage.actor import current_actor
+
+    async def handler(db: AsyncSession) -> UserRead:
+        from app.schemas.user import UserRead
+
+        return UserRead.model_validate(await change(db, current_actor()))
+
+    run_session(
+        ctx,
+        handler,
+        json_output=json_output,
+        render=lambda user: say(message.format(email=user.email)),
+    )
+
+
+def render_users(users: list[Any]) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    if not users:
+        out().print("no users")
+        return
+    table = Table("id", "email", "full name", "active", "superuser", "roles", "created")
+    # An email is what people grep for and copy: never wrap it, whatever the width.
+    table.columns[1].no_wrap = True
+    table.columns[1].min_width = max(len(user.email) for user in users)
+    for user in users:
+        table.add_row(
+            str(user.id),
+            user.email,
+            user.full_name or "",
+            "yes" if user.is_active else "no",
+            "yes" if user.is_superuser else "no",
+            ", ".join(user.roles),
+            user.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    out().print(table)
+
+
+def render_user(user: UserRead) -> None:
+    from rich.table import Table
+
+    from manage.output import out
+
+    table = Table(show_header=False, box=None)
+    for key, value in user.model_dump().items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        table.add_row(key, "" if shown is None else str(shown))
+    out().print(table)
