@@ -7,6 +7,7 @@ when that group runs, and its help line comes from GROUPS below.
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -56,6 +57,7 @@ class LazyGroup(TyperGroup):
             group = typer.main.get_group(module.app)
             group.name = cmd_name
             group.help = group.help or spec.help
+            _reflow_help(group)
             self.commands[cmd_name] = group
         return self.commands[cmd_name]
 
@@ -69,6 +71,26 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def _reflow(text: str | None) -> str | None:
+    """Join the lines of each paragraph: Typer 0.2x keeps a docstring's line breaks and then
+    wraps again at the terminal width, which breaks sentences mid-line. A paragraph that
+    starts with \\b (click's "keep as is" marker) is left alone."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
+def _reflow_help(command: Any) -> None:
+    command.help = _reflow(command.help)
+    command.epilog = _reflow(getattr(command, "epilog", None))
+    for sub in getattr(command, "commands", {}).values():
+        _reflow_help(sub)
 
 
 def _plain_string_options(params: list[Any]) -> None:

@@ -218,3 +218,17 @@ def test_password_in_database_url_flag_is_warned_about_and_never_echoed(cli) -> 
     assert outcome.exit_code == 6
     assert "process list" in outcome.stderr
     assert "flag-pw-123" not in outcome.stderr + outcome.stdout
+
+
+def test_help_paragraphs_are_reflowed_not_broken_mid_sentence() -> None:
+    """Typer keeps a docstring's line breaks; on a wide terminal a paragraph is one line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "manage", "users", "create-superuser", "--help"],
+        capture_output=True,
+        text=True,
+        env={**manage_env(), "COLUMNS": "400"},
+        cwd=REPO,
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    assert "hidden; a weak one is explained and asked again). Without a terminal" in proc.stdout
