@@ -1,7 +1,7 @@
 """`manage migrate review`: the migration reviewer (db/review/), and how it shows findings.
 
-Registered on the migrate group by commands/migrate.py; `migrate make` calls
-`review_written` on the file it writes. Light to import: heavy imports live in the bodies.
+Registered on the migrate group by commands/migrate.py (with EPILOG); `migrate make`
+calls `review_written` on the file it writes. Light to import: heavy imports live in the bodies.
 docs/review.md documents the rules, exit codes and the JSON shape.
 """
 
@@ -20,11 +20,18 @@ if TYPE_CHECKING:
     from manage.runner import Runtime
 
 
+EPILOG = (
+    "Examples: manage migrate review; manage migrate review --all --strict; "
+    "manage migrate review ab12cd: --roundtrip; manage migrate review --all --json"
+)
+
+
 def review_command(
     ctx: typer.Context,
     revision_range: Annotated[
         str | None,
         typer.Argument(
+            metavar="RANGE",
             help="START:END (either side may be empty). Default: the revisions the "
             "configured database has not applied yet.",
             show_default=False,
@@ -199,8 +206,13 @@ def review_written(path: str | None) -> None:
     from db.review.review import review
     from manage.output import err
 
-    report = review(None, scope="file", only=Path(path))
     console = err()
+    try:
+        report = review(None, scope="file", only=Path(path))
+    except Exception as exc:  # the file is written: a review problem must not fail `make`
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        console.print(f"warning: could not review {path}: {reason}", markup=False)
+        return
     for note in report.notes:
         console.print(f"warning: {note}", markup=False, highlight=False)
     for item in report.findings:

@@ -93,6 +93,18 @@ class _Review:
                     lines.add(drop.line)
         return lines
 
+    def _create_table(self, call: OpCall) -> None:
+        for arg in call.node.args[1:]:
+            column = column_of(arg)
+            if column is not None and column.enum:
+                self.add(
+                    "enum-change",
+                    call,
+                    call.line,
+                    f"creates {call.table} with enum column {column.name}: drop_table in the "
+                    "downgrade leaves the PostgreSQL type behind",
+                )
+
     def _drop_table(self, call: OpCall) -> None:
         self.add("drop-table", call, call.line, f"drops table {call.table}")
 
