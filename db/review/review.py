@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -97,10 +98,14 @@ def _lint_all(
         if span is None:
             continue
         try:
-            sql = offline_sql("upgrade", span, dialect="postgresql")
+            with warnings.catch_warnings():  # Alembic warns, then raises, on a broken chain
+                warnings.simplefilter("ignore")
+                sql = offline_sql("upgrade", span, dialect="postgresql")
             found.extend(sql_lint.lint(script, sql, binary, config))
         except Exception as exc:  # a script that needs a live database, a broken chain
             reason = str(getattr(exc, "message", "") or exc).strip().splitlines()
+            if isinstance(exc, KeyError):  # Alembic's revision map on a missing revision
+                reason = [f"unknown revision {exc.args[0] if exc.args else ''}".strip()]
             problems.setdefault(reason[0] if reason else type(exc).__name__, []).append(
                 str(script.revision)
             )
