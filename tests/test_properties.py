@@ -112,3 +112,62 @@ def test_any_password(cli, sqlite_db, password) -> None:
     _documented(outcome)
     if password:
         assert password not in outcome.stderr or len(password) < 3
+
+
+yaml_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), arg_text),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "email",
+                    "permissions",
+                    "description",
+                    "password_env",
+                    "roles",
+                    "model",
+                    "key",
+                    "rows",
+                    "full_name",
+                    "password",
+                    "x",
+                ]
+            )
+            | arg_text,
+            children,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
+seed_documents = st.one_of(
+    yaml_values,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "roles": yaml_values,
+            "users": yaml_values,
+            "models": yaml_values,
+        },
+    ),
+)
+
+
+@PROPERTY
+@given(document=seed_documents)
+def test_any_seed_document(cli, sqlite_db, tmp_path_factory, document) -> None:
+    import yaml
+
+    path = tmp_path_factory.mktemp("seeds") / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    _documented(cli(["seed", "run", str(path)], db=sqlite_db))
+
+
+@PROPERTY
+@given(text=arg_text)
+def test_any_seed_file_text(cli, sqlite_db, tmp_path_factory, text) -> None:
+    path = tmp_path_factory.mktemp("seeds") / "fuzz.yaml"
+    path.write_text(text)
+    _documented(cli(["seed", "run", str(path), "--dry-run"], db=sqlite_db))
