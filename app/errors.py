@@ -9,6 +9,8 @@ from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
+    """Every error code a response or a --json document can carry (README lists them)."""
+
     USER_EXISTS = "USER_EXISTS"
     USER_NOT_FOUND = "USER_NOT_FOUND"
     LAST_SUPERUSER = "LAST_SUPERUSER"
@@ -23,6 +25,29 @@ class ErrorCode(StrEnum):
     REFUSED = "REFUSED"
     INTERRUPTED = "INTERRUPTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # roles and permissions
+    ROLE_NOT_FOUND = "ROLE_NOT_FOUND"
+    ROLE_EXISTS = "ROLE_EXISTS"
+    ROLE_IN_USE = "ROLE_IN_USE"
+    INVALID_ROLE_NAME = "INVALID_ROLE_NAME"
+    INVALID_PERMISSION = "INVALID_PERMISSION"
+    INVALID_ROLES_FILE = "INVALID_ROLES_FILE"
+    # seeds
+    INVALID_SEED = "INVALID_SEED"
+    SEED_NOT_FOUND = "SEED_NOT_FOUND"
+    # migrations and bootstrap
+    BAD_REVISION = "BAD_REVISION"
+    MIGRATION_LOCKED = "MIGRATION_LOCKED"
+    INIT_LOCKED = "INIT_LOCKED"
+    PENDING_MIGRATIONS = "PENDING_MIGRATIONS"
+    SCHEMA_DRIFT = "SCHEMA_DRIFT"
+    REVIEW_FINDINGS = "REVIEW_FINDINGS"
+    NOT_AT_HEAD = "NOT_AT_HEAD"
+    # the API's authentication
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    INACTIVE_USER = "INACTIVE_USER"
+    NOT_ALLOWED = "NOT_ALLOWED"  # HTTP method not allowed
 
 
 class AppException(Exception):

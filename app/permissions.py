@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from enum import StrEnum
 
 from app.errors import AppException, ErrorCode
 
@@ -18,15 +17,6 @@ _WORD = r"[a-z][a-z0-9_-]*"
 _PERMISSION = re.compile(rf"^(\*|{_WORD}:(\*|{_WORD}))$")
 PERMISSION_MAX_LENGTH = 255
 WILDCARD = "*"
-
-
-class RoleErrorCode(StrEnum):
-    ROLE_NOT_FOUND = "ROLE_NOT_FOUND"
-    ROLE_EXISTS = "ROLE_EXISTS"
-    ROLE_IN_USE = "ROLE_IN_USE"
-    INVALID_ROLE_NAME = "INVALID_ROLE_NAME"
-    INVALID_PERMISSION = "INVALID_PERMISSION"
-    INVALID_ROLES_FILE = "INVALID_ROLES_FILE"
 
 
 def role_name_problem(name: str) -> str | None:
@@ -50,7 +40,7 @@ def check_role_name(name: str) -> str:
     """Return `name` when it is a valid role slug; raise AppException(422) naming it otherwise."""
     problem = role_name_problem(name)
     if problem is not None:
-        raise AppException(422, problem, RoleErrorCode.INVALID_ROLE_NAME)
+        raise AppException(422, problem, ErrorCode.INVALID_ROLE_NAME)
     return name
 
 
@@ -60,7 +50,7 @@ def check_permissions(permissions: Iterable[str]) -> list[str]:
     for permission in permissions:
         problem = permission_problem(permission)
         if problem is not None:
-            raise AppException(422, problem, RoleErrorCode.INVALID_PERMISSION)
+            raise AppException(422, problem, ErrorCode.INVALID_PERMISSION)
         checked.add(permission)
     return sorted(checked)
 
@@ -80,5 +70,5 @@ def grants(held: Iterable[str], wanted: str) -> bool:
 
 
 def not_found(kind: str, name: str) -> AppException:
-    code = RoleErrorCode.ROLE_NOT_FOUND if kind == "role" else ErrorCode.USER_NOT_FOUND
+    code = ErrorCode.ROLE_NOT_FOUND if kind == "role" else ErrorCode.USER_NOT_FOUND
     return AppException(404, f"{kind} {name} not found", code)

@@ -39,6 +39,7 @@ def check(
     """
 
     async def handler(runtime: Runtime) -> dict[str, Any]:
+        from app.errors import ErrorCode
         from app.services import readiness
         from manage.errors import CheckFailed
         from manage.retry import until_deadline
@@ -49,7 +50,9 @@ def check(
         data = {"ready": report.ready, **_fields(report)}
         if not report.ready:
             raise CheckFailed(
-                "not ready: " + "; ".join(report.problems), error_code="NOT_READY", data=data
+                "not ready: " + "; ".join(report.problems),
+                error_code=ErrorCode.NOT_READY,
+                data=data,
             )
         return data
 

@@ -128,6 +128,7 @@ def status(
     from commands import migrate_render as render
 
     async def handler(runtime: Runtime) -> Any:
+        from app.errors import ErrorCode
         from db import migrations
         from manage.errors import CheckFailed
 
@@ -139,7 +140,7 @@ def status(
             raise CheckFailed(
                 f"{count} pending revision{'s' if count != 1 else ''}; "
                 "run `manage migrate upgrade`",
-                error_code="PENDING_MIGRATIONS",
+                error_code=ErrorCode.PENDING_MIGRATIONS,
                 data=result,
             )
         return result
@@ -254,6 +255,7 @@ def check(
     from commands import migrate_render as render
 
     async def handler(runtime: Runtime) -> Any:
+        from app.errors import ErrorCode
         from db import drift
         from manage.errors import CheckFailed
 
@@ -268,7 +270,7 @@ def check(
         raise CheckFailed(
             f"drift: {count} difference{'s' if count != 1 else ''} between the models and "
             "the database",
-            error_code="SCHEMA_DRIFT",
+            error_code=ErrorCode.SCHEMA_DRIFT,
             data=report,
         )
 

@@ -20,12 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 
 # pg_advisory_lock(bigint) key: "init" in ASCII (the migration lock uses "mana").
 INIT_LOCK_KEY = 0x696E6974
 POLL_INTERVAL = 0.2
-INIT_LOCKED = "INIT_LOCKED"
+INIT_LOCKED = ErrorCode.INIT_LOCKED
 
 
 def _locked(timeout: float) -> AppException:

@@ -28,14 +28,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from db.config import DatabaseSettings
 
 # pg_advisory_lock(bigint) key: "mana" in ASCII. Below 2**31, so pg_locks shows it as
 # classid = 0, objid = key, objsubid = 1.
 MIGRATION_LOCK_KEY = 0x6D616E61
 POLL_INTERVAL = 0.2
-LOCKED_ERROR_CODE = "MIGRATION_LOCKED"
+LOCKED_ERROR_CODE = ErrorCode.MIGRATION_LOCKED
 _EXCLUSIVE = "EXCLUSIVE"
 
 _HOLDER_SQL = text(

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from db.config import DatabaseSettings
 from db.migration_lock import OnWait, end_read, migration_lock
 
@@ -44,7 +44,7 @@ FILE_TEMPLATE = "%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s_%
 MIGRATIONS_DIR_ENV = "MANAGE_MIGRATIONS_DIR"
 # "module:attribute" of the MetaData that `make` and `check` compare against.
 TARGET_METADATA_ENV = "MANAGE_TARGET_METADATA"
-BAD_REVISION = "BAD_REVISION"
+BAD_REVISION = ErrorCode.BAD_REVISION
 DEFAULT_LOCK_TIMEOUT = 60.0
 # Called after each revision runs: (revision, message, is_upgrade). For progress display.
 OnStep = Callable[[str, str, bool], None]

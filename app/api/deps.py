@@ -49,7 +49,7 @@ async def get_current_user(
 async def require_auth(user: Annotated[User, Depends(get_current_user)]) -> User:
     """An authenticated, active user; a deactivated account is a 401."""
     if not user.is_active:
-        raise auth.unauthorized("inactive user", auth.INACTIVE_USER)
+        raise auth.unauthorized("inactive user", ErrorCode.INACTIVE_USER)
     return user
 
 

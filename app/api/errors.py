@@ -14,7 +14,12 @@ from app.errors import AppException, ErrorCode
 from app.schemas.common import ApiResponse
 
 logger = logging.getLogger(__name__)
-_HTTP_CODES = {401: "NOT_AUTHENTICATED", 403: "REFUSED", 404: "NOT_FOUND", 405: "NOT_ALLOWED"}
+_HTTP_CODES = {
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.REFUSED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.NOT_ALLOWED,
+}
 
 
 def _envelope(status: int, message: str, error_code: str, headers=None) -> JSONResponse:

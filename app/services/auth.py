@@ -11,17 +11,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth_config import AuthSettings
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from app.models import User
 from app.security import hash_password, needs_rehash, verify_password
 from app.services import audit
 
-INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
-INACTIVE_USER = "INACTIVE_USER"
 
-
-def unauthorized(message: str, error_code: str = NOT_AUTHENTICATED) -> AppException:
+def unauthorized(message: str, error_code: str = ErrorCode.NOT_AUTHENTICATED) -> AppException:
     return AppException(401, message, error_code)
 
 
@@ -41,11 +37,11 @@ async def authenticate(db: AsyncSession, *, email: str, password: str) -> User:
     user = (await db.exec(query)).first()
     if user is None:
         verify_password(password, _dummy_hash())
-        raise unauthorized("incorrect email or password", INVALID_CREDENTIALS)
+        raise unauthorized("incorrect email or password", ErrorCode.INVALID_CREDENTIALS)
     if not verify_password(password, user.hashed_password):
-        raise unauthorized("incorrect email or password", INVALID_CREDENTIALS)
+        raise unauthorized("incorrect email or password", ErrorCode.INVALID_CREDENTIALS)
     if not user.is_active:
-        raise unauthorized("inactive user", INACTIVE_USER)
+        raise unauthorized("inactive user", ErrorCode.INACTIVE_USER)
     if needs_rehash(user.hashed_password):
         scheme = user.hashed_password.split("$")[1] if "$" in user.hashed_password else "unknown"
         user.hashed_password = hash_password(password)

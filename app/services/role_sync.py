@@ -19,15 +19,15 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import AppException
-from app.permissions import RoleErrorCode, permission_problem, role_name_problem
+from app.errors import AppException, ErrorCode
+from app.permissions import permission_problem, role_name_problem
 from app.schemas.role import PlannedChange, RolesDocument, RoleSpec, SyncPlan
 from app.services import roles as role_service
 
 
 def _invalid(source: str, line: int | None, message: str) -> AppException:
     where = f"{source}:{line}" if line is not None else source
-    return AppException(422, f"{where}: {message}", RoleErrorCode.INVALID_ROLES_FILE)
+    return AppException(422, f"{where}: {message}", ErrorCode.INVALID_ROLES_FILE)
 
 
 def _item_lines(text: str) -> list[int]:
@@ -151,7 +151,7 @@ async def apply_sync(db: AsyncSession, *, plan: SyncPlan, force: bool = False, a
         raise AppException(
             409,
             f"--prune would remove roles that users hold: {names}; add --force to remove them",
-            RoleErrorCode.ROLE_IN_USE,
+            ErrorCode.ROLE_IN_USE,
         )
     for change in plan.changes:
         if change.op == "create":

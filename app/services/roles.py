@@ -13,10 +13,9 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from app.models import Role, RolePermission, User, UserRole
 from app.permissions import (
-    RoleErrorCode,
     check_permissions,
     check_role_name,
     grants,
@@ -106,13 +105,13 @@ async def create_role(
     check_role_name(name)
     wanted = check_permissions(permissions)
     if await find_role(db, name=name) is not None:
-        raise AppException(409, f"role {name} already exists", RoleErrorCode.ROLE_EXISTS)
+        raise AppException(409, f"role {name} already exists", ErrorCode.ROLE_EXISTS)
     role = Role(name=name, description=description)
     db.add(role)
     try:
         await db.flush()
     except IntegrityError as exc:
-        raise AppException(409, f"role {name} already exists", RoleErrorCode.ROLE_EXISTS) from exc
+        raise AppException(409, f"role {name} already exists", ErrorCode.ROLE_EXISTS) from exc
     assert role.id is not None
     db.add_all(RolePermission(role_id=role.id, permission=p) for p in wanted)
     await db.flush()
@@ -153,7 +152,7 @@ async def delete_role(
         raise AppException(
             409,
             f"role {name} is held by {members} user(s); use --force to delete it anyway",
-            RoleErrorCode.ROLE_IN_USE,
+            ErrorCode.ROLE_IN_USE,
         )
     permissions = (await permissions_by_role(db, role_ids=[role.id])).get(role.id, [])
     holders = select(User.email).join(UserRole, col(UserRole.user_id) == col(User.id))

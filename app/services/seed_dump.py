@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Table, UniqueConstraint, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import AppException
-from app.services.seed_rows import SeedErrorCode, table_models
+from app.errors import AppException, ErrorCode
+from app.services.seed_rows import table_models
 
 SECRET_MARKERS = ("password", "secret", "token")
 HEADER = "# Written by `manage seed dump`; `manage seed run FILE` loads it back.\n"
@@ -51,9 +51,7 @@ def _models_for(names: list[str]) -> list[Any]:
     known = table_models()
     missing = [name for name in names if name not in known]
     if missing:
-        raise AppException(
-            404, f"no table or model {', '.join(missing)}", SeedErrorCode.SEED_NOT_FOUND
-        )
+        raise AppException(404, f"no table or model {', '.join(missing)}", ErrorCode.SEED_NOT_FOUND)
     order = {table.name: index for index, table in enumerate(metadata.sorted_tables)}
     chosen = {known[name].__tablename__: known[name] for name in names}
     return [chosen[name] for name in sorted(chosen, key=order.__getitem__)]

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from app.services.seed_rows import (
     ModelSection,
     Row,
-    SeedErrorCode,
     UserRow,
     invalid,
     mapping_lines,
@@ -121,13 +120,13 @@ def select_files(seeds_dir: Path, targets: list[str], *, default_set: str | None
                 raise AppException(
                     404,
                     f"no seed set {name!r} in {_display(seeds_dir)}",
-                    SeedErrorCode.SEED_NOT_FOUND,
+                    ErrorCode.SEED_NOT_FOUND,
                 )
             files.extend(set_files(seeds_dir, name))
     for target in paths:
         path = Path(target)
         if not path.is_file():
-            raise AppException(404, f"no seed file {target}", SeedErrorCode.SEED_NOT_FOUND)
+            raise AppException(404, f"no seed file {target}", ErrorCode.SEED_NOT_FOUND)
         files.append(_seed_file(seeds_dir, path, path.resolve().parent.name))
     return list({f.path.resolve(): f for f in files}.values())
 

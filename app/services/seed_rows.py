@@ -12,17 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from app.schemas.seed import UserSeed
 
 
-class SeedErrorCode:
-    INVALID_SEED = "INVALID_SEED"
-    SEED_NOT_FOUND = "SEED_NOT_FOUND"
-
-
 def invalid(where: str, message: str) -> AppException:
-    return AppException(422, f"{where}: {message}", SeedErrorCode.INVALID_SEED)
+    return AppException(422, f"{where}: {message}", ErrorCode.INVALID_SEED)
 
 
 @dataclass
