@@ -11,7 +11,7 @@ from alembic.script import Script
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from db.drift import describe_difference, flat_diffs
 from db.migrations import alembic_config, alembic_errors, current_heads, script_directory
 
@@ -47,7 +47,7 @@ def _autogenerate(connection: Connection, message: str) -> MadeRevision:
             422,
             f"refusing to autogenerate: the database is at {at}, not at head "
             f"{', '.join(heads)}; run `manage migrate upgrade` first",
-            "NOT_AT_HEAD",
+            ErrorCode.NOT_AT_HEAD,
         )
     operations: list[str] = []
 
