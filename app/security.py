@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from passlib.context import CryptContext
 
@@ -75,3 +76,25 @@ def check_password_policy(password: str, *, min_length: int, email: str | None =
     problem = password_problem(password, min_length=min_length, email=email)
     if problem is not None:
         raise AppException(422, problem, ErrorCode.WEAK_PASSWORD)
+
+
+class SecretFileError(ValueError):
+    """A secret file that cannot be used; the message is the reason, never the content."""
+
+
+def read_secret_file(path: Path) -> str:
+    """The secret in `path` (a Docker or Kubernetes secret file), one trailing newline removed.
+
+    Raises SecretFileError with the reason (unreadable, not UTF-8, empty); callers name the
+    setting or option it came from.
+    """
+    try:
+        secret = path.expanduser().read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SecretFileError("not UTF-8 text") from None
+    except OSError as exc:
+        raise SecretFileError(exc.strerror or type(exc).__name__) from None
+    secret = secret.removesuffix("\n").removesuffix("\r")
+    if not secret:
+        raise SecretFileError("it is empty")
+    return secret

@@ -77,7 +77,7 @@ def _first_superuser(settings: Settings) -> tuple[str, str] | None:
     """(email, password) from the FIRST_SUPERUSER_* settings, validated; None when unset."""
     from app.errors import AppException, ErrorCode
     from app.schemas.user import normalize_email
-    from app.security import check_password_policy
+    from app.security import SecretFileError, check_password_policy, read_secret_file
 
     app_settings = settings.app
     if not app_settings.first_superuser_email:
@@ -86,12 +86,11 @@ def _first_superuser(settings: Settings) -> tuple[str, str] | None:
     path = app_settings.first_superuser_password_file
     if path is not None:
         try:
-            password = path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            password = read_secret_file(path)
+        except SecretFileError as exc:
             raise AppException(
                 422,
-                f"cannot read FIRST_SUPERUSER_PASSWORD_FILE {path}: {reason}",
+                f"cannot use FIRST_SUPERUSER_PASSWORD_FILE {path}: {exc}",
                 ErrorCode.INVALID_INPUT,
             ) from None
     elif app_settings.first_superuser_password is not None:

@@ -262,10 +262,11 @@ def export_roles(
 
     async def handler(db: AsyncSession) -> Any:
         from app.services import role_sync
+        from manage.files import write_text
 
         document = await role_sync.export_roles(db)
         if file is not None:
-            _write_text(file, role_sync.dump_roles_file(document))
+            write_text(file, role_sync.dump_roles_file(document))
         return document
 
     def render(document: Any) -> None:
@@ -309,10 +310,11 @@ def sync_roles(
     Example: manage roles export roles.yaml && manage roles sync roles.yaml --dry-run
     """
     from app.services.role_sync import parse_roles_file
+    from manage.files import read_text
 
     try:
         source = "<stdin>" if str(file) == "-" else str(file)
-        text = _read_text(file)
+        text = read_text(file)
         document = parse_roles_file(text, source=source)
     except Exception as exc:
         fail(ctx, exc, json_output=json_output)
@@ -341,38 +343,6 @@ def sync_roles(
         return plan
 
     run_session(ctx, handler, json_output=json_output, render=views.render_sync)
-
-
-def _read_text(file: Path) -> str:
-    import sys
-
-    from app.errors import AppException, ErrorCode
-
-    if str(file) == "-":
-        return sys.stdin.read()
-    try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AppException(404, f"{file}: no such file", ErrorCode.NOT_FOUND) from None
-    except UnicodeDecodeError:
-        raise AppException(422, f"{file}: not UTF-8 text", ErrorCode.INVALID_INPUT) from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise AppException(
-            422, f"{file}: cannot read ({reason})", ErrorCode.INVALID_INPUT
-        ) from None
-
-
-def _write_text(file: Path, text: str) -> None:
-    from app.errors import AppException, ErrorCode
-
-    try:
-        file.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise AppException(
-            422, f"{file}: cannot write ({reason})", ErrorCode.INVALID_INPUT
-        ) from None
 
 
 def user_permissions_command(

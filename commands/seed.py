@@ -186,10 +186,11 @@ def dump(
 
     async def handler(db: AsyncSession) -> dict[str, Any]:
         from app.services.seed_dump import dump_tables, render_yaml
+        from manage.files import write_text
 
         document = await dump_tables(db, tables=tables, include_secrets=include_secrets)
         if output is not None:
-            _write(output, render_yaml(document))
+            write_text(output, render_yaml(document))
         return document
 
     def render(document: dict[str, Any]) -> None:
@@ -201,18 +202,6 @@ def dump(
             _say(f"wrote {', '.join(document)} to {output}")
 
     run_session(ctx, handler, json_output=json_output, render=render)
-
-
-def _write(path: Path, text: str) -> None:
-    from app.errors import AppException, ErrorCode
-
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise AppException(
-            422, f"{path}: cannot write ({reason})", ErrorCode.INVALID_INPUT
-        ) from None
 
 
 @fake_app.command("users")

@@ -70,11 +70,12 @@ def read_password(
         password = _strip_newline(sys.stdin.readline() if sys.stdin else "")
         source = "standard input"
     elif file is not None:
+        from app.security import SecretFileError, read_secret_file
+
         try:
-            password = _strip_newline(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise _invalid(f"cannot read --password-file {file}: {reason}") from None
+            password = read_secret_file(file)
+        except SecretFileError as exc:
+            raise _invalid(f"cannot use --password-file {file}: {exc}") from None
         source = f"--password-file {file}"
     elif os.environ.get(PASSWORD_ENV):
         password = os.environ[PASSWORD_ENV]

@@ -203,7 +203,8 @@ def test_unreadable_password_file_is_exit_5(cli, db_url, tmp_path) -> None:
         db=db_url,
     )
     assert outcome.exit_code == 5
-    assert "cannot read --password-file" in outcome.stderr
+    assert "cannot use --password-file" in outcome.stderr
+    assert "No such file or directory" in outcome.stderr
 
 
 def test_password_never_leaks_anywhere(manage_proc, db_url, tmp_path) -> None:
@@ -541,3 +542,21 @@ def test_permissions_of_a_superuser_and_of_nobody(cli, db_url) -> None:
     table = cli(["users", "permissions", "root@example.com"], db=db_url)
     assert table.exit_code == 0 and "superuser" in table.stdout
     assert cli(["users", "permissions", "ghost@example.com"], db=db_url).exit_code == 3
+
+
+def test_an_empty_password_file_is_exit_5_everywhere(cli, db_url, blank_db_url, tmp_path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    by_option = cli(
+        ["users", "create", "--email", "a@example.com", "--password-file", str(empty)], db=db_url
+    )
+    by_init = cli(
+        ["db", "init"],
+        db=blank_db_url,
+        env={
+            "FIRST_SUPERUSER_EMAIL": "ops@example.com",
+            "FIRST_SUPERUSER_PASSWORD_FILE": str(empty),
+        },
+    )
+    assert (by_option.exit_code, by_init.exit_code) == (5, 5)
+    assert "it is empty" in by_option.stderr and "it is empty" in by_init.stderr

@@ -14,6 +14,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from app.errors import AppException, ErrorCode
 from app.schemas.seed import UserSeed
+from app.security import SecretFileError, read_secret_file
 
 
 def invalid(where: str, message: str) -> AppException:
@@ -108,12 +109,9 @@ def user_row(row: Row, *, base: Path, production: bool, min_length: int) -> User
     elif seed.password_file is not None:
         path = (base / seed.password_file).expanduser()
         try:
-            password = path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise invalid(row.where("password_file"), f"cannot read {path}: {reason}") from None
-        if not password:
-            raise invalid(row.where("password_file"), f"{path} is empty")
+            password = read_secret_file(path)
+        except SecretFileError as exc:
+            raise invalid(row.where("password_file"), f"cannot use {path}: {exc}") from None
     elif seed.password is not None:
         if production:
             raise invalid(
