@@ -183,39 +183,37 @@ async def _users_by_email(db: AsyncSession, emails: Iterable[str]) -> list[User]
     return [found[a] for a in addresses]
 
 
-async def grant(db: AsyncSession, *, role: str, emails: Iterable[str], actor: str) -> RoleChange:
-    """Give `role` to each user. Unknown role or user: 404 and nothing changes."""
+async def _set_membership(
+    db: AsyncSession, *, role: str, emails: Iterable[str], actor: str, member: bool
+) -> RoleChange:
     found = await get_role(db, name=role)
+    action = "grant" if member else "revoke"
     changed, unchanged = [], []
     for user in await _users_by_email(db, emails):
-        if found in user.roles:
+        if (found in user.roles) == member:
             unchanged.append(user.email)
             continue
-        # Through the relationship, so a User already in this session sees its new role.
-        user.roles.append(found)
+        # Through the relationship, so a User already in this session sees the change.
+        if member:
+            user.roles.append(found)
+        else:
+            user.roles.remove(found)
         await db.flush()
         await audit.record(
-            db, actor=actor, action="role.grant", target=user.email, details={"role": role}
+            db, actor=actor, action=f"role.{action}", target=user.email, details={"role": role}
         )
         changed.append(user.email)
-    return RoleChange(role=role, action="grant", changed=changed, unchanged=unchanged)
+    return RoleChange(role=role, action=action, changed=changed, unchanged=unchanged)
+
+
+async def grant(db: AsyncSession, *, role: str, emails: Iterable[str], actor: str) -> RoleChange:
+    """Give `role` to each user. Unknown role or user: 404 and nothing changes."""
+    return await _set_membership(db, role=role, emails=emails, actor=actor, member=True)
 
 
 async def revoke(db: AsyncSession, *, role: str, emails: Iterable[str], actor: str) -> RoleChange:
     """Take `role` from each user. Unknown role or user: 404 and nothing changes."""
-    found = await get_role(db, name=role)
-    changed, unchanged = [], []
-    for user in await _users_by_email(db, emails):
-        if found not in user.roles:
-            unchanged.append(user.email)
-            continue
-        user.roles.remove(found)
-        await db.flush()
-        await audit.record(
-            db, actor=actor, action="role.revoke", target=user.email, details={"role": role}
-        )
-        changed.append(user.email)
-    return RoleChange(role=role, action="revoke", changed=changed, unchanged=unchanged)
+    return await _set_membership(db, role=role, emails=emails, actor=actor, member=False)
 
 
 async def set_permissions(
