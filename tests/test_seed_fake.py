@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from tests.conftest import MANAGE_BIN, fetch, manage_env
 
@@ -110,3 +111,35 @@ def test_sigint_during_a_million_rows_is_exit_130_and_writes_nothing(pg_db_url, 
     assert "interrupted; nothing committed" in stderr
     assert stdout == ""
     assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_sigint_during_a_million_rows_on_sqlite_is_exit_130_and_writes_nothing(
+    scratch, tmp_path
+) -> None:
+    url = scratch.migrated("sqlite")
+    journal = Path(url.split(":///", 1)[1] + "-journal")  # exists while a write is open
+    proc = subprocess.Popen(
+        [str(MANAGE_BIN), "seed", "fake", "users", "--count", "1000000", "--seed", "5"],
+        env=manage_env(url, MANAGE_PASSWORD=PASSWORD),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not journal.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the inserts never started"
+            time.sleep(0.02)
+        time.sleep(0.3)  # some batches are written by now
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "interrupted; nothing committed" in stderr
+    assert stdout == ""
+    assert fetch(url, "SELECT count(*) FROM users") == [(0,)]
