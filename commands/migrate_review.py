@@ -73,6 +73,7 @@ def review_command(
     """
 
     async def handler(runtime: Runtime) -> Any:
+        from app.errors import ErrorCode
         from db.review.review import review
         from manage.errors import CheckFailed, UsageError
 
@@ -90,7 +91,7 @@ def review_command(
         raise CheckFailed(
             f"review failed: {_counts(report)}"
             + (" (--strict: warnings fail)" if strict and not report.errors else ""),
-            error_code="REVIEW_FINDINGS",
+            error_code=ErrorCode.REVIEW_FINDINGS,
             data=report,
         )
 
@@ -115,7 +116,7 @@ async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
 
     from sqlalchemy.engine import make_url
 
-    from app.errors import AppException
+    from app.errors import AppException, ErrorCode
     from commands.migrate_support import with_migration_engine
     from db import migrations
     from db.review.review import broken_chain
@@ -135,7 +136,7 @@ async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
     try:
         status = await with_migration_engine(runtime, migrations.status)
     except AppException as exc:
-        if exc.error_code != migrations.BAD_REVISION:
+        if exc.error_code != ErrorCode.BAD_REVISION:
             raise
         return None, "all", [f"cannot tell the pending revisions ({exc.message}): reviewing all"]
     except Exception as exc:
