@@ -214,3 +214,10 @@ def test_a_broken_chain_is_reported_by_all_and_refused_by_a_range(review) -> Non
     outcome = review("orphan", args=("r0accounts:", "--no-sql-lint"))
     assert outcome.exit_code == 5
     assert len(outcome.stderr.strip().splitlines()) == 1 and "Traceback" not in outcome.stderr
+
+
+def test_review_is_listed_in_the_migrate_help(cli) -> None:
+    outcome = cli(["migrate", "--help"])
+    assert outcome.exit_code == 0 and "review" in outcome.stdout
+    help_text = cli(["migrate", "review", "--help"]).stdout
+    assert "[RANGE]" in help_text and "--roundtrip" in help_text and "Examples:" in help_text
