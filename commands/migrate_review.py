@@ -68,7 +68,8 @@ def review_command(
     Exit 1 when an error-level finding is present (with --strict: any finding), else 0.
     With --json, `data` is {"scope", "revisions": [{"revision", "path", "message"}],
     "findings": [{"rule", "severity", "path", "line", "revision", "message", "why", "fix",
-    "source", "silenced", "reason"}], "errors", "warnings", "silenced", "sql_lint",
+    "source", "silenced", "reason", "table", "table_rows", "table_bytes"}], "errors",
+    "warnings", "silenced", "sql_lint",
     "roundtrip", "notes"} (docs/review.md).
     """
 
@@ -82,6 +83,9 @@ def review_command(
         selected, scope, notes = await _selection(runtime, revision_range, all_revisions)
         report = review(selected, scope=scope, sql=not no_sql_lint, all_findings=all_findings)
         report.notes[:0] = notes
+        if not no_sql_lint:
+            await _sqlite(report, all_findings=all_findings)
+        await _table_sizes(runtime, report)
         if roundtrip:
             await _roundtrip(runtime, report, all_findings=all_findings)
         if not report.failed(strict=strict):
@@ -147,6 +151,60 @@ async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
     return {rev.revision for rev in status.pending}, "pending", []
 
 
+async def _sqlite(report: ReviewReport, *, all_findings: bool) -> None:
+    """The SQLite check (db/review/sqlite_check.py), unless `sqlite = "off"`."""
+    from db.review.review import broken_chain, finish, review_config, scripts
+    from db.review.sqlite_check import sqlite_check
+
+    mode = review_config().sqlite
+    if mode == "off" or broken_chain() is not None:  # a broken chain cannot be run
+        return
+    ids = {rev.revision for rev in report.revisions}
+    found, notes = await sqlite_check(scripts(), ids, severity=mode)
+    report.notes.extend(notes)
+    finish(report, found, all_findings=all_findings)
+
+
+async def _table_sizes(runtime: Runtime, report: ReviewReport) -> None:
+    """Rows of the tables lock findings touch, on a configured PostgreSQL database.
+
+    SQLite, or no lock finding: nothing to do. Unreachable or failing: one note, never a failure.
+    """
+    from sqlalchemy.engine import make_url
+
+    from commands.migrate_support import with_migration_engine
+    from db.review import table_size
+    from db.review.review import recount, review_config
+
+    tables = table_size.candidates(report.findings)
+    settings = runtime.settings.db
+    url = settings.db_migration_url or settings.database_url
+    try:
+        postgres = make_url(url).get_backend_name() == "postgresql"
+    except Exception:
+        postgres = False
+    if not tables or not postgres:
+        return
+
+    async def sizes(engine: Any) -> dict[str, tuple[int, int]]:
+        async with engine.connect() as connection:
+            return await table_size.lookup(connection, tables)
+
+    try:
+        found = await with_migration_engine(runtime, sizes)
+    except Exception as exc:
+        from manage.errors import classify
+
+        reason = classify(exc).message.strip().splitlines()
+        report.notes.append(
+            f"table sizes unknown ({reason[0] if reason else type(exc).__name__}): "
+            "lock findings are not ranked by rows"
+        )
+        return
+    table_size.annotate(report.findings, found, review_config().large_table_rows)
+    recount(report)
+
+
 async def _roundtrip(runtime: Runtime, report: ReviewReport, *, all_findings: bool) -> None:
     from db.review.review import finish, scripts
     from db.review.roundtrip import roundtrip
@@ -172,10 +230,14 @@ def _counts(report: ReviewReport) -> str:
 
 
 def finding_lines(item: Finding) -> list[str]:
+    from db.review.table_size import describe
+
     where = f"{item.path}:{item.line}" if item.line else item.path
     allowed = f" (allowed: {item.reason})" if item.silenced else ""
+    size = describe(item)
     return [
         f"{where}: {item.severity} [{item.rule}] {item.message}{allowed}",
+        *([f"    table: {size}"] if size else []),
         f"    why: {item.why}",
         f"    fix: {item.fix}",
     ]

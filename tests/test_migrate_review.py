@@ -148,7 +148,7 @@ def test_json_shape(review) -> None:
     assert {r["revision"] for r in data["revisions"]} == {"r0accounts", "fire_set_not_null"}
     assert set(data["findings"][0]) == {
         "rule", "severity", "path", "line", "revision", "message", "why", "fix", "source",
-        "silenced", "reason",
+        "silenced", "reason", "table", "table_rows", "table_bytes",
     }  # fmt: skip
 
 

@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
-Source = Literal["rules", "squawk", "roundtrip"]
+Source = Literal["rules", "squawk", "roundtrip", "sqlite"]
+
+# Rules whose cost grows with the table: `table_rows` is looked up for them, and a warning
+# on a table of at least `large_table_rows` rows becomes an error.
+LOCK_RULES = frozenset(
+    {
+        "add-not-null-column",
+        "set-not-null",
+        "alter-column-type",
+        "index-not-concurrent",
+        "constraint-not-valid",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,16 @@ RULES: dict[str, Rule] = {
             "make downgrade() undo exactly what upgrade() does",
         ),
         Rule(
+            "sqlite-incompatible",
+            "warning",
+            "SQLite, the embedded default every developer runs, cannot run this revision: "
+            "`migrate upgrade` fails there",
+            "use `with op.batch_alter_table(T) as batch_op:` (Alembic copies the table on "
+            'SQLite), `sa.X().with_variant(postgresql.Y(), "postgresql")` for a '
+            "PostgreSQL-only type, or guard PostgreSQL-only code with "
+            '`if op.get_bind().dialect.name == "postgresql":`',
+        ),
+        Rule(
             "sql-lint",
             "warning",
             "squawk flagged the PostgreSQL SQL this revision runs",
@@ -142,10 +164,19 @@ class Finding:
     source: Source = "rules"
     silenced: bool = False
     reason: str | None = None  # the allow comment's reason when silenced
+    table: str | None = None  # the table a lock rule is about
+    table_rows: int | None = None  # PostgreSQL's estimate (pg_class.reltuples), when known
+    table_bytes: int | None = None  # pg_relation_size, when known
 
 
 def finding(
-    rule_id: str, *, path: str, line: int | None, revision: str | None, message: str
+    rule_id: str,
+    *,
+    path: str,
+    line: int | None,
+    revision: str | None,
+    message: str,
+    table: str | None = None,
 ) -> Finding:
     rule = RULES[rule_id]
     return Finding(
@@ -157,6 +188,7 @@ def finding(
         message=message,
         why=rule.why,
         fix=rule.fix,
+        table=table if rule_id in LOCK_RULES else None,
     )
 
 

@@ -147,8 +147,10 @@ def review(
             findings, spans[script.display] = review_script(script, schema)
             found.extend(findings)
         schema.learn_script(script)
+    config = review_config()
+    report.notes.extend(config.problems)
     if sql:
-        found.extend(_lint_all(chosen, report, sql_lint.load_config(versions_dir().parent)))
+        found.extend(_lint_all(chosen, report, config))
     by_path = {s.display: s for s in every}
     for path, group in _group(found).items():
         if path in by_path:
@@ -164,11 +166,28 @@ def _group(findings: list[Finding]) -> dict[str, list[Finding]]:
     return groups
 
 
+def review_config() -> sql_lint.LintConfig:
+    """`[tool.manage.review]` of the nearest pyproject.toml at or above the scripts directory."""
+    return sql_lint.load_config(versions_dir().parent)
+
+
 def finish(report: ReviewReport, found: list[Finding], *, all_findings: bool) -> None:
     """Add `found` to the report (sorted by file and line) and recount."""
     report.findings.extend(f for f in found if all_findings or not f.silenced)
-    report.findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
+    report.silenced = report.silenced + sum(f.silenced for f in found)
+    recount(report)
+
+
+def recount(report: ReviewReport) -> None:
+    """Sort (by file; within a file, the largest tables first, then by line) and count."""
+    report.findings.sort(
+        key=lambda f: (
+            f.path,
+            -f.table_rows if f.table_rows is not None else 1,
+            f.line or 0,
+            f.rule,
+        )
+    )
     live = [f for f in report.findings if not f.silenced]
     report.errors = sum(f.severity == "error" for f in live)
     report.warnings = sum(f.severity == "warning" for f in live)
-    report.silenced = report.silenced + sum(f.silenced for f in found)

@@ -17,6 +17,8 @@ from db.review.findings import Finding, finding
 from db.review.scripts import ScriptFile
 
 Schema = dict[str, dict[str, Any]]
+# Bookkeeping of the migration runner, not of the revisions: not compared.
+BOOKKEEPING = frozenset({"alembic_version", "manage_revision_checksums"})
 
 
 @asynccontextmanager
@@ -69,7 +71,7 @@ def reflect(connection: Any) -> Schema:
     inspector = inspect(connection)
     schema: Schema = {}
     for table in sorted(inspector.get_table_names()):
-        if table == "alembic_version":
+        if table in BOOKKEEPING:
             continue
         schema[table] = {
             "column": {

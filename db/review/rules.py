@@ -43,6 +43,7 @@ class _Review:
                 line=line,
                 revision=self.script.revision,
                 message=message,
+                table=call.table if call is not None else None,
             )
         )
         if call is not None and line is not None:
