@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     INIT_LOCKED = "INIT_LOCKED"
     PENDING_MIGRATIONS = "PENDING_MIGRATIONS"
     SCHEMA_DRIFT = "SCHEMA_DRIFT"
+    REVISION_EDITED = "REVISION_EDITED"  # an applied revision file changed since it was applied
     REVIEW_FINDINGS = "REVIEW_FINDINGS"
     NOT_AT_HEAD = "NOT_AT_HEAD"
     # the API's authentication

@@ -117,7 +117,12 @@ def stamp(
 def status(
     ctx: typer.Context,
     check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 when any revision is pending (deploy gate).")
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit 1 when any revision is pending or was edited after it was applied "
+            "(deploy gate).",
+        ),
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -125,7 +130,7 @@ def status(
 
     With --json, `data` is {"current": [...], "heads": [...], "revisions": [{"revision",
     "down_revision", "branch_labels", "message", "created", "is_head", "applied",
-    "is_current"}]}.
+    "is_current", "edited", "file"}]}; "edited" is null when no checksum was recorded.
     """
     from commands import migrate_render as render
 
@@ -135,6 +140,14 @@ def status(
         from manage.errors import CheckFailed
 
         result = await with_migration_engine(runtime, migrations.status)
+        if check and result.edited:
+            if not json_output:
+                render.status(result)
+            raise CheckFailed(
+                render.edited_reason(result.edited),
+                error_code=ErrorCode.REVISION_EDITED,
+                data=result,
+            )
         if check and result.pending:
             if not json_output:
                 render.status(result)

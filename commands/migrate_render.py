@@ -68,12 +68,25 @@ def status(result: Any) -> None:
             state += " (head)"
         if rev.is_current:
             state += " (current)"
+        if rev.edited:
+            state += " edited after applied"
         table.add_row(rev.revision, rev.created or "", rev.message, state)
     out().print(table)
+    if result.edited:
+        warning_line(edited_reason(result.edited))
     pending = len(result.pending)
     out().print(
         "up to date" if pending == 0 else f"{pending} pending; run `manage migrate upgrade`",
         markup=False,
+    )
+
+
+def edited_reason(edited: list[Any]) -> str:
+    """One line naming the applied revision files that changed since they were applied."""
+    files = ", ".join(f"{rev.file} ({rev.revision})" for rev in edited)
+    return (
+        f"{_plural(len(edited), 'applied revision')} edited after applied: {files}; "
+        'see docs/migrations.md, "Revision checksums"'
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.migrations import current_heads, on_connection, script_directory, target_metadata
+from db.revision_checksums import include_name
 
 if TYPE_CHECKING:
     from sqlalchemy import Column, MetaData
@@ -217,6 +218,7 @@ def _drift(connection: Connection, with_sql: bool) -> DriftReport:
             "target_metadata": metadata,
             "compare_type": True,
             "compare_server_default": True,
+            "include_name": include_name,  # our bookkeeping table is not drift
         },
     )
     upgrade_ops = produce_migrations(context, metadata).upgrade_ops

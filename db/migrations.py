@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
 from app.errors import AppException, ErrorCode
+from db import revision_checksums
 from db.config import DatabaseSettings
 from db.migration_lock import OnWait, end_read, migration_lock
 
@@ -117,6 +118,9 @@ class ScriptInfo:
 class RevisionInfo(ScriptInfo):
     applied: bool = False
     is_current: bool = False
+    # The file differs from the checksum recorded when it was applied; None: nothing recorded.
+    edited: bool | None = None
+    file: str | None = None  # the revision file's name
 
 
 @dataclass
@@ -128,6 +132,11 @@ class MigrationStatus:
     @property
     def pending(self) -> list[RevisionInfo]:
         return [rev for rev in self.revisions if not rev.applied]
+
+    @property
+    def edited(self) -> list[RevisionInfo]:
+        """Applied revisions whose file changed since `manage` applied (or stamped) them."""
+        return [rev for rev in self.revisions if rev.edited]
 
     @property
     def at_head(self) -> bool:
@@ -182,14 +191,20 @@ def _status(connection: Connection, script: ScriptDirectory) -> MigrationStatus:
     current = current_heads(connection)
     applied = _applied(script, current)
     heads = list(script.get_heads())
+    checksums = revision_checksums.recorded(connection)
     revisions = []
     for rev in script.walk_revisions():
         info = describe_script(rev, heads)
+        recorded = checksums.get(rev.revision) if rev.revision in applied else None
         revisions.append(
             RevisionInfo(
                 **vars(info),
                 applied=rev.revision in applied,
                 is_current=rev.revision in current,
+                edited=None
+                if recorded is None
+                else revision_checksums.file_checksum(rev.path) != recorded,
+                file=Path(rev.path).name,
             )
         )
     revisions.reverse()  # oldest first, the order they apply in
@@ -209,6 +224,7 @@ def _run(
     cfg: Config,
     action: Callable[[Config], None],
     on_step: OnStep | None = None,
+    restamp: bool = False,
 ) -> RunResult:
     script = script_directory(cfg)
     before = current_heads(connection)
@@ -220,12 +236,23 @@ def _run(
     after = current_heads(connection)
     old, new = _applied(script, before), _applied(script, after)
     order = [rev.revision for rev in reversed(list(script.walk_revisions()))]
-    return RunResult(
+    result = RunResult(
         before=before,
         after=after,
         applied=[r for r in order if r in new - old],
         reverted=[r for r in reversed(order) if r in old - new],
     )
+    # Same connection, same lock; committed with the run (after the revisions' own commits).
+    # A stamp also re-records the revisions it stamps: how an intended edit is accepted.
+    recorded = [*result.applied, *(after if restamp else [])]
+    revision_checksums.update(
+        connection,
+        applied={
+            r: revision_checksums.file_checksum(script.get_revision(r).path) for r in recorded
+        },
+        reverted=result.reverted,
+    )
+    return result
 
 
 async def _locked_run(
@@ -236,13 +263,14 @@ async def _locked_run(
     on_wait: OnWait | None = None,
     settings: DatabaseSettings | None = None,
     on_step: OnStep | None = None,
+    restamp: bool = False,
 ) -> RunResult:
     settings = settings or DatabaseSettings()
     async with engine.connect() as connection:
         async with migration_lock(
             connection, timeout=lock_timeout, settings=settings, on_wait=on_wait
         ):
-            result = await connection.run_sync(_run, alembic_config(), action, on_step)
+            result = await connection.run_sync(_run, alembic_config(), action, on_step, restamp)
             await connection.commit()
         return result
 
@@ -269,7 +297,9 @@ async def downgrade(engine: AsyncEngine, revision: str, **options: Unpack[RunOpt
 async def stamp(engine: AsyncEngine, revision: str, **options: Unpack[RunOptions]) -> RunResult:
     """Record `revision` in alembic_version without running any migration."""
     options.pop("on_step", None)  # nothing runs
-    return await _locked_run(engine, lambda cfg: command.stamp(cfg, revision), **options)
+    return await _locked_run(
+        engine, lambda cfg: command.stamp(cfg, revision), restamp=True, **options
+    )
 
 
 async def on_connection(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:

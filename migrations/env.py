@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.migrations import target_metadata as _target_metadata
+from db.revision_checksums import include_name
 
 config = context.config
 # The models' MetaData (app.models registers every table on it), or MANAGE_TARGET_METADATA.
@@ -30,6 +31,8 @@ def _configure_options(dialect_name: str) -> dict:
         "target_metadata": target_metadata,
         "compare_type": True,
         "compare_server_default": True,
+        # `manage`'s own bookkeeping table (revision checksums): never compared, never dropped.
+        "include_name": include_name,
         "render_as_batch": dialect_name == "sqlite",
         # One transaction per revision: a failure keeps every earlier revision applied and
         # recorded, and `autocommit_block()` (CREATE INDEX CONCURRENTLY) can work.

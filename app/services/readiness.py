@@ -38,6 +38,12 @@ async def check(engine: AsyncEngine) -> Readiness:
             f"the migrations have {len(state.heads)} heads ({', '.join(state.heads)}); "
             "merge them with `alembic merge`"
         )
+    if state.edited:
+        files = ", ".join(f"{rev.file} ({rev.revision})" for rev in state.edited)
+        report.problems.append(
+            f"applied revision edited after it was applied: {files}; the database may not "
+            'match the file (see docs/migrations.md, "Revision checksums")'
+        )
     if not state.at_head:
         at = ", ".join(state.current) or "an empty schema"
         report.problems.append(
