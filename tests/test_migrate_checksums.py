@@ -154,3 +154,13 @@ def test_plain_alembic_records_nothing_and_nothing_is_flagged(cli, blank_db_url)
     status = json.loads(cli(["migrate", "status", "--json"], db=blank_db_url).stdout)["data"]
     assert [rev["edited"] for rev in status["revisions"]] == [None, None]
     assert cli(["migrate", "status", "--check"], db=blank_db_url).exit_code == 0
+
+
+def test_db_reset_starts_the_checksums_over_from_the_current_files(cli, db_url, scripts) -> None:
+    fetch(db_url, f"UPDATE {TABLE} SET checksum = 'stale'")
+    outcome = cli(["db", "reset", "--yes"], db=db_url, env=scripts)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert _rows(db_url) == {
+        FIRST: _sha(_file(scripts, FIRST)),
+        SECOND: _sha(_file(scripts, SECOND)),
+    }
