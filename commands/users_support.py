@@ -106,6 +106,7 @@ def render_users(users: list[Any]) -> None:
     # An email is what people grep for and copy: never wrap it, whatever the width.
     table.columns[1].no_wrap = True
     table.columns[1].min_width = max(len(user.email) for user in users)
+    table.columns[6].no_wrap = True  # a timestamp split over two lines reads as two values
     for user in users:
         table.add_row(
             str(user.id),
