@@ -102,11 +102,10 @@ def render_users(users: list[Any]) -> None:
     if not users:
         out().print("no users")
         return
-    table = Table("id", "email", "full name", "active", "superuser", "roles", "created")
+    table = Table("id", "email", "name", "active", "superuser", "roles", "created")
     # An email is what people grep for and copy: never wrap it, whatever the width.
     table.columns[1].no_wrap = True
     table.columns[1].min_width = max(len(user.email) for user in users)
-    table.columns[6].no_wrap = True  # a timestamp split over two lines reads as two values
     for user in users:
         table.add_row(
             str(user.id),
@@ -115,7 +114,7 @@ def render_users(users: list[Any]) -> None:
             "yes" if user.is_active else "no",
             "yes" if user.is_superuser else "no",
             ", ".join(user.roles),
-            user.created_at.strftime("%Y-%m-%d %H:%M"),
+            user.created_at.strftime("%Y-%m-%d"),  # the time: `users show`
         )
     out().print(table)
 
