@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from manage.passwords import Password
 
 app = typer.Typer(help="Create and manage user accounts.", no_args_is_help=True)
-app.command("permissions")(user_permissions_command)
 
 
 @app.command("create-superuser")
@@ -372,3 +371,7 @@ def delete(
         message="deleted {email}",
         change=lambda db, actor: _users().delete_user(db, email=email, actor=actor),
     )
+
+
+# Written with the roles commands (it reads roles); listed last in `manage users --help`.
+app.command("permissions")(user_permissions_command)
