@@ -142,7 +142,7 @@ def status(
         result = await with_migration_engine(runtime, migrations.status)
         if check and result.edited:
             if not json_output:
-                render.status(result)
+                render.status(result, warn_edited=False)
             raise CheckFailed(
                 render.edited_reason(result.edited),
                 error_code=ErrorCode.REVISION_EDITED,

@@ -58,7 +58,7 @@ def run_renderer(action: str) -> Callable[[Any], None]:
     return render
 
 
-def status(result: Any) -> None:
+def status(result: Any, *, warn_edited: bool = True) -> None:
     from rich.table import Table
 
     table = Table("revision", "created", "message", "state")
@@ -69,10 +69,10 @@ def status(result: Any) -> None:
         if rev.is_current:
             state += " (current)"
         if rev.edited:
-            state += " edited after applied"
+            state += " (edited after applied)"
         table.add_row(rev.revision, rev.created or "", rev.message, state)
     out().print(table)
-    if result.edited:
+    if result.edited and warn_edited:  # `--check` says it once, as its error line
         warning_line(edited_reason(result.edited))
     pending = len(result.pending)
     out().print(

@@ -82,6 +82,7 @@ def test_editing_an_applied_revision_is_flagged_by_status_and_db_check(
     plain = cli(["migrate", "status", "--check"], db=blank_db_url, env=scripts)
     assert plain.exit_code == 1 and "Traceback" not in plain.stderr
     assert edited.name in plain.stderr
+    assert len(plain.stderr.strip().splitlines()) == 1  # said once, on one line
 
     ready = cli(["db", "check"], db=blank_db_url, env=scripts)
     assert ready.exit_code == 1
