@@ -45,7 +45,7 @@ def review_command(
     ] = False,
     no_sql_lint: Annotated[
         bool,
-        typer.Option("--no-sql-lint", help="Skip squawk on the offline PostgreSQL SQL."),
+        typer.Option("--no-sql-lint", help="Skip squawk and the SQLite check."),
     ] = False,
     roundtrip: Annotated[
         bool,
@@ -63,14 +63,14 @@ def review_command(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Review migrations for data loss, long locks, renames in disguise and broken chains.
+    """Review migrations for data loss, long locks, renames in disguise, SQLite breakage and
+    broken chains; on a PostgreSQL database, lock findings show their table's rows.
 
     Exit 1 when an error-level finding is present (with --strict: any finding), else 0.
     With --json, `data` is {"scope", "revisions": [{"revision", "path", "message"}],
     "findings": [{"rule", "severity", "path", "line", "revision", "message", "why", "fix",
     "source", "silenced", "reason", "table", "table_rows", "table_bytes"}], "errors",
-    "warnings", "silenced", "sql_lint",
-    "roundtrip", "notes"} (docs/review.md).
+    "warnings", "silenced", "sql_lint", "roundtrip", "notes"} (docs/review.md).
     """
 
     async def handler(runtime: Runtime) -> Any:
