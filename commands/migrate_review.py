@@ -85,7 +85,10 @@ def review_command(
         report.notes[:0] = notes
         if not no_sql_lint:
             await _sqlite(report, all_findings=all_findings)
-        await _table_sizes(runtime, report)
+        unreachable = next(
+            (n.removesuffix(UNREACHABLE) for n in notes if n.endswith(UNREACHABLE)), None
+        )
+        await _table_sizes(runtime, report, unreachable=unreachable)
         if roundtrip:
             await _roundtrip(runtime, report, all_findings=all_findings)
         if not report.failed(strict=strict):
@@ -100,6 +103,10 @@ def review_command(
         )
 
     run_engine(ctx, handler, json_output=json_output, render=render)
+
+
+# The end of the note when the database could not be reached (no second attempt for sizes).
+UNREACHABLE = ": cannot tell what is pending; reviewing all"
 
 
 async def _selection(
@@ -147,7 +154,7 @@ async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
         failure = classify(exc)
         if failure.exit_code != ExitCode.UNAVAILABLE:
             raise
-        return None, "all", [f"{failure.message}: cannot tell what is pending; reviewing all"]
+        return None, "all", [f"{failure.message}{UNREACHABLE}"]
     return {rev.revision for rev in status.pending}, "pending", []
 
 
@@ -160,12 +167,19 @@ async def _sqlite(report: ReviewReport, *, all_findings: bool) -> None:
     if mode == "off" or broken_chain() is not None:  # a broken chain cannot be run
         return
     ids = {rev.revision for rev in report.revisions}
-    found, notes = await sqlite_check(scripts(), ids, severity=mode)
+    try:
+        found, notes = await sqlite_check(scripts(), ids, severity=mode)
+    except Exception as exc:  # the check itself (not a revision) failed: never fail the review
+        reason = str(exc).strip().splitlines()
+        report.notes.append(f"SQLite check skipped: {reason[0] if reason else type(exc).__name__}")
+        return
     report.notes.extend(notes)
     finish(report, found, all_findings=all_findings)
 
 
-async def _table_sizes(runtime: Runtime, report: ReviewReport) -> None:
+async def _table_sizes(
+    runtime: Runtime, report: ReviewReport, *, unreachable: str | None = None
+) -> None:
     """Rows of the tables lock findings touch, on a configured PostgreSQL database.
 
     SQLite, or no lock finding: nothing to do. Unreachable or failing: one note, never a failure.
@@ -184,6 +198,11 @@ async def _table_sizes(runtime: Runtime, report: ReviewReport) -> None:
     except Exception:
         postgres = False
     if not tables or not postgres:
+        return
+    if unreachable is not None:  # the pending lookup already failed to connect
+        report.notes.append(
+            f"table sizes unknown ({unreachable}): lock findings are not ranked by rows"
+        )
         return
 
     async def sizes(engine: Any) -> dict[str, tuple[int, int]]:

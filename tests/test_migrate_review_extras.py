@@ -111,6 +111,11 @@ def test_no_figure_on_sqlite_or_without_a_database(cli, scratch, tmp_path) -> No
     assert (hit["severity"], hit["table_rows"]) == ("warning", None)
     [note] = json.loads(outcome.stdout)["data"]["notes"]
     assert note.startswith("table sizes unknown (database unavailable")
+    # the default (pending) scope: one failed connection, two notes
+    outcome = cli(["migrate", "review", "--no-sql-lint", "--json"], db=nowhere, env=env)
+    assert outcome.exit_code == 0, outcome.stdout
+    notes = json.loads(outcome.stdout)["data"]["notes"]
+    assert "reviewing all" in notes[0] and notes[1].startswith("table sizes unknown (database")
 
 
 def test_a_table_that_does_not_exist_yet_has_no_figure(cli, postgres_available, scratch, tmp_path):
