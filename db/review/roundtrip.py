@@ -15,10 +15,11 @@ from typing import Any
 
 from db.review.findings import Finding, finding
 from db.review.scripts import ScriptFile
+from db.revision_checksums import TABLE as CHECKSUM_TABLE
 
 Schema = dict[str, dict[str, Any]]
 # Bookkeeping of the migration runner, not of the revisions: not compared.
-BOOKKEEPING = frozenset({"alembic_version", "manage_revision_checksums"})
+BOOKKEEPING = frozenset({"alembic_version", CHECKSUM_TABLE})
 
 
 @asynccontextmanager
