@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import MANAGE_BIN, fetch, manage_env
@@ -85,39 +86,8 @@ def _copy_running(db_url: str) -> bool:
     return rows[0][0] > 0
 
 
-def test_sigint_during_a_million_rows_is_exit_130_and_writes_nothing(pg_db_url, tmp_path) -> None:
-    proc = subprocess.Popen(
-        [str(MANAGE_BIN), "seed", "fake", "users", "--count", "1000000", "--seed", "5"],
-        env=manage_env(pg_db_url, MANAGE_PASSWORD=PASSWORD),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not _copy_running(pg_db_url):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the COPY never started"
-            time.sleep(0.05)
-        time.sleep(0.3)  # some rows are in the temporary table by now
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, stderr
-    assert "interrupted; nothing committed" in stderr
-    assert stdout == ""
-    assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
-
-
-def test_sigint_during_a_million_rows_on_sqlite_is_exit_130_and_writes_nothing(
-    scratch, tmp_path
-) -> None:
-    url = scratch.migrated("sqlite")
-    journal = Path(url.split(":///", 1)[1] + "-journal")  # exists while a write is open
+def _interrupt_a_million(url: str, tmp_path: Path, started: Callable[[], bool]) -> tuple:
+    """Start `seed fake users --count 1000000`, SIGINT it once `started()`, return the result."""
     proc = subprocess.Popen(
         [str(MANAGE_BIN), "seed", "fake", "users", "--count", "1000000", "--seed", "5"],
         env=manage_env(url, MANAGE_PASSWORD=PASSWORD),
@@ -128,18 +98,37 @@ def test_sigint_during_a_million_rows_on_sqlite_is_exit_130_and_writes_nothing(
     )
     try:
         deadline = time.monotonic() + 30
-        while not journal.exists():
+        while not started():
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the inserts never started"
+            assert time.monotonic() < deadline, "the load never started"
             time.sleep(0.02)
-        time.sleep(0.3)  # some batches are written by now
+        time.sleep(0.3)  # some rows are written by now
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 130, stderr
+    return proc.returncode, stdout, stderr
+
+
+def test_sigint_during_a_million_rows_is_exit_130_and_writes_nothing(pg_db_url, tmp_path) -> None:
+    code, stdout, stderr = _interrupt_a_million(
+        pg_db_url, tmp_path, started=lambda: _copy_running(pg_db_url)
+    )
+    assert code == 130, stderr
+    assert "interrupted; nothing committed" in stderr
+    assert stdout == ""
+    assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_sigint_during_a_million_rows_on_sqlite_is_exit_130_and_writes_nothing(
+    scratch, tmp_path
+) -> None:
+    url = scratch.migrated("sqlite")
+    journal = Path(url.split(":///", 1)[1] + "-journal")  # exists while a write is open
+    code, stdout, stderr = _interrupt_a_million(url, tmp_path, started=journal.exists)
+    assert code == 130, stderr
     assert "interrupted; nothing committed" in stderr
     assert stdout == ""
     assert fetch(url, "SELECT count(*) FROM users") == [(0,)]
