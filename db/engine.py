@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.errors import AppException, ErrorCode
 from db.config import DatabaseSettings
 
 APPLICATION_NAME = "manage"
@@ -86,6 +88,24 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+def _require_sqlite_directory(database: str | None) -> None:
+    """A SQLite file in a directory that does not exist: say so before connecting.
+
+    The message names the directory (sqlite3 only says "unable to open database file"), and
+    aiosqlite is spared a failed connect, after which it schedules a stop on a loop that
+    asyncio.run may already have closed.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    directory = Path(database).expanduser().parent
+    if not directory.is_dir():
+        raise AppException(
+            503,
+            f"database unavailable: the SQLite directory {directory} does not exist",
+            ErrorCode.DB_UNAVAILABLE,
+        )
+
+
 def create_engine(
     settings: DatabaseSettings, *, url: str | None = None, pooled: bool = True
 ) -> AsyncEngine:
@@ -99,6 +119,7 @@ def create_engine(
         if settings.db_pgbouncer:
             pooled = False
     else:
+        _require_sqlite_directory(parsed.database)
         kwargs["connect_args"] = {"timeout": settings.db_sqlite_busy_timeout}
     if not pooled:
         kwargs["poolclass"] = NullPool

@@ -172,7 +172,7 @@ def test_hung_database_is_exit_6_within_connect_timeout_plus_2s(
 def test_missing_sqlite_directory_is_exit_6(cli, tmp_path) -> None:
     outcome = cli(["users", "list"], db=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/app.db")
     assert outcome.exit_code == 6
-    assert "unable to open" in outcome.stderr
+    assert f"the SQLite directory {tmp_path}/missing/dir does not exist" in outcome.stderr
 
 
 def test_unmigrated_database_says_to_migrate_first(cli, blank_db_url) -> None:
