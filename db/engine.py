@@ -119,13 +119,19 @@ def create_engine(
         if settings.db_pgbouncer:
             pooled = False
     else:
-        _require_sqlite_directory(parsed.database)
         kwargs["connect_args"] = {"timeout": settings.db_sqlite_busy_timeout}
     if not pooled:
         kwargs["poolclass"] = NullPool
     engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_transactions(engine)
+        database = parsed.database
+
+        # At connect time, not here: commands that never connect (`migrate sql`, migrations
+        # through DB_MIGRATION_URL) must not fail on the main URL's directory.
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _check_directory(*_args: Any) -> None:
+            _require_sqlite_directory(database)
     elif settings.db_pgbouncer and _timeouts(settings):
         _set_local_timeouts(engine, _timeouts(settings))
     return engine
