@@ -8,6 +8,7 @@ import typer
 
 from commands.db_init import init_command
 from manage.options import JsonOption, YesOption
+from manage.output import success_line
 from manage.runner import run_engine
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def check(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda data: _say(f"ready: database at head {', '.join(data['heads'])}"),
+        render=lambda data: success_line(f"ready: database at head {', '.join(data['heads'])}"),
     )
 
 
@@ -143,7 +144,7 @@ def reset(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda data: _say(
+        render=lambda data: success_line(
             f"dropped {len(data['dropped'])} tables; applied {len(data['applied'])} "
             "revisions; the database is empty and at head"
         ),
@@ -154,9 +155,3 @@ def _fields(report: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(report)
-
-
-def _say(message: str) -> None:
-    from manage.output import success_line
-
-    success_line(message)

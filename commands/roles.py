@@ -12,6 +12,7 @@ import typer
 
 from commands import roles_render as views
 from manage.options import JsonOption, YesOption
+from manage.output import success_line
 from manage.runner import fail, run_session, settings_for
 
 if TYPE_CHECKING:
@@ -54,12 +55,6 @@ def _actor() -> str:
     return current_actor()
 
 
-def _say(message: str) -> None:
-    from manage.output import success_line
-
-    success_line(message)
-
-
 @app.command("create")
 def create_role(
     ctx: typer.Context,
@@ -98,7 +93,7 @@ def create_role(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda role: _say(
+        render=lambda role: success_line(
             f"created role {role.name} with {len(role.permissions)} permission(s)"
         ),
     )
@@ -175,7 +170,7 @@ def delete_role(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda done: _say(
+        render=lambda done: success_line(
             f"deleted role {done.name}"
             + (f"; {done.members_removed} user(s) lost it" if done.members_removed else "")
         ),
@@ -275,7 +270,7 @@ def export_roles(
         if file is None:
             typer.echo(dump_roles_file(document), nl=False)
         else:
-            _say(f"wrote {len(document.roles)} role(s) to {file}")
+            success_line(f"wrote {len(document.roles)} role(s) to {file}")
 
     run_session(ctx, handler, json_output=json_output, render=render)
 

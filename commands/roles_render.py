@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from manage.output import success_line
+
 if TYPE_CHECKING:
     from app.schemas.role import RoleChange, RoleRead, SyncPlan, UserPermissions
-
-
-def _say(message: str) -> None:
-    from manage.output import success_line
-
-    success_line(message)
 
 
 def render_roles(roles: list[RoleRead]) -> None:
@@ -55,9 +51,9 @@ _CHANGE_WORDS = {
 def render_change(change: RoleChange) -> None:
     done, same = _CHANGE_WORDS[change.action]
     if change.changed:
-        _say(f"{done.format(role=change.role)} {', '.join(change.changed)}")
+        success_line(f"{done.format(role=change.role)} {', '.join(change.changed)}")
     if change.unchanged:
-        _say(f"unchanged: {', '.join(change.unchanged)} {same.format(role=change.role)}")
+        success_line(f"unchanged: {', '.join(change.unchanged)} {same.format(role=change.role)}")
 
 
 def _plan_lines(plan: SyncPlan) -> list[str]:
@@ -87,16 +83,16 @@ def render_plan(plan: SyncPlan, *, header: bool = False) -> None:
 
 def render_sync(plan: SyncPlan) -> None:
     if not plan.changes:
-        _say("nothing to change: the roles already match the file")
+        success_line("nothing to change: the roles already match the file")
     elif plan.applied:
         if not any(c.op == "remove" for c in plan.changes):
             render_plan(plan)
-        _say(f"applied {len(plan.changes)} change(s)")
+        success_line(f"applied {len(plan.changes)} change(s)")
     else:
         render_plan(plan)
-        _say(f"dry run: {len(plan.changes)} change(s) planned, nothing written")
+        success_line(f"dry run: {len(plan.changes)} change(s) planned, nothing written")
     if plan.unmanaged:
-        _say(f"kept (not in the file; --prune removes them): {', '.join(plan.unmanaged)}")
+        success_line(f"kept (not in the file; --prune removes them): {', '.join(plan.unmanaged)}")
 
 
 def render_user_permissions(report: UserPermissions) -> None:
@@ -108,7 +104,7 @@ def render_user_permissions(report: UserPermissions) -> None:
     if report.is_superuser:
         flags.append("superuser")
     suffix = f" ({', '.join(flags)})" if flags else ""
-    _say(f"{report.email}{suffix}: roles {', '.join(report.roles) or '(none)'}")
+    success_line(f"{report.email}{suffix}: roles {', '.join(report.roles) or '(none)'}")
     if not report.permissions:
         out().print("no permissions")
         return

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from manage.options import JsonOption, PasswordFileOption, PasswordStdinOption
+from manage.output import success_line
 from manage.runner import prepare, run_session, settings_for
 
 if TYPE_CHECKING:
@@ -36,12 +37,6 @@ SeedsDirOption = Annotated[
     ),
 ]
 MAX_CHANGE_LINES = 50
-
-
-def _say(message: str) -> None:
-    from manage.output import success_line
-
-    success_line(message)
 
 
 @app.command("run")
@@ -149,9 +144,9 @@ def list_sets(
         emit_json(success=True, data=listing)
         return
     if not listing:
-        _say(f"no seed sets in {seeds_dir}")
+        success_line(f"no seed sets in {seeds_dir}")
     for entry in listing:
-        _say(f"{entry.seed_set}: {', '.join(entry.files) or '(empty)'}")
+        success_line(f"{entry.seed_set}: {', '.join(entry.files) or '(empty)'}")
 
 
 @app.command("dump")
@@ -199,7 +194,7 @@ def dump(
         if output is None:
             typer.echo(render_yaml(document), nl=False)
         else:
-            _say(f"wrote {', '.join(document)} to {output}")
+            success_line(f"wrote {', '.join(document)} to {output}")
 
     run_session(ctx, handler, json_output=json_output, render=render)
 
@@ -287,35 +282,35 @@ def _render_run(result: SeedRunResult) -> None:
     symbols = {"create": "+", "update": "~"}
     for change in result.changes[:MAX_CHANGE_LINES]:
         fields = f" ({', '.join(change.fields)})" if change.fields else ""
-        _say(f"{symbols[change.op]} {change.model} {change.key}{fields}")
+        success_line(f"{symbols[change.op]} {change.model} {change.key}{fields}")
     if len(result.changes) > MAX_CHANGE_LINES:
-        _say(f"... and {len(result.changes) - MAX_CHANGE_LINES} more")
+        success_line(f"... and {len(result.changes) - MAX_CHANGE_LINES} more")
     verb = "would be " if result.dry_run else ""
     for counts in result.models:
-        _say(
+        success_line(
             f"{counts.model}: {counts.created} {verb}created, {counts.updated} {verb}updated, "
             f"{counts.unchanged} unchanged"
         )
     if not result.files:
-        _say("no seed files to run")
+        success_line("no seed files to run")
     elif result.dry_run:
-        _say("dry run: nothing written")
+        success_line("dry run: nothing written")
     elif not result.changed:
-        _say(f"no changes: {len(result.files)} file(s) already seeded")
+        success_line(f"no changes: {len(result.files)} file(s) already seeded")
     else:
-        _say(f"seeded {len(result.files)} file(s)")
+        success_line(f"seeded {len(result.files)} file(s)")
 
 
 def _render_status(statuses: list[SeedFileStatus]) -> None:
     if not statuses:
-        _say("no seed files and no seed history")
+        success_line("no seed files and no seed history")
     for entry in statuses:
         when = entry.applied_at.isoformat(timespec="seconds") if entry.applied_at else "never"
-        _say(f"{entry.state:<8} {entry.file}  (last run: {when})")
+        success_line(f"{entry.state:<8} {entry.file}  (last run: {when})")
 
 
 def _render_fake(result: FakeUsersResult) -> None:
-    _say(
+    success_line(
         f"created {result.created} user(s), skipped {result.skipped} existing, "
         f"in {result.seconds:.1f}s"
     )

@@ -17,7 +17,6 @@ from commands.users_support import (
     render_user,
     render_users,
     run_change,
-    say,
     show_generated,
 )
 from manage.options import (
@@ -27,6 +26,7 @@ from manage.options import (
     PasswordStdinOption,
     YesOption,
 )
+from manage.output import success_line
 from manage.runner import prepare, run_session, settings_for
 
 if TYPE_CHECKING:
@@ -119,12 +119,12 @@ def create_superuser(
     def render(result: dict[str, Any]) -> None:
         user, outcome = result["user"], result["outcome"]
         if outcome == "created":
-            say(f"created superuser {user.email} (id {user.id})")
+            success_line(f"created superuser {user.email} (id {user.id})")
         elif outcome == "updated":
-            say(f"updated {user.email}: superuser, active, new password")
+            success_line(f"updated {user.email}: superuser, active, new password")
         else:
             kind = "superuser" if user.is_superuser else "user (not a superuser)"
-            say(f"{kind} {user.email} already exists; left unchanged (--if-exists skip)")
+            success_line(f"{kind} {user.email} already exists; left unchanged (--if-exists skip)")
         if outcome != "unchanged":
             show_generated(password)
 
@@ -187,7 +187,7 @@ def create(
 
     def render(user: UserRead) -> None:
         kind = "superuser" if user.is_superuser else "user"
-        say(f"created {kind} {user.email} (id {user.id})")
+        success_line(f"created {kind} {user.email} (id {user.id})")
         show_generated(password)
 
     run_session(ctx, handler, json_output=json_output, render=render)
@@ -282,7 +282,7 @@ def set_password(
         return UserRead.model_validate(user)
 
     def render(user: UserRead) -> None:
-        say(f"password changed for {user.email}")
+        success_line(f"password changed for {user.email}")
         show_generated(password)
 
     run_session(ctx, handler, json_output=json_output, render=render)

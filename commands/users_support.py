@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from manage.output import success_line
 from manage.runner import run_session, settings_for
 
 if TYPE_CHECKING:
@@ -28,12 +29,6 @@ GeneratePasswordOption = Annotated[
 FullNameOption = Annotated[
     str | None, typer.Option("--full-name", help="Display name.", show_default=False)
 ]
-
-
-def say(message: str) -> None:
-    from manage.output import success_line
-
-    success_line(message)
 
 
 def read_password(
@@ -68,7 +63,7 @@ def read_password(
 
 def show_generated(password: Password) -> None:
     if password.generated:
-        say(f"generated password (shown once; store it now): {password.value}")
+        success_line(f"generated password (shown once; store it now): {password.value}")
 
 
 def run_change(
@@ -90,7 +85,7 @@ def run_change(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda user: say(message.format(email=user.email)),
+        render=lambda user: success_line(message.format(email=user.email)),
     )
 
 

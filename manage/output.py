@@ -8,14 +8,19 @@ import sys
 from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported on first output, not with this module: commands import it at their top,
+# and `manage GROUP --help` must stay as light as a bare Typer app.
 
 
 @lru_cache(maxsize=2)
 def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
     # rich honours NO_COLOR and turns styling off when the stream is not a terminal.
     return Console(stderr=stderr, soft_wrap=True, highlight=False)
 
@@ -75,11 +80,15 @@ def one_line(text: str) -> str:
 
 
 def error_line(message: str) -> None:
+    from rich.text import Text
+
     # Text.assemble, not markup: a message may contain brackets of its own.
     err().print(Text.assemble(("error:", "bold red"), " ", one_line(message)))
 
 
 def warning_line(message: str) -> None:
+    from rich.text import Text
+
     err().print(Text.assemble(("warning:", "yellow"), " ", one_line(message)))
 
 
