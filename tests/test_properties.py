@@ -7,7 +7,7 @@ README's table. Runs on one SQLite database per property (PostgreSQL paths are t
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 DOCUMENTED = {0, 1, 2, 3, 4, 5, 6, 7}
@@ -167,6 +167,8 @@ def test_any_seed_document(cli, sqlite_db, tmp_path_factory, document) -> None:
 
 @PROPERTY
 @given(text=arg_text)
+@example(text="?")  # {None: None}: a null key once raised StopIteration (exit 70)
+@example(text="1: x")
 def test_any_seed_file_text(cli, sqlite_db, tmp_path_factory, text) -> None:
     path = tmp_path_factory.mktemp("seeds") / "fuzz.yaml"
     path.write_text(text)

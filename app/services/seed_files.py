@@ -172,7 +172,9 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
         parts = mapping_lines(node)
         unknown = [k for k in data if k not in SECTIONS]
         if unknown:
-            key_node = next(k for k, _ in node.value if k.value == unknown[0])
+            # A null or non-string key (`?`, `1:`) has node text unlike its value: fall back
+            # to the mapping's own line.
+            key_node = next((k for k, _ in node.value if k.value == str(unknown[0])), node)
             raise invalid(
                 f"{source}:{key_node.start_mark.line + 1}: {unknown[0]}",
                 f"unknown section; expected {', '.join(SECTIONS)}",
