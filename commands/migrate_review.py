@@ -127,9 +127,9 @@ async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
 
     from sqlalchemy.engine import make_url
 
-    from app.errors import AppException, ErrorCode
     from commands.migrate_support import with_migration_engine
     from db import migrations
+    from db.errors import BadRevision
     from db.review.review import broken_chain
     from manage.errors import classify
     from manage.exit_codes import ExitCode
@@ -146,9 +146,7 @@ async def _pending(runtime: Runtime) -> tuple[set[str] | None, Any, list[str]]:
         return None, "pending", [f"no database file {database} yet: every revision is pending"]
     try:
         status = await with_migration_engine(runtime, migrations.status)
-    except AppException as exc:
-        if exc.error_code != ErrorCode.BAD_REVISION:
-            raise
+    except BadRevision as exc:
         return None, "all", [f"cannot tell the pending revisions ({exc.message}): reviewing all"]
     except Exception as exc:
         failure = classify(exc)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import AppException, ErrorCode
 from db.config import DatabaseSettings
+from db.errors import DatabaseUnavailable
 
 APPLICATION_NAME = "manage"
 
@@ -99,10 +99,8 @@ def _require_sqlite_directory(database: str | None) -> None:
         return
     directory = Path(database).expanduser().parent
     if not directory.is_dir():
-        raise AppException(
-            503,
-            f"database unavailable: the SQLite directory {directory} does not exist",
-            ErrorCode.DB_UNAVAILABLE,
+        raise DatabaseUnavailable(
+            f"database unavailable: the SQLite directory {directory} does not exist"
         )
 
 

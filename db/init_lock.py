@@ -20,19 +20,18 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import AppException, ErrorCode
+from db.errors import LockNotAcquired
 
 # pg_advisory_lock(bigint) key: "init" in ASCII (the migration lock uses "mana").
 INIT_LOCK_KEY = 0x696E6974
 POLL_INTERVAL = 0.2
-INIT_LOCKED = ErrorCode.INIT_LOCKED
+INIT_LOCKED = "INIT_LOCKED"
 
 
-def _locked(timeout: float) -> AppException:
-    return AppException(
-        503,
+def _locked(timeout: float) -> LockNotAcquired:
+    return LockNotAcquired(
         f"another `manage db init` still holds the bootstrap lock after {timeout:g}s",
-        INIT_LOCKED,
+        code=INIT_LOCKED,
     )
 
 
@@ -87,7 +86,7 @@ def _sqlite_lock_path(url: str) -> Path | None:
 
 @contextlib.asynccontextmanager
 async def init_lock(engine: AsyncEngine, *, timeout: float) -> AsyncIterator[None]:
-    """Hold the bootstrap lock for the body; AppException(503, INIT_LOCKED) after `timeout`."""
+    """Hold the bootstrap lock for the body; LockNotAcquired(INIT_LOCKED) after `timeout`."""
     if engine.dialect.name == "postgresql":
         async with _pg_lock(engine, timeout):
             yield

@@ -28,14 +28,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import AppException, ErrorCode
 from db.config import DatabaseSettings
+from db.errors import LockNotAcquired
 
 # pg_advisory_lock(bigint) key: "mana" in ASCII. Below 2**31, so pg_locks shows it as
 # classid = 0, objid = key, objsubid = 1.
 MIGRATION_LOCK_KEY = 0x6D616E61
 POLL_INTERVAL = 0.2
-LOCKED_ERROR_CODE = ErrorCode.MIGRATION_LOCKED
+LOCKED_ERROR_CODE = "MIGRATION_LOCKED"
 _EXCLUSIVE = "EXCLUSIVE"
 
 _HOLDER_SQL = text(
@@ -83,11 +83,10 @@ def end_read(connection: Connection) -> None:
         connection.commit()
 
 
-def _locked(timeout: float, holder: str) -> AppException:
-    return AppException(
-        503,
+def _locked(timeout: float, holder: str) -> LockNotAcquired:
+    return LockNotAcquired(
         f"migration lock not acquired within {timeout:g}s: held by {holder}",
-        LOCKED_ERROR_CODE,
+        code=LOCKED_ERROR_CODE,
     )
 
 
@@ -176,7 +175,7 @@ async def migration_lock(
 ) -> AsyncIterator[None]:
     """Hold the migration lock on `conn` for the body; the body commits its own work.
 
-    Raises AppException(503, MIGRATION_LOCKED) naming the holder after `timeout` seconds.
+    Raises LockNotAcquired (code MIGRATION_LOCKED) naming the holder after `timeout` seconds.
     """
     if conn.dialect.name == "postgresql":
         await _pg_acquire(conn, timeout, on_wait)

@@ -11,8 +11,8 @@ from alembic.script import Script
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import AppException, ErrorCode
 from db.drift import describe_difference, flat_diffs
+from db.errors import InvalidArgument
 from db.migrations import alembic_config, alembic_errors, current_heads, script_directory
 
 
@@ -43,11 +43,10 @@ def _autogenerate(connection: Connection, message: str) -> MadeRevision:
     heads = list(script_directory(cfg).get_heads())
     if sorted(current) != sorted(heads):
         at = ", ".join(current) or "base (no migrations applied)"
-        raise AppException(
-            422,
+        raise InvalidArgument(
             f"refusing to autogenerate: the database is at {at}, not at head "
             f"{', '.join(heads)}; run `manage migrate upgrade` first",
-            ErrorCode.NOT_AT_HEAD,
+            code="NOT_AT_HEAD",
         )
     operations: list[str] = []
 

@@ -11,8 +11,8 @@ from typing import Literal
 
 from alembic import command
 
-from app.errors import AppException
-from db.migrations import BAD_REVISION, alembic_config, alembic_errors
+from db.errors import BadRevision, InvalidArgument
+from db.migrations import alembic_config, alembic_errors
 
 Action = Literal["upgrade", "downgrade", "stamp"]
 Dialect = Literal["postgresql", "sqlite"]
@@ -27,13 +27,9 @@ DIALECT_URLS: dict[str, str] = {
 def offline_sql(action: Action, revision: str, *, dialect: str) -> str:
     """The SQL `action REVISION` would run on `dialect`; REVISION may be a FROM:TO range."""
     if dialect not in DIALECT_URLS:
-        raise AppException(
-            422, f"unknown dialect {dialect!r}: use postgresql or sqlite", "INVALID_INPUT"
-        )
+        raise InvalidArgument(f"unknown dialect {dialect!r}: use postgresql or sqlite")
     if action == "downgrade" and ":" not in revision:
-        raise AppException(
-            422, "offline downgrade needs a FROM:TO range (e.g. head:-1)", BAD_REVISION
-        )
+        raise BadRevision("offline downgrade needs a FROM:TO range (e.g. head:-1)")
     buffer = io.StringIO()
     cfg = alembic_config(output_buffer=buffer)
     cfg.set_main_option("sqlalchemy.url", DIALECT_URLS[dialect])
@@ -51,9 +47,7 @@ def range_from(current: list[str], revision: str) -> str:
     if ":" in revision:
         return revision
     if len(current) > 1:
-        raise AppException(
-            422,
-            f"the database has several heads ({', '.join(current)}): give an explicit FROM:TO",
-            BAD_REVISION,
+        raise BadRevision(
+            f"the database has several heads ({', '.join(current)}): give an explicit FROM:TO"
         )
     return f"{current[0]}:{revision}" if current else revision

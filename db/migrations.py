@@ -29,9 +29,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
-from app.errors import AppException, ErrorCode
 from db import revision_checksums
 from db.config import DatabaseSettings
+from db.errors import BadRevision, InvalidArgument
 from db.migration_lock import OnWait, end_read, migration_lock
 
 if TYPE_CHECKING:
@@ -45,7 +45,9 @@ FILE_TEMPLATE = "%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s_%
 MIGRATIONS_DIR_ENV = "MANAGE_MIGRATIONS_DIR"
 # "module:attribute" of the MetaData that `make` and `check` compare against.
 TARGET_METADATA_ENV = "MANAGE_TARGET_METADATA"
-BAD_REVISION = ErrorCode.BAD_REVISION
+# The package whose import registers every table on db.metadata.metadata. Named, not imported
+# here: db/ sits below app/ and learns the models' package from configuration, as env.py does.
+MODELS_PACKAGE = "app.models"
 DEFAULT_LOCK_TIMEOUT = 60.0
 # Called after each revision runs: (revision, message, is_upgrade). For progress display.
 OnStep = Callable[[str, str, bool], None]
@@ -74,15 +76,15 @@ def target_metadata() -> MetaData:
     """The models' MetaData (or the one MANAGE_TARGET_METADATA names)."""
     spec = os.environ.get(TARGET_METADATA_ENV)
     if not spec:
-        import app.models  # noqa: F401  (registers every table on the metadata)
         from db.metadata import metadata
 
+        importlib.import_module(MODELS_PACKAGE)  # registers every table on the metadata
         return metadata
     module_name, _, attribute = spec.partition(":")
     try:
         return getattr(importlib.import_module(module_name), attribute or "metadata")
     except (ImportError, AttributeError) as exc:
-        raise AppException(422, f"{TARGET_METADATA_ENV}={spec!r}: {exc}", "INVALID_INPUT") from None
+        raise InvalidArgument(f"{TARGET_METADATA_ENV}={spec!r}: {exc}") from None
 
 
 @contextmanager
@@ -92,15 +94,15 @@ def alembic_errors() -> Iterator[None]:
         yield
     except (CommandError, RevisionError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AppException(422, message, BAD_REVISION) from exc
+        raise BadRevision(message) from exc
 
 
 def check_revision_argument(text: str, *, what: str = "revision") -> str:
     """Refuse what Alembic would trip over (an assertion, not a clean error): exit 5."""
     if not text.strip():
-        raise AppException(422, f"the {what} is empty", BAD_REVISION)
+        raise BadRevision(f"the {what} is empty")
     if not text.isprintable():
-        raise AppException(422, f"the {what} contains control characters", BAD_REVISION)
+        raise BadRevision(f"the {what} contains control characters")
     return text.strip()
 
 
@@ -331,7 +333,7 @@ def history(revision_range: str | None = None) -> list[ScriptInfo]:
     script = script_directory()
     revision_range = revision_range or ":"
     if ":" not in revision_range:
-        raise AppException(422, f"bad range {revision_range!r}: use START:END", BAD_REVISION)
+        raise BadRevision(f"bad range {revision_range!r}: use START:END")
     start, _, end = revision_range.partition(":")
     names = list(script.get_heads())
     with alembic_errors():

@@ -112,6 +112,7 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     from sqlalchemy import exc as sa_exc
 
     from app.errors import AppException, ErrorCode
+    from db.errors import DatabaseLayerError
 
     if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
         return Failure(
@@ -119,6 +120,8 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
         )
     if isinstance(exc, AppException):
         return Failure(exit_code_for_status(exc.status), exc.error_code, exc.message)
+    if isinstance(exc, DatabaseLayerError):
+        return Failure(database_layer_exit(exc), exc.code, exc.message)
     if isinstance(exc, CheckFailed):
         return Failure(ExitCode.CHECK_FAILED, exc.error_code, exc.message, exc.data)
     if isinstance(exc, UsageError):
@@ -171,6 +174,18 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
         ErrorCode.INTERNAL_ERROR,
         f"unexpected error: {type(exc).__name__} (run with --verbose for the traceback)",
     )
+
+
+def database_layer_exit(exc: Any) -> ExitCode:
+    """The exit code for one of db/errors.py's exceptions (the API maps the same classes to
+    HTTP statuses in app/api/errors.py)."""
+    from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired
+
+    if isinstance(exc, DatabaseUnavailable | LockNotAcquired):
+        return ExitCode.UNAVAILABLE
+    if isinstance(exc, InvalidArgument):
+        return ExitCode.INVALID
+    return ExitCode.INTERNAL
 
 
 _HINTS = {

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppException, ErrorCode
 from app.schemas.common import ApiResponse
+from db.errors import DatabaseLayerError, DatabaseUnavailable, InvalidArgument, LockNotAcquired
 
 logger = logging.getLogger(__name__)
 _HTTP_CODES = {
@@ -32,6 +33,17 @@ def _envelope(status: int, message: str, error_code: str, headers=None) -> JSONR
 async def _app_exception(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppException)
     return _envelope(exc.status, exc.message, exc.error_code)
+
+
+async def _database_layer_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DatabaseLayerError)
+    if isinstance(exc, DatabaseUnavailable | LockNotAcquired):
+        status = 503
+    elif isinstance(exc, InvalidArgument):
+        status = 422
+    else:
+        status = 500
+    return _envelope(status, exc.message, exc.code)
 
 
 async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
@@ -58,6 +70,7 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppException, _app_exception)
+    app.add_exception_handler(DatabaseLayerError, _database_layer_error)
     # Connection refused / timed out / dropped: the client may retry; it is not a bug here.
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)

@@ -61,14 +61,14 @@ def broken_chain() -> str | None:
 
 def range_revisions(revision_range: str) -> set[str]:
     """Revision ids in START:END (either side may be empty), through Alembic's graph."""
-    from app.errors import AppException
-    from db.migrations import BAD_REVISION, alembic_errors, script_directory
+    from db.errors import BadRevision
+    from db.migrations import alembic_errors, script_directory
 
     if ":" not in revision_range:
-        raise AppException(422, f"bad range {revision_range!r}: use START:END", BAD_REVISION)
+        raise BadRevision(f"bad range {revision_range!r}: use START:END")
     broken = broken_chain()
     if broken is not None:
-        raise AppException(422, f"cannot walk a range: {broken}; review with --all", BAD_REVISION)
+        raise BadRevision(f"cannot walk a range: {broken}; review with --all")
     start, _, end = revision_range.partition(":")
     with alembic_errors():
         script = script_directory()

@@ -1,0 +1,45 @@
+"""The database layer's own exceptions.
+
+`db/` sits below `app/`: it never imports `app.errors`. It raises these small types instead, and
+each caller maps them once: `manage/errors.py` to an exit code, `app/api/errors.py` to an HTTP
+status. `code` is the error code a `--json` envelope or an API response carries; every value is
+also a member of `app.errors.ErrorCode` (tests/test_layers.py checks both facts).
+"""
+
+from __future__ import annotations
+
+
+class DatabaseLayerError(Exception):
+    """Base class: `message` is one line for the user, `code` the machine-readable error code."""
+
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class DatabaseUnavailable(DatabaseLayerError):
+    """The database cannot be reached or opened (exit 6, HTTP 503)."""
+
+    code = "DB_UNAVAILABLE"
+
+
+class LockNotAcquired(DatabaseLayerError):
+    """A lock (migration, bootstrap) was not acquired in time (exit 6, HTTP 503)."""
+
+    code = "MIGRATION_LOCKED"
+
+
+class InvalidArgument(DatabaseLayerError):
+    """An argument or setting the database layer refuses, e.g. a bad revision (exit 5, HTTP 422)."""
+
+    code = "INVALID_INPUT"
+
+
+class BadRevision(InvalidArgument):
+    """A revision, range or revision graph Alembic cannot use (exit 5, HTTP 422)."""
+
+    code = "BAD_REVISION"
