@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 # rich is imported on first output, not with this module: commands import it at their top,
 # and `manage GROUP --help` must stay as light as a bare Typer app.
@@ -22,7 +24,9 @@ def _console(stderr: bool) -> Console:
     from rich.console import Console
 
     # rich honours NO_COLOR and turns styling off when the stream is not a terminal.
-    return Console(stderr=stderr, soft_wrap=True, highlight=False)
+    # markup and emoji off: a plain string that reaches print() is never interpreted
+    # (our own styling goes through Text objects); data also goes through plain() below.
+    return Console(stderr=stderr, soft_wrap=True, highlight=False, markup=False, emoji=False)
 
 
 def out() -> Console:
@@ -71,12 +75,45 @@ def emit_json(
 def one_line(text: str) -> str:
     """Escape control characters: a message echoing user input stays one line and cannot
     forge extra lines in a log."""
+    return escape_controls(text)
+
+
+def escape_controls(text: str, *, keep: str = "") -> str:
+    r"""`text` with every non-printable character (C0/C1 controls such as ESC, newlines,
+    Unicode format characters such as bidi overrides) written as its Python escape, e.g.
+    "\x1b"; characters in `keep` (e.g. "\n" for a block of SQL) pass through."""
     if text.isprintable():
         return text
     return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        ch
+        if ch.isprintable() or ch == " " or ch in keep
+        else ch.encode("unicode_escape").decode("ascii")
         for ch in text
     )
+
+
+def plain(value: object) -> Text:
+    """Data (from the database, a file, the environment, a user) as one line of rich Text:
+    never markup (`[/]`), emoji codes or control sequences. None is an empty cell."""
+    from rich.text import Text
+
+    return Text(escape_controls("" if value is None else str(value)))
+
+
+def plain_lines(values: list[str], *, empty: str = "") -> Text:
+    """Several data values as one multi-line cell, each escaped like plain()."""
+    from rich.text import Text
+
+    if not values:
+        return Text(empty)
+    return Text("\n").join(plain(value) for value in values)
+
+
+def add_row(table: Table, *values: object) -> None:
+    """Add a table row whose every cell is data: see plain()."""
+    from rich.text import Text
+
+    table.add_row(*(value if isinstance(value, Text) else plain(value) for value in values))
 
 
 def error_line(message: str) -> None:
@@ -93,4 +130,18 @@ def warning_line(message: str) -> None:
 
 
 def success_line(message: str) -> None:
-    out().print(message, markup=False, highlight=False)
+    """One line of a result on stdout; data in it is escaped (see plain())."""
+    out().print(plain(message))
+
+
+def progress_line(message: str) -> None:
+    """One line of progress on stderr (nothing a script parses); escaped like plain()."""
+    err().print(plain(message))
+
+
+def text_block(message: str) -> None:
+    """Several lines of a result on stdout (e.g. generated SQL): each line escaped like
+    plain(), the line breaks kept."""
+    from rich.text import Text
+
+    out().print(Text(escape_controls(message, keep="\n\t")))

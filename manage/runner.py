@@ -130,10 +130,18 @@ def _finish(
         raise
     except BaseException as exc:  # KeyboardInterrupt and CancelledError included
         _fail(options, exc, json_output=json_output)
-    if json_output:
-        output.emit_json(success=True, data=result)
-    elif render is not None:
-        render(result)
+    try:
+        if json_output:
+            output.emit_json(success=True, data=result)
+        elif render is not None:
+            render(result)
+    except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
+        from app.errors import AppException, ErrorCode
+
+        reason = f"cannot show the result ({type(exc).__name__}); the command finished and its changes were committed"
+        failure = AppException(500, reason, ErrorCode.INTERNAL_ERROR)
+        failure.__cause__ = exc  # --verbose shows the original traceback
+        _fail(options, failure, json_output=json_output)
     return result
 
 
