@@ -138,7 +138,10 @@ def _finish(
     except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
         from app.errors import AppException, ErrorCode
 
-        reason = f"cannot show the result ({type(exc).__name__}); the command finished and its changes were committed"
+        reason = (
+            f"cannot show the result ({type(exc).__name__}); "
+            "the command finished and its changes were committed"
+        )
         failure = AppException(500, reason, ErrorCode.INTERNAL_ERROR)
         failure.__cause__ = exc  # --verbose shows the original traceback
         _fail(options, failure, json_output=json_output)

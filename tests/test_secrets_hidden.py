@@ -98,9 +98,7 @@ def _recording_client(tmp_path, name: str):
         ("sqlite3", "sqlite+aiosqlite:///./app.db"),
     ],
 )
-def test_db_shell_passes_the_client_only_what_it_needs(
-    manage_proc, tmp_path, client, url
-) -> None:
+def test_db_shell_passes_the_client_only_what_it_needs(manage_proc, tmp_path, client, url) -> None:
     bin_dir = _recording_client(tmp_path, client)
     secrets = {
         "MANAGE_PASSWORD": "manage-pw-secret",
