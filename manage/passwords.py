@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import typer
 
@@ -34,8 +35,21 @@ def _invalid(message: str) -> AppException:
     return AppException(422, message, ErrorCode.INVALID_INPUT)
 
 
-def _strip_newline(text: str) -> str:
-    return text.removesuffix("\n").removesuffix("\r")
+def _stdin_bytes() -> BinaryIO | None:
+    """Standard input as bytes: the password is decoded (strictly, as UTF-8) by us, not by
+    the locale's text layer, which would raise on a non-UTF-8 byte or replace it silently."""
+    if sys.stdin is None:
+        return None
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        return buffer
+    import io
+
+    from app.secret_files import MAX_SECRET_BYTES
+
+    # A text-only stream (an embedding program's StringIO): its first line, re-encoded.
+    line = sys.stdin.readline(MAX_SECRET_BYTES + 1)
+    return io.BytesIO(line.encode("utf-8", "surrogatepass"))
 
 
 def interactive() -> bool:
@@ -66,19 +80,23 @@ def read_password(
         from app.security import generate_password
 
         return Password(generate_password(), generated=True)
-    if stdin:
-        password = _strip_newline(sys.stdin.readline() if sys.stdin else "")
-        source = "standard input"
-    elif file is not None:
-        from app.security import SecretFileError, read_secret_file
+    from app.secret_files import SecretFileError, read_secret_file, read_secret_line, strip_secret
+    from app.security import password_size_problem
 
+    if stdin:
+        source = "standard input"
+        try:
+            password = read_secret_line(_stdin_bytes())
+        except SecretFileError as exc:
+            raise _invalid(f"cannot use the password from {source}: {exc}") from None
+    elif file is not None:
+        source = f"--password-file {file}"
         try:
             password = read_secret_file(file)
         except SecretFileError as exc:
-            raise _invalid(f"cannot use --password-file {file}: {exc}") from None
-        source = f"--password-file {file}"
+            raise _invalid(f"cannot use {source}: {exc}") from None
     elif os.environ.get(PASSWORD_ENV):
-        password = os.environ[PASSWORD_ENV]
+        password = strip_secret(os.environ[PASSWORD_ENV])
         source = f"${PASSWORD_ENV}"
     elif interactive():
         return Password(_prompt_twice(prompt, check))
@@ -89,6 +107,8 @@ def read_password(
         )
     if not password:
         raise _invalid(f"the password from {source} is empty")
+    if problem := password_size_problem(password):  # before any policy check or hashing
+        raise _invalid(f"cannot use the password from {source}: {problem}")
     if check is not None and (problem := check(password)):
         raise AppException(422, problem, ErrorCode.WEAK_PASSWORD)
     return Password(password)
