@@ -129,6 +129,11 @@ def warning_line(message: str) -> None:
     err().print(Text.assemble(("warning:", "yellow"), " ", one_line(message)))
 
 
+def hint_line(message: str) -> None:
+    """What to try next, on stderr after an error line."""
+    err().print(plain(message))
+
+
 def success_line(message: str) -> None:
     """One line of a result on stdout; data in it is escaped (see plain())."""
     out().print(plain(message))
