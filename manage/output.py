@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from datetime import date, datetime
 from enum import Enum
@@ -114,6 +115,23 @@ def add_row(table: Table, *values: object) -> None:
     from rich.text import Text
 
     table.add_row(*(value if isinstance(value, Text) else plain(value) for value in values))
+
+
+# PostgreSQL quotes the offending row in an error's DETAIL ("Failing row contains (1, ops@...,
+# $argon2id$...)", "Key (email)=(...) already exists"); asyncpg puts it into the message. It
+# runs to the next part SQLAlchemy or the traceback adds, or to the end.
+_DETAIL = re.compile(r"DETAIL: .*?(?=\n\[SQL: |\n\(Background on |\nHINT: |\n\n|\Z)", re.DOTALL)
+
+
+def print_traceback(exc: BaseException) -> None:
+    """The --verbose traceback on stderr: never local variables (a frame may hold a
+    password), never SQL parameters (every engine hides them), never the row values of a
+    PostgreSQL error's DETAIL (they can hold a password hash)."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    sys.stderr.write(_DETAIL.sub("DETAIL: (hidden: it may quote row values)", text))
+    sys.stderr.flush()
 
 
 def error_line(message: str) -> None:

@@ -8,7 +8,6 @@ place that calls asyncio.run.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -154,10 +153,7 @@ def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> N
 
     failure = classify(exc, where=_where(options))
     if options.verbose:
-        import traceback
-
-        # Never with local variables: a frame may hold a password.
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        output.print_traceback(exc)
     output.error_line(failure.message)
     if json_output:
         output.emit_json(

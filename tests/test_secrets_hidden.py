@@ -78,6 +78,26 @@ def test_verbose_traceback_of_a_failed_update_shows_no_password_hash(
     assert fetch(db_url, "SELECT hashed_password FROM users") == [(old_hash,)]
 
 
+def test_verbose_traceback_hides_the_row_values_postgres_quotes(manage_proc, pg_db_url) -> None:
+    """A CHECK violation's DETAIL quotes the whole row ("Failing row contains (..., <hash>,
+    ...)"): with --verbose the traceback keeps the message but not the values. (SQLite's
+    messages name the constraint only.)"""
+    db_url = pg_db_url
+    fetch(db_url, "ALTER TABLE users ADD CONSTRAINT short_name CHECK (length(full_name) < 5)")
+    outcome = manage_proc(
+        [
+            "--verbose", "users", "create", "--email", "jo@example.com",
+            "--full-name", "Too Long A Name", "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        db=db_url,
+    )  # fmt: skip
+    _assert_no_secret(outcome, PASSWORD, "Too Long A Name")
+    assert "short_name" in outcome.stderr
+    assert "DETAIL: (hidden" in outcome.stderr
+    assert fetch(db_url, "SELECT count(*) FROM users") == [(0,)]
+
+
 def _recording_client(tmp_path, name: str):
     """A stand-in for psql/sqlite3 (not our code) that records its environment."""
     fake = tmp_path / "bin" / name
