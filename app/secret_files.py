@@ -30,6 +30,10 @@ class SecretFileError(ValueError):
     """A secret that cannot be used; the message is the reason, never the content."""
 
 
+class NotRegularFile(SecretFileError):
+    """A FIFO, device or socket where a secret file was expected."""
+
+
 def decode_secret(raw: bytes) -> str:
     """`raw` as text: UTF-8, one leading BOM and one trailing newline removed.
 
@@ -69,9 +73,7 @@ def read_secret_file(path: Path) -> str:
         if stat.S_ISDIR(mode):
             raise SecretFileError("it is a directory, not a file")
         if not stat.S_ISREG(mode):
-            raise SecretFileError(
-                "not a regular file (a pipe or device); use --password-stdin for a pipe"
-            )
+            raise NotRegularFile("not a regular file (a pipe, a device or a socket)")
         with os.fdopen(fd, "rb", closefd=True) as stream:
             fd = -1
             raw = stream.read(MAX_SECRET_BYTES + 1)

@@ -80,7 +80,13 @@ def read_password(
         from app.security import generate_password
 
         return Password(generate_password(), generated=True)
-    from app.secret_files import SecretFileError, read_secret_file, read_secret_line, strip_secret
+    from app.secret_files import (
+        NotRegularFile,
+        SecretFileError,
+        read_secret_file,
+        read_secret_line,
+        strip_secret,
+    )
     from app.security import password_size_problem
 
     if stdin:
@@ -93,6 +99,8 @@ def read_password(
         source = f"--password-file {file}"
         try:
             password = read_secret_file(file)
+        except NotRegularFile as exc:
+            raise _invalid(f"cannot use {source}: {exc}; pipe it to --password-stdin") from None
         except SecretFileError as exc:
             raise _invalid(f"cannot use {source}: {exc}") from None
     elif os.environ.get(PASSWORD_ENV):
@@ -120,6 +128,8 @@ def ask(text: str, *, default: str | None = None) -> str:
         return typer.prompt(text, default=default, show_default=default not in (None, ""))
     except typer.Abort:
         raise KeyboardInterrupt from None
+    except UnicodeDecodeError:
+        raise _invalid(f"the answer to {text!r} is not UTF-8 text") from None
 
 
 def _prompt_twice(prompt: str, check: Check | None) -> str:
@@ -134,6 +144,9 @@ def _prompt_twice(prompt: str, check: Check | None) -> str:
             again = typer.prompt(f"{prompt} (again)", hide_input=True)
         except typer.Abort:
             raise KeyboardInterrupt from None
+        except UnicodeDecodeError:  # the terminal sent bytes that are not UTF-8
+            error_line("the password is not UTF-8 text; try again")
+            continue
         if again != password:
             error_line("the passwords do not match; try again")
             continue

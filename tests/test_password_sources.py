@@ -196,3 +196,43 @@ def test_the_policy_knows_each_hashers_limit() -> None:
     assert password_problem("x" * 4096, min_length=10) is None
     assert "UTF-8" in (password_problem("Passw\udcffrd-long-enough", min_length=10) or "")
     assert "byte-order mark" in (password_problem("\ufeff" + PASSWORD, min_length=10) or "")
+
+
+def test_a_seed_password_file_follows_the_same_rules(cli, db_url, tmp_path) -> None:
+    (tmp_path / "bom").write_bytes(b"\xef\xbb\xbf" + PASSWORD.encode() + b"\r\n")
+    os.mkfifo(tmp_path / "fifo")
+    for name, secret in [("zero", "/dev/zero"), ("fifo", "fifo"), ("bom", "bom")]:
+        (tmp_path / f"{name}.yaml").write_text(
+            f"users:\n  - email: {name}@example.com\n    password_file: {secret}\n"
+        )
+    for name in ("zero", "fifo"):
+        outcome = cli(["seed", "run", str(tmp_path / f"{name}.yaml")], db=db_url)
+        assert outcome.exit_code == 5, outcome.stderr
+        assert outcome.stderr.count("\n") == 1
+        assert f"{name}.yaml:3: users[0].password_file" in outcome.stderr
+        assert "not a regular file" in outcome.stderr
+    outcome = cli(["seed", "run", str(tmp_path / "bom.yaml")], db=db_url)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert fetch(db_url, "SELECT email FROM users") == [("bom@example.com",)]
+    assert verify_password(PASSWORD, stored_hash(db_url))
+
+
+def test_non_utf8_bytes_typed_at_the_prompt_are_explained_and_asked_again(db_url) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        str(MANAGE_BIN),
+        ["users", "create-superuser", "--email", EMAIL],
+        env=manage_env(db_url),
+        timeout=30,
+    )
+    child.expect(b"Password: ")
+    child.send(b"Abc\xff\xfe-long-enough\r")
+    child.expect(b"not UTF-8 text; try again")
+    child.expect(b"Password: ")
+    child.sendline(PASSWORD.encode())
+    child.expect(rb"Password \(again\): ")
+    child.sendline(PASSWORD.encode())
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert verify_password(PASSWORD, stored_hash(db_url))
