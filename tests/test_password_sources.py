@@ -185,6 +185,20 @@ def test_first_superuser_password_file_follows_the_same_rules(db_url, tmp_path) 
     assert verify_password(PASSWORD, stored_hash(db_url))
 
 
+def test_first_superuser_password_variable_follows_the_same_rules(db_url, tmp_path) -> None:
+    env = {b"FIRST_SUPERUSER_EMAIL": EMAIL.encode()}
+    for secret, reason in [(b"Passw\xffrd-long-enough", "UTF-8"), (b"y" * 5000, "too long")]:
+        proc = run(["db", "init"], db=db_url, env={**env, b"FIRST_SUPERUSER_PASSWORD": secret},
+                   cwd=tmp_path)  # fmt: skip
+        assert_refused(proc, db_url, reason=reason)
+    bom = b"\xef\xbb\xbf" + PASSWORD.encode()
+    proc = run(
+        ["db", "init"], db=db_url, env={**env, b"FIRST_SUPERUSER_PASSWORD": bom}, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert verify_password(PASSWORD, stored_hash(db_url))
+
+
 def test_the_policy_knows_each_hashers_limit() -> None:
     from passlib.context import CryptContext
 
