@@ -122,3 +122,32 @@ def test_a_rendering_failure_is_one_line_exit_70_without_a_traceback(tmp_path) -
     verbose = CliRunner().invoke(app, ["--verbose", "show"])
     assert verbose.exit_code == 70
     assert "RuntimeError: renderer bug" in verbose.stderr
+
+
+def _calls(path):
+    import ast
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            yield node
+
+
+def test_every_table_row_and_printed_f_string_goes_through_the_output_helpers() -> None:
+    """Data reaches rich only through manage/output.py (plain, add_row, success_line, ...):
+    no other module adds a table row or prints an f-string built from data itself."""
+    from tests.conftest import REPO
+
+    offenders = sorted(
+        f"{path.relative_to(REPO)}:{call.lineno} {call.func.attr}"
+        for folder in ("manage", "commands", "app", "db")
+        for path in (REPO / folder).rglob("*.py")
+        if path != REPO / "manage" / "output.py"
+        for call in _calls(path)
+        if (call.func.attr == "add_row" and getattr(call.func.value, "id", "") != "output")
+        or (
+            call.func.attr == "print"
+            and call.args
+            and type(call.args[0]).__name__ in {"JoinedStr", "BinOp"}
+        )
+    )
+    assert offenders == []

@@ -143,3 +143,36 @@ def test_db_shell_passes_the_client_only_what_it_needs(manage_proc, tmp_path, cl
     assert "PATH" in seen and "HOME" in seen
     if client == "psql":
         assert seen["PGPASSWORD"] == "sh3ll-secret"  # the URL's own password, for psql only
+
+
+def test_the_apis_engine_hides_statement_parameters_too(tmp_path) -> None:
+    """The API builds its engine with the same factory: a failing statement's error names
+    the SQL, never the values bound to it."""
+    from sqlalchemy import text
+
+    from app.api.main import create_app
+    from app.config import Settings
+    from tests.conftest import _migrate, run_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'api.db'}"
+    _migrate(url)
+    settings = Settings()
+    settings.db = settings.db.model_copy(update={"database_url": url})
+    engine = create_app(settings).state.engine
+
+    async def insert() -> str:
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("INSERT INTO users (email, hashed_password) VALUES (:e, :h)"),
+                    {"e": "jo@example.com", "h": "$argon2id$v=19$not-a-real-hash"},
+                )
+        except Exception as exc:
+            return str(exc)
+        finally:
+            await engine.dispose()
+        return "no error"
+
+    message = run_async(insert())
+    assert "INSERT INTO users" in message
+    assert "$argon2id" not in message and "jo@example.com" not in message
