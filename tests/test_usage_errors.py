@@ -92,3 +92,24 @@ def test_help_and_no_arguments_still_show_the_help(cli) -> None:
     assert cli(["users", "--help"]).exit_code == 0
     bare = cli(["users"])
     assert "Commands" in bare.stdout + bare.stderr
+
+
+def test_ctrl_d_at_a_confirmation_is_interrupted_130_not_click_aborted_1(db_url) -> None:
+    """click turns Ctrl-D (EOF) at a prompt into Abort, which Typer reports as "Aborted."
+    with exit 1 ("a check found problems"); ours is an interruption."""
+    pexpect = pytest.importorskip("pexpect")
+    from tests.conftest import MANAGE_BIN, fetch, manage_env
+
+    fetch(db_url, "INSERT INTO roles (name, description, created_at) "
+                  "VALUES ('doomed', '', CURRENT_TIMESTAMP)")  # fmt: skip
+    child = pexpect.spawn(
+        str(MANAGE_BIN), ["roles", "delete", "doomed"], env=manage_env(db_url), timeout=30,
+        encoding="utf-8",
+    )  # fmt: skip
+    child.expect(r"\[y/N\]")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "interrupted" in child.before
+    assert fetch(db_url, "SELECT name FROM roles") == [("doomed",)]
