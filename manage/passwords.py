@@ -3,6 +3,8 @@
 Order: --password-stdin, --password-file, --generate-password, $MANAGE_PASSWORD, then a hidden
 prompt asked twice when stdin is a terminal. No source and no terminal is an error at once,
 never a hang. A weak password is refused with the rule it breaks (asked again on a prompt).
+What a source may hold (UTF-8, size caps, a byte-order mark removed, regular files only) is
+app/secret_files.py's; a password the hasher cannot take in full is exit 5 before hashing.
 """
 
 from __future__ import annotations
