@@ -151,3 +151,33 @@ def test_every_table_row_and_printed_f_string_goes_through_the_output_helpers() 
         )
     )
     assert offenders == []
+
+
+def test_seed_list_and_status_print_hostile_file_names_as_escaped_text(cli, db_url, tmp_path):
+    name = "[red]x[\x1b]8;;evil.example\x07]"
+    (tmp_path / "seeds" / "dev").mkdir(parents=True)
+    (tmp_path / "seeds" / "dev" / f"{name}.yaml").write_text("roles:\n  - name: seeded\n")
+    ran = cli(["seed", "run", "dev"], env=WIDE, db=db_url)
+    assert ran.exit_code == 0, ran.stderr
+    shown = "[red]x[\\x1b]8;;evil.example\\x07]"
+    _assert_plain(cli(["seed", "list"], env=WIDE, db=db_url), shown)
+    _assert_plain(cli(["seed", "status"], env=WIDE, db=db_url), shown)
+
+
+def test_migrate_history_and_status_print_a_hostile_revision_message_as_escaped_text(
+    cli, blank_db_url, tmp_path
+) -> None:
+    db_url = blank_db_url
+    import shutil
+
+    from tests.migrations_fixtures import CHAIN_DIR
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(CHAIN_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    last = next((scripts / "versions").glob("*m5e00005*.py"))
+    last.write_text(last.read_text().replace('"""marker 5', '"""[/]\x1b[2Jmarker 5', 1))
+    env = {**WIDE, "MANAGE_MIGRATIONS_DIR": str(scripts)}
+    shown = "[/]\\x1b[2Jmarker 5"
+    _assert_plain(cli(["migrate", "history"], env=env, db=db_url), shown)
+    status = cli(["migrate", "status"], env=env, db=db_url)
+    assert "\x1b" not in status.stdout and shown in status.stdout
