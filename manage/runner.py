@@ -134,6 +134,8 @@ def _finish(
             output.emit_json(success=True, data=result)
         elif render is not None:
             render(result)
+    except (typer.Exit, typer.Abort):
+        raise
     except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
         from app.errors import AppException, ErrorCode
 
