@@ -74,7 +74,7 @@ def password_size_problem(password: str) -> str | None:
     if size > limit:
         return f"password is too long: at most {limit} bytes (UTF-8) are accepted"
     if password.startswith("\ufeff"):
-        return "password starts with a byte-order mark (U+FEFF); save the file without one"
+        return "password starts with a byte-order mark (U+FEFF), an editor's artefact; remove it"
     return None
 
 
