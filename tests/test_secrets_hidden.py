@@ -176,3 +176,23 @@ def test_the_apis_engine_hides_statement_parameters_too(tmp_path) -> None:
     message = run_async(insert())
     assert "INSERT INTO users" in message
     assert "$argon2id" not in message and "jo@example.com" not in message
+
+
+def test_every_engine_in_the_code_hides_parameters() -> None:
+    """Every create_async_engine call passes hide_parameters=True (the factory in
+    db/engine.py, and the admin engine of `migrate review --roundtrip`)."""
+    import ast
+
+    from tests.conftest import REPO
+
+    calls = [
+        (path, node)
+        for folder in ("app", "db", "manage", "commands", "migrations")
+        for path in (REPO / folder).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "create_async_engine"
+    ]
+    assert calls
+    for path, call in calls:
+        hidden = [k for k in call.keywords if k.arg == "hide_parameters"]
+        assert hidden and getattr(hidden[0].value, "value", None) is True, (path, call.lineno)
