@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     REVISION_EDITED = "REVISION_EDITED"  # an applied revision file changed since it was applied
     REVIEW_FINDINGS = "REVIEW_FINDINGS"
     NOT_AT_HEAD = "NOT_AT_HEAD"
+    MIGRATION_FAILED = "MIGRATION_FAILED"  # a revision raised while it ran (exit 8)
+    FOREIGN_KEY_VIOLATION = "FOREIGN_KEY_VIOLATION"  # a SQLite migration left orphans (exit 8)
     # the API's authentication
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"

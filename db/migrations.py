@@ -13,8 +13,9 @@ import importlib
 import io
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
@@ -29,10 +30,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
-from db import revision_checksums
+from db import revision_checksums, sqlite_foreign_keys
 from db.config import DatabaseSettings
-from db.errors import BadRevision, InvalidArgument
-from db.migration_lock import OnWait, end_read, migration_lock
+from db.errors import BadRevision, DatabaseLayerError, InvalidArgument
+from db.migration_failures import is_transient, revision_failed
+from db.migration_lock import OnWait, end_read, holds_exclusive_transaction, migration_lock
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -213,28 +215,76 @@ def _status(connection: Connection, script: ScriptDirectory) -> MigrationStatus:
     return MigrationStatus(current=current, heads=heads, revisions=revisions)
 
 
-def _step_reporter(on_step: OnStep) -> Callable[..., None]:
-    def report(*, step: Any, **_: Any) -> None:
-        if not step.is_stamp:
-            on_step(step.up_revision_id, step.up_revision.doc or "", step.is_upgrade)
+def _version_callback(on_step: OnStep | None) -> Callable[..., None]:
+    """Alembic's on_version_apply hook, called inside each revision's own transaction.
 
-    return report
+    Records (upgrade) or forgets (downgrade) that revision's checksum right there, so a later
+    failure or an interrupt never loses the checksums of revisions that already committed.
+    """
+
+    def after_step(*, ctx: MigrationContext, step: Any, **_: Any) -> None:
+        if step.is_stamp:
+            return
+        revision = step.up_revision_id
+        if step.is_upgrade:
+            checksum = revision_checksums.file_checksum(step.up_revision.path)
+            revision_checksums.update(ctx.connection, applied={revision: checksum}, reverted=[])
+        else:
+            revision_checksums.update(ctx.connection, applied={}, reverted=[revision])
+        if on_step is not None:
+            on_step(revision, step.up_revision.doc or "", step.is_upgrade)
+
+    return after_step
+
+
+def _heads_after_failure(connection: Connection, before: list[str]) -> list[str] | None:
+    """Where a failed run left the database. SQLite: the run's one transaction rolls back, so
+    where it started; PostgreSQL: the failed revision rolled back, earlier ones committed."""
+    if holds_exclusive_transaction(connection):
+        return before
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        return current_heads(connection)
+    except Exception:
+        return None
+
+
+def _run_action(
+    connection: Connection,
+    cfg: Config,
+    action: Callable[[Config], None],
+    name: str,
+    before: list[str],
+) -> None:
+    """Run the Alembic command: revision output (print) goes to stderr, never into stdout
+    (which may be carrying a --json document); a raising revision becomes RevisionFailed."""
+    try:
+        with alembic_errors(), redirect_stdout(sys.stderr):
+            action(cfg)
+    except DatabaseLayerError:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        now = _heads_after_failure(connection, before)
+        raise revision_failed(exc, script=script_directory(cfg), action=name, now=now) from exc
+    if connection.dialect.name == "sqlite":
+        sqlite_foreign_keys.check(connection, at=", ".join(before) or "base")
 
 
 def _run(
     connection: Connection,
     cfg: Config,
     action: Callable[[Config], None],
+    name: str,
     on_step: OnStep | None = None,
-    restamp: bool = False,
 ) -> RunResult:
     script = script_directory(cfg)
     before = current_heads(connection)
     cfg.attributes["connection"] = connection
-    if on_step is not None:
-        cfg.attributes["on_version_apply"] = _step_reporter(on_step)
-    with alembic_errors():
-        action(cfg)
+    cfg.attributes["on_version_apply"] = _version_callback(on_step)
+    _run_action(connection, cfg, action, name, before)
     after = current_heads(connection)
     old, new = _applied(script, before), _applied(script, after)
     order = [rev.revision for rev in reversed(list(script.walk_revisions()))]
@@ -244,16 +294,17 @@ def _run(
         applied=[r for r in order if r in new - old],
         reverted=[r for r in reversed(order) if r in old - new],
     )
-    # Same connection, same lock; committed with the run (after the revisions' own commits).
-    # A stamp also re-records the revisions it stamps: how an intended edit is accepted.
-    recorded = [*result.applied, *(after if restamp else [])]
-    revision_checksums.update(
-        connection,
-        applied={
-            r: revision_checksums.file_checksum(script.get_revision(r).path) for r in recorded
-        },
-        reverted=result.reverted,
-    )
+    if name == "stamp":
+        # Nothing ran, so no step recorded anything: record what is now applied (the stamped
+        # heads re-recorded: how an intended edit is accepted) and forget what is not.
+        recorded = [*result.applied, *after]
+        revision_checksums.update(
+            connection,
+            applied={
+                r: revision_checksums.file_checksum(script.get_revision(r).path) for r in recorded
+            },
+            reverted=result.reverted,
+        )
     return result
 
 
@@ -265,14 +316,14 @@ async def _locked_run(
     on_wait: OnWait | None = None,
     settings: DatabaseSettings | None = None,
     on_step: OnStep | None = None,
-    restamp: bool = False,
+    name: str = "upgrade",
 ) -> RunResult:
     settings = settings or DatabaseSettings()
     async with engine.connect() as connection:
         async with migration_lock(
             connection, timeout=lock_timeout, settings=settings, on_wait=on_wait
         ):
-            result = await connection.run_sync(_run, alembic_config(), action, on_step, restamp)
+            result = await connection.run_sync(_run, alembic_config(), action, name, on_step)
             await connection.commit()
         return result
 
@@ -293,14 +344,16 @@ async def upgrade(
 
 async def downgrade(engine: AsyncEngine, revision: str, **options: Unpack[RunOptions]) -> RunResult:
     """Downgrade to `revision` (-N, base, a revision id) under the migration lock."""
-    return await _locked_run(engine, lambda cfg: command.downgrade(cfg, revision), **options)
+    return await _locked_run(
+        engine, lambda cfg: command.downgrade(cfg, revision), name="downgrade", **options
+    )
 
 
 async def stamp(engine: AsyncEngine, revision: str, **options: Unpack[RunOptions]) -> RunResult:
     """Record `revision` in alembic_version without running any migration."""
     options.pop("on_step", None)  # nothing runs
     return await _locked_run(
-        engine, lambda cfg: command.stamp(cfg, revision), restamp=True, **options
+        engine, lambda cfg: command.stamp(cfg, revision), name="stamp", **options
     )
 
 

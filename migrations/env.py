@@ -15,6 +15,7 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import sqlite_foreign_keys
 from db.migrations import target_metadata as _target_metadata
 from db.revision_checksums import include_name
 
@@ -51,9 +52,19 @@ def _run_on_connection(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _run_on_own_connection(connection: Connection) -> None:
+    """A connection env.py opened itself (plain `alembic`, pytest-alembic). On SQLite: foreign
+    keys off, one transaction, `PRAGMA foreign_key_check`, commit, foreign keys on, exactly as
+    `manage` runs it (db/sqlite_foreign_keys.py): a table rebuild must not fire ON DELETE."""
+    if connection.dialect.name == "sqlite" and not context.is_offline_mode():
+        sqlite_foreign_keys.run_checked(connection, _run_on_connection)
+    else:
+        _run_on_connection(connection)
+
+
 async def _run_on_async_engine(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
-        await connection.run_sync(_run_on_connection)
+        await connection.run_sync(_run_on_own_connection)
         await connection.commit()
 
 
@@ -89,7 +100,7 @@ def run_migrations_online() -> None:
         asyncio.run(_run_on_async_engine(given))
     elif isinstance(given, Engine):
         with given.connect() as connection:
-            _run_on_connection(connection)
+            _run_on_own_connection(connection)
             connection.commit()
     else:
         engine = _own_engine()
