@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     NOT_AT_HEAD = "NOT_AT_HEAD"
     MIGRATION_FAILED = "MIGRATION_FAILED"  # a revision raised while it ran (exit 8)
     FOREIGN_KEY_VIOLATION = "FOREIGN_KEY_VIOLATION"  # a SQLite migration left orphans (exit 8)
+    OFFLINE_READ = "OFFLINE_READ"  # --sql on a revision that reads the database (exit 5)
     # the API's authentication
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"

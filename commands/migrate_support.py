@@ -6,6 +6,8 @@ Light to import (typer and the runner only): heavy imports stay inside the funct
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import typer
@@ -16,6 +18,30 @@ if TYPE_CHECKING:
     from manage.runner import Runtime
 
 Action = Literal["upgrade", "downgrade", "stamp"]
+
+
+def warnings_as_lines(
+    handler: Callable[[Runtime], Awaitable[Any]],
+) -> Callable[[Runtime], Awaitable[Any]]:
+    """Python warnings raised while `handler` runs (Alembic's UserWarnings: a missing
+    renderer, a computed default, ...) become one `warning: ...` line each on stderr, never
+    Python's raw `file:line: UserWarning:` block."""
+    from manage.output import one_line, warning_line
+
+    async def wrapped(runtime: Runtime) -> Any:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                return await handler(runtime)
+            finally:
+                seen: set[str] = set()
+                for item in caught:
+                    text = one_line(str(item.message))
+                    if text not in seen:
+                        seen.add(text)
+                        warning_line(text)
+
+    return wrapped
 
 
 def migration_engine(runtime: Runtime) -> Any:
@@ -104,7 +130,7 @@ def run_action(
 
     run_engine(
         ctx,
-        handler,
+        warnings_as_lines(handler),
         json_output=json_output,
         render=render.offline_sql if sql else render.run_renderer(action),
     )

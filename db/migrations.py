@@ -342,11 +342,31 @@ async def upgrade(
     return await _locked_run(engine, lambda cfg: command.upgrade(cfg, revision), **options)
 
 
+_RELATIVE_DOWN = re.compile(r"^-\d+$")
+
+
+def refuse_ambiguous_step(current: list[str], revision: str) -> None:
+    """`downgrade -N` from several heads: Alembic warns and reverts an arbitrary branch."""
+    if _RELATIVE_DOWN.match(revision) and len(current) > 1:
+        forms = " or ".join(f"`{head}@{revision}`" for head in sorted(current))
+        raise BadRevision(
+            f"the database is at {len(current)} heads ({', '.join(sorted(current))}): "
+            f"`downgrade {revision}` would pick one arbitrarily; name it: {forms}, "
+            "or give a revision id"
+        )
+
+
 async def downgrade(engine: AsyncEngine, revision: str, **options: Unpack[RunOptions]) -> RunResult:
-    """Downgrade to `revision` (-N, base, a revision id) under the migration lock."""
-    return await _locked_run(
-        engine, lambda cfg: command.downgrade(cfg, revision), name="downgrade", **options
-    )
+    """Downgrade to `revision` (-N, HEAD@-N, base, a revision id) under the migration lock.
+
+    Raises BadRevision for `-N` while the database is at several heads.
+    """
+
+    def action(cfg: Config) -> None:
+        refuse_ambiguous_step(current_heads(cfg.attributes["connection"]), revision)
+        command.downgrade(cfg, revision)
+
+    return await _locked_run(engine, action, name="downgrade", **options)
 
 
 async def stamp(engine: AsyncEngine, revision: str, **options: Unpack[RunOptions]) -> RunResult:
