@@ -12,6 +12,7 @@ import argparse
 import importlib
 import io
 import os
+import pkgutil
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -80,13 +81,30 @@ def target_metadata() -> MetaData:
     if not spec:
         from db.metadata import metadata
 
-        importlib.import_module(MODELS_PACKAGE)  # registers every table on the metadata
+        import_models(MODELS_PACKAGE)  # registers every table on the metadata
         return metadata
     module_name, _, attribute = spec.partition(":")
     try:
         return getattr(importlib.import_module(module_name), attribute or "metadata")
     except (ImportError, AttributeError) as exc:
         raise InvalidArgument(f"{TARGET_METADATA_ENV}={spec!r}: {exc}") from None
+
+
+def import_models(package_name: str) -> list[str]:
+    """Import the package and every module under it: a model module nobody imports (not
+    listed in app/models/__init__.py) still registers its tables, so `make` and `check`
+    see it. Returns the module names imported."""
+    package = importlib.import_module(package_name)
+    names = [package_name]
+    for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{package_name}."):
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:
+            raise InvalidArgument(
+                f"importing the model module {info.name} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        names.append(info.name)
+    return names
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import sqlite_foreign_keys
 from db.migrations import target_metadata as _target_metadata
 from db.revision_checksums import include_name
+from db.type_render import render_item
 
 config = context.config
 # The models' MetaData (app.models registers every table on it), or MANAGE_TARGET_METADATA.
@@ -35,6 +36,8 @@ def _configure_options(dialect_name: str) -> dict:
         # `manage`'s own bookkeeping table (revision checksums): never compared, never dropped.
         "include_name": include_name,
         "render_as_batch": dialect_name == "sqlite",
+        # Dialect types module-qualified on any dialect (JSONB on SQLite: db/type_render.py).
+        "render_item": render_item,
         # One transaction per revision: a failure keeps every earlier revision applied and
         # recorded, and `autocommit_block()` (CREATE INDEX CONCURRENTLY) can work.
         "transaction_per_migration": True,
