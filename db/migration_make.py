@@ -129,6 +129,7 @@ def _autogenerate(connection: Connection, message: str) -> MadeRevision:
             directives[:] = []
 
     cfg.attributes["connection"] = connection
+    cfg.attributes["autogenerate"] = True
     with alembic_errors():
         script = command.revision(
             cfg, message, autogenerate=True, process_revision_directives=keep_if_changed

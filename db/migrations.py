@@ -341,7 +341,9 @@ async def _locked_run(
         async with migration_lock(
             connection, timeout=lock_timeout, settings=settings, on_wait=on_wait
         ):
-            result = await connection.run_sync(_run, alembic_config(), action, name, on_step)
+            cfg = alembic_config()
+            cfg.attributes["naming_convention"] = settings.migration_naming_convention
+            result = await connection.run_sync(_run, cfg, action, name, on_step)
             await connection.commit()
         return result
 

@@ -28,9 +28,31 @@ if config.config_file_name is not None and not config.attributes.get("skip_loggi
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
+def _naming_convention_on() -> bool:
+    """MIGRATION_NAMING_CONVENTION (default true): `manage` passes the setting it loaded;
+    plain `alembic` reads it from the environment / .env."""
+    given = config.attributes.get("naming_convention")
+    if given is not None:
+        return bool(given)
+    from app.config import get_settings
+
+    return get_settings().db.migration_naming_convention
+
+
+def _autogenerating() -> bool:
+    return bool(
+        config.attributes.get("autogenerate") or getattr(config.cmd_opts, "autogenerate", False)
+    )
+
+
 def _configure_options(dialect_name: str) -> dict:
+    # Alembic names the constraints that `op` calls create without a name by the target
+    # MetaData's naming convention. An adopted history that refers to them later by the
+    # database's default names (orders_user_id_fkey) needs it off: then running revisions get
+    # no target metadata (autogenerate still compares with the models).
+    adopted = not _naming_convention_on() and not _autogenerating()
     return {
-        "target_metadata": target_metadata,
+        "target_metadata": None if adopted else target_metadata,
         "compare_type": True,
         "compare_server_default": True,
         # `manage`'s own bookkeeping table (revision checksums): never compared, never dropped.
