@@ -71,3 +71,9 @@ class Slug(TypeDecorator):
 
 with_custom_type = _copy()
 with_custom_type.tables["users"].append_column(Column("slug", Slug(), nullable=True))
+
+# with_nickname, then users.full_name widened: on SQLite `make` writes a rebuild of users.
+with_wider_full_name = MetaData(naming_convention=NAMING_CONVENTION)
+for _table in with_nickname.sorted_tables:
+    _table.to_metadata(with_wider_full_name)
+with_wider_full_name.tables["users"].c.full_name.type = String(400)
