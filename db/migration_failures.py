@@ -9,6 +9,7 @@ connection, a busy SQLite file) are left alone: they stay exit 6.
 
 from __future__ import annotations
 
+import linecache
 import re
 import sqlite3
 from types import TracebackType
@@ -68,17 +69,22 @@ def _frames(tb: TracebackType | None) -> list[Any]:
 
 
 def failing_step(exc: BaseException, script: ScriptDirectory) -> tuple[str | None, bool]:
-    """(revision id, is_upgrade) of the step that raised; (None, True) when not known."""
-    frames = _frames(exc.__traceback__)
-    for frame in frames:
+    """(revision id, is_upgrade) of the step that raised; (None, True) when the error came
+    from outside any step (resolving the revisions to run, say)."""
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        frame = tb.tb_frame
+        frames.append(frame)
         step = frame.f_locals.get("step") if frame.f_code.co_name == "run_migrations" else None
         info = getattr(step, "info", None)
-        if info is not None and hasattr(info, "up_revision_id"):
+        # Raised by the `for step in ...` line itself: the previous step's local, not this one.
+        line = linecache.getline(frame.f_code.co_filename, tb.tb_lineno).strip()
+        if info is not None and hasattr(info, "up_revision_id") and not line.startswith("for "):
             # A downgrade step reverts up_revision_id too (up -> down).
             return info.up_revision_id, bool(info.is_upgrade)
-    paths = {}
-    for rev in script.walk_revisions():
-        paths[str(rev.path)] = rev.revision
+        tb = tb.tb_next
+    paths = {str(rev.path): rev.revision for rev in script.walk_revisions()}
     for frame in reversed(frames):
         if frame.f_code.co_filename in paths:
             return paths[frame.f_code.co_filename], True

@@ -34,7 +34,7 @@ import migrations
 from db import revision_checksums, sqlite_foreign_keys
 from db.config import DatabaseSettings
 from db.errors import BadRevision, DatabaseLayerError, InvalidArgument
-from db.migration_failures import is_transient, revision_failed
+from db.migration_failures import failing_step, is_transient, revision_failed
 from db.migration_lock import OnWait, end_read, holds_exclusive_transaction, migration_lock
 
 if TYPE_CHECKING:
@@ -277,16 +277,21 @@ def _run_action(
 ) -> None:
     """Run the Alembic command: revision output (print) goes to stderr, never into stdout
     (which may be carrying a --json document); a raising revision becomes RevisionFailed."""
-    try:
-        with alembic_errors(), redirect_stdout(sys.stderr):
-            action(cfg)
-    except DatabaseLayerError:
-        raise
-    except Exception as exc:
-        if is_transient(exc):
+    script = script_directory(cfg)
+    with alembic_errors():  # Alembic's errors outside any revision: a bad revision, exit 5
+        try:
+            with redirect_stdout(sys.stderr):
+                action(cfg)
+        except DatabaseLayerError:
             raise
-        now = _heads_after_failure(connection, before)
-        raise revision_failed(exc, script=script_directory(cfg), action=name, now=now) from exc
+        except Exception as exc:
+            if is_transient(exc) or (
+                isinstance(exc, CommandError | RevisionError)
+                and failing_step(exc, script)[0] is None
+            ):
+                raise
+            now = _heads_after_failure(connection, before)
+            raise revision_failed(exc, script=script, action=name, now=now) from exc
     if connection.dialect.name == "sqlite":
         sqlite_foreign_keys.check(connection, at=", ".join(before) or "base")
 

@@ -13,7 +13,12 @@ import json
 import pytest
 
 from tests.migrations_fixtures import BRANCHES_ENV, version
-from tests.migrations_fixtures.extra_revisions import SHIPPED_HEAD, add_revision, shipped_copy
+from tests.migrations_fixtures.extra_revisions import (
+    SHIPPED_HEAD,
+    WIDEN_FULL_NAME,
+    add_revision,
+    shipped_copy,
+)
 
 BIND_READ = """
 def upgrade() -> None:
@@ -151,3 +156,30 @@ def test_print_in_a_revision_never_corrupts_the_process_json(manage_proc, db_url
     assert outcome.exit_code == 0, outcome.stderr
     assert json.loads(outcome.stdout)["data"]["applied"] == ["x0000001"]
     assert "hello from the revision" in outcome.stderr
+
+
+def test_offline_sqlite_sql_of_a_table_rebuild_names_the_revision(cli, tmp_path) -> None:
+    copy = shipped_copy(tmp_path, ("w0000001", WIDEN_FULL_NAME))
+    outcome = cli(
+        ["migrate", "sql", f"{SHIPPED_HEAD}:head", "--dialect", "sqlite"],
+        env={"MANAGE_MIGRATIONS_DIR": str(copy)},
+    )
+    assert outcome.exit_code == 5, outcome.stderr
+    (line,) = outcome.stderr.strip().splitlines()
+    assert line.startswith("error: revision w0000001 cannot be rendered as offline SQL")
+    assert "batch mode" in line
+    # The same range renders for PostgreSQL (an ALTER in place, no reflection needed).
+    outcome = cli(
+        ["migrate", "sql", f"{SHIPPED_HEAD}:head", "--dialect", "postgresql"],
+        env={"MANAGE_MIGRATIONS_DIR": str(copy)},
+    )
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "ALTER TABLE users ALTER COLUMN full_name TYPE VARCHAR(400)" in outcome.stdout
+
+
+def test_print_in_a_revision_never_corrupts_review_json(cli, db_url, tmp_path) -> None:
+    env = {"MANAGE_MIGRATIONS_DIR": str(shipped_copy(tmp_path, ("x0000001", PRINTS)))}
+    outcome = cli(["migrate", "review", "--json", "--no-sql-lint"], db=db_url, env=env)
+    assert outcome.exit_code in (0, 1), outcome.stderr
+    json.loads(outcome.stdout)  # exactly one JSON document
+    assert "hello from the revision" not in outcome.stdout
