@@ -205,3 +205,26 @@ def test_checksums_of_revisions_committed_before_an_interrupt_are_recorded(
     else:
         assert _version(blank_db_url) == [SHIPPED_HEAD]
         assert not {"i0000001", "i0000002"} & _checksums(blank_db_url)
+
+
+DROP_MISSING_CONSTRAINT = """
+def upgrade() -> None:
+    with op.batch_alter_table("user_roles") as batch_op:
+        batch_op.drop_constraint("no_such_constraint", type_="foreignkey")
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def test_a_batch_operation_that_fails_names_its_revision(cli, blank_db_url, chain) -> None:
+    env = chain(("k0000001", DROP_MISSING_CONSTRAINT))
+    outcome = cli(["migrate", "upgrade", "--json"], db=blank_db_url, env=env)
+    assert outcome.exit_code == 8, outcome.stderr
+    document = json.loads(outcome.stdout)
+    assert document["error_code"] == "MIGRATION_FAILED"
+    assert document["message"].startswith("revision k0000001 (k0000001) failed: ")
+    assert "no_such_constraint" in document["message"]
+    assert document["message"].endswith(f"the database is at {SHIPPED_HEAD}")
+    assert _version(blank_db_url) == [SHIPPED_HEAD]
