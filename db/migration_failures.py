@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic.script import ScriptDirectory
 
-from db.errors import RevisionFailed
+from db.errors import DatabaseUnavailable, RevisionFailed
 
 # SQLSTATEs (and classes) that are transient: statement/lock timeouts, connection exceptions.
 _TRANSIENT_SQLSTATES = {"57014", "55P03", "57P01", "57P02", "57P03", "53300"}
@@ -58,6 +58,38 @@ def is_transient(exc: BaseException) -> bool:
         if getattr(item, "connection_invalidated", False):
             return True
     return False
+
+
+_TIMEOUTS = {
+    "57014": "statement timed out (MIGRATION_STATEMENT_TIMEOUT)",
+    "55P03": "lock not available (lock_timeout)",
+}
+
+
+def timeout_reason(exc: BaseException) -> str | None:
+    """What timed out, for a statement or lock timeout; None for anything else."""
+    for item in _chain(exc):
+        state = getattr(item, "sqlstate", None) or getattr(item, "pgcode", None)
+        if state in _TIMEOUTS:
+            return _TIMEOUTS[state]
+    return None
+
+
+def revision_timed_out(
+    exc: BaseException, *, script: ScriptDirectory, now: list[str] | None
+) -> DatabaseUnavailable | None:
+    """A timeout inside a revision: still exit 6 (DB_TIMEOUT: retrying can succeed), but the
+    line names the revision and where the database is now. None outside any revision."""
+    what = timeout_reason(exc)
+    revision, is_upgrade = failing_step(exc, script)
+    if what is None or revision is None:
+        return None
+    title = _title(script, revision)
+    where = "unknown" if now is None else (", ".join(now) or "base")
+    verb = "" if is_upgrade else "downgrade of "
+    return DatabaseUnavailable(
+        f"{verb}{title}: {what}; rolled back, the database is at {where}", code="DB_TIMEOUT"
+    )
 
 
 def _frames(tb: TracebackType | None) -> list[Any]:

@@ -34,7 +34,13 @@ import migrations
 from db import revision_checksums, sqlite_foreign_keys
 from db.config import DatabaseSettings
 from db.errors import BadRevision, DatabaseLayerError, InvalidArgument
-from db.migration_failures import failing_step, is_transient, revision_failed
+from db.migration_failures import (
+    failing_step,
+    is_transient,
+    revision_failed,
+    revision_timed_out,
+    timeout_reason,
+)
 from db.migration_lock import OnWait, end_read, holds_exclusive_transaction, migration_lock
 
 if TYPE_CHECKING:
@@ -285,7 +291,15 @@ def _run_action(
         except DatabaseLayerError:
             raise
         except Exception as exc:
-            if is_transient(exc) or (
+            if is_transient(exc):
+                # Only a timeout leaves a live connection to read the revision from.
+                timed_out = timeout_reason(exc) and revision_timed_out(
+                    exc, script=script, now=_heads_after_failure(connection, before)
+                )
+                if not timed_out:
+                    raise
+                raise timed_out from exc
+            if (
                 isinstance(exc, CommandError | RevisionError)
                 and failing_step(exc, script)[0] is None
             ):
