@@ -165,7 +165,12 @@ def status(
             )
         return result
 
-    run_engine(ctx, warnings_as_lines(handler), json_output=json_output, render=render.status)
+    run_engine(
+        ctx,
+        warnings_as_lines(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.status,
+    )
 
 
 @app.command("current")
@@ -183,7 +188,12 @@ def current(ctx: typer.Context, json_output: JsonOption = False) -> None:
         heads = [info.revision for info in migrations.heads()]
         return {"current": state, "heads": heads, "at_head": sorted(state) == sorted(heads)}
 
-    run_engine(ctx, warnings_as_lines(handler), json_output=json_output, render=render.current)
+    run_engine(
+        ctx,
+        warnings_as_lines(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.current,
+    )
 
 
 @app.command("heads")
@@ -200,7 +210,12 @@ def heads(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
         return migrations.heads()
 
-    run_engine(ctx, warnings_as_lines(handler), json_output=json_output, render=render.revisions)
+    run_engine(
+        ctx,
+        warnings_as_lines(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.revisions,
+    )
 
 
 @app.command("history")
@@ -225,7 +240,12 @@ def history(
             return migrations.history(None)
         return migrations.history(migrations.check_revision_argument(revision_range, what="range"))
 
-    run_engine(ctx, warnings_as_lines(handler), json_output=json_output, render=render.revisions)
+    run_engine(
+        ctx,
+        warnings_as_lines(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.revisions,
+    )
 
 
 @app.command("make")
@@ -259,7 +279,12 @@ def make(
         review_written(made.path)  # the review's findings on stderr; the exit code stays
         return made
 
-    run_engine(ctx, warnings_as_lines(handler), json_output=json_output, render=render.made)
+    run_engine(
+        ctx,
+        warnings_as_lines(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.made,
+    )
 
 
 @app.command("check")
@@ -297,7 +322,12 @@ def check(
             data=report,
         )
 
-    run_engine(ctx, warnings_as_lines(handler), json_output=json_output, render=render.drift)
+    run_engine(
+        ctx,
+        warnings_as_lines(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.drift,
+    )
 
 
 @app.command(
@@ -343,7 +373,12 @@ def sql_range(
             range=span, dialect=name, sql=offline_sql(action, span, dialect=name)
         )
 
-    run_engine(ctx, warnings_as_lines(handler), json_output=json_output, render=render.offline_sql)
+    run_engine(
+        ctx,
+        warnings_as_lines(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.offline_sql,
+    )
 
 
 # `migrate review`: commands/migrate_review.py, docs/review.md.

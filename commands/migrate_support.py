@@ -6,8 +6,10 @@ Light to import (typer and the runner only): heavy imports stay inside the funct
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Awaitable, Callable
+from contextlib import redirect_stdout
 from typing import TYPE_CHECKING, Any, Literal
 
 import typer
@@ -21,17 +23,25 @@ Action = Literal["upgrade", "downgrade", "stamp"]
 
 
 def warnings_as_lines(
-    handler: Callable[[Runtime], Awaitable[Any]],
+    handler: Callable[[Runtime], Awaitable[Any]], *, json_output: bool = False
 ) -> Callable[[Runtime], Awaitable[Any]]:
-    """Python warnings raised while `handler` runs (Alembic's UserWarnings: a missing
-    renderer, a computed default, ...) become one `warning: ...` line each on stderr, never
-    Python's raw `file:line: UserWarning:` block."""
+    """Run `handler` with clean output.
+
+    Python warnings raised meanwhile (Alembic's UserWarnings: a revision present twice, a
+    missing renderer, ...) become one `warning: ...` line each on stderr, never Python's raw
+    `file:line: UserWarning:` block. With --json, anything written to stdout meanwhile (a
+    print() in a revision file, which loading the scripts runs) goes to stderr: the runner
+    writes the one JSON document after the handler returns.
+    """
     from manage.output import one_line, warning_line
 
     async def wrapped(runtime: Runtime) -> Any:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             try:
+                if json_output:
+                    with redirect_stdout(sys.stderr):
+                        return await handler(runtime)
                 return await handler(runtime)
             finally:
                 seen: set[str] = set()
@@ -130,7 +140,7 @@ def run_action(
 
     run_engine(
         ctx,
-        warnings_as_lines(handler),
+        warnings_as_lines(handler, json_output=json_output),
         json_output=json_output,
         render=render.offline_sql if sql else render.run_renderer(action),
     )

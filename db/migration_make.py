@@ -92,7 +92,10 @@ def verify_written(path: Path) -> None:
 
 def make_empty(message: str) -> MadeRevision:
     with alembic_errors():
-        return _made(command.revision(alembic_config(), message), message, [])
+        script = command.revision(alembic_config(), message)
+    if isinstance(script, Script):
+        verify_written(Path(script.path))
+    return _made(script, message, [])
 
 
 def _autogenerate(connection: Connection, message: str) -> MadeRevision:

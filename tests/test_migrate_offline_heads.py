@@ -183,3 +183,37 @@ def test_print_in_a_revision_never_corrupts_review_json(cli, db_url, tmp_path) -
     assert outcome.exit_code in (0, 1), outcome.stderr
     json.loads(outcome.stdout)  # exactly one JSON document
     assert "hello from the revision" not in outcome.stdout
+
+
+LOUD_MODULE = """
+print("loading the loud revision")
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["migrate", "status", "--json"],
+        ["migrate", "heads", "--json"],
+        ["migrate", "history", "--json"],
+        ["migrate", "current", "--json"],
+        ["migrate", "check", "--json"],
+        ["migrate", "upgrade", "--json"],
+    ],
+    ids=lambda args: args[1],
+)
+def test_a_revision_file_printing_when_loaded_never_corrupts_json(
+    cli, db_url, tmp_path, args
+) -> None:
+    env = {"MANAGE_MIGRATIONS_DIR": str(shipped_copy(tmp_path, ("l0000001", LOUD_MODULE)))}
+    outcome = cli(args, db=db_url, env=env)
+    json.loads(outcome.stdout)  # exactly one JSON document, whatever the exit code
+    assert "loading the loud revision" not in outcome.stdout

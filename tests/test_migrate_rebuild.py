@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, fetch, manage_env
+from tests.conftest import REPO, fetch, manage_env, run_async
 from tests.migrations_fixtures.extra_revisions import (
     CHILDREN,
     WIDEN_FULL_NAME,
@@ -95,10 +95,64 @@ def test_rebuilding_users_and_roles_keeps_every_membership_and_reference(
 
 def test_foreign_keys_are_enforced_again_after_a_migration(cli, blank_db_url, family) -> None:
     assert cli(["migrate", "upgrade"], db=blank_db_url, env=family).exit_code == 0
-    # A user with a membership cannot be... deleted without cascading: enforcement is back on.
+    # Deleting a user cascades to its memberships and nulls its notes: enforcement is on.
     fetch(blank_db_url, "DELETE FROM users WHERE id = 1")
     assert fetch(blank_db_url, "SELECT user_id FROM user_roles") == [(2,)]
     assert fetch(blank_db_url, "SELECT user_id FROM user_notes") == [(None,)]
+
+
+@pytest.mark.parametrize("target", ["head", "o0000001"], ids=["success", "failure"])
+def test_the_pooled_migration_connection_goes_back_with_foreign_keys_on(
+    blank_db_url, tmp_path, backend, target, monkeypatch
+) -> None:
+    """`db init` and tests migrate and then keep using the same pooled engine: the connection
+    that migrated (enforcement switched off) must come back to the pool switched on."""
+    if backend != "sqlite":
+        pytest.skip("PRAGMA foreign_keys is SQLite's")
+    copy = shipped_copy(tmp_path, ("c0000001", CHILDREN), ("o0000001", ORPHAN))
+
+    async def migrate_then_read() -> list[int]:
+        from db import migrations
+        from db.config import DatabaseSettings
+        from db.engine import create_engine
+
+        engine = create_engine(DatabaseSettings(database_url=blank_db_url))  # pooled
+        try:
+            await migrations.upgrade(engine, "c0000001")
+            await _insert_family(engine)
+            try:
+                await migrations.upgrade(engine, target)
+            except Exception as exc:
+                assert type(exc).__name__ == "ForeignKeyViolation"
+            seen = []
+            for _ in range(3):  # whichever pooled connection comes back
+                async with engine.connect() as connection:
+                    result = await connection.exec_driver_sql("PRAGMA foreign_keys")
+                    seen.append(result.scalar())
+            return seen
+        finally:
+            await engine.dispose()
+
+    monkeypatch.setenv("MANAGE_MIGRATIONS_DIR", str(copy))
+    assert run_async(migrate_then_read()) == [1, 1, 1]
+
+
+async def _insert_family(engine) -> None:
+    from sqlalchemy import text
+
+    async with engine.begin() as connection:
+        for user_id in (1, 2):
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, email, hashed_password, created_at, updated_at) "
+                    f"VALUES ({user_id}, 'p{user_id}@example.com', 'x', {_NOW}, {_NOW})"
+                )
+            )
+        await connection.execute(
+            text(
+                f"INSERT INTO roles (id, name, description, created_at) VALUES (1, 'r', '', {_NOW})"
+            )
+        )
 
 
 ORPHAN = """
