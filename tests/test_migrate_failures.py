@@ -228,3 +228,16 @@ def test_a_batch_operation_that_fails_names_its_revision(cli, blank_db_url, chai
     assert "no_such_constraint" in document["message"]
     assert document["message"].endswith(f"the database is at {SHIPPED_HEAD}")
     assert _version(blank_db_url) == [SHIPPED_HEAD]
+
+
+def test_a_failing_revision_as_a_real_process_is_one_line_and_exit_8(
+    manage_proc, blank_db_url, chain
+) -> None:
+    env = chain(("f0000001", _creates("t1")), ("f0000003", MISSING_TABLE))
+    outcome = manage_proc(["migrate", "upgrade"], db=blank_db_url, env=env)
+    assert outcome.exit_code == 8, outcome.stderr
+    (line,) = outcome.stderr.strip().splitlines()
+    assert line.startswith("error: revision f0000003 (f0000003) failed: ")
+    assert "Traceback" not in outcome.stderr and "UPDATE no_such_table" not in outcome.stderr
+    verbose = manage_proc(["--verbose", "migrate", "upgrade"], db=blank_db_url, env=env)
+    assert verbose.exit_code == 8 and "Traceback" in verbose.stderr
