@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from alembic import command
 from alembic.config import Config
@@ -27,18 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import revision_checksums, sqlite_foreign_keys
 from db.config import DatabaseSettings
 from db.errors import BadRevision, DatabaseLayerError
-from db.migration_failures import (
-    failing_step,
-    is_transient,
-    revision_failed,
-    revision_timed_out,
-    timeout_reason,
-)
-from db.migration_lock import OnWait, holds_exclusive_transaction, migration_lock
-
-if TYPE_CHECKING:
-    pass
-
 from db.migration_config import (
     DEFAULT_LOCK_TIMEOUT,
     OnStep,
@@ -48,6 +36,14 @@ from db.migration_config import (
     current_heads,
     script_directory,
 )
+from db.migration_failures import (
+    failing_step,
+    is_transient,
+    revision_failed,
+    revision_timed_out,
+    timeout_reason,
+)
+from db.migration_lock import OnWait, holds_exclusive_transaction, migration_lock
 
 
 @dataclass
