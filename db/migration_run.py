@@ -101,6 +101,8 @@ def _run_action(
     """Run the Alembic command: revision output (print) goes to stderr, never into stdout
     (which may be carrying a --json document); a raising revision becomes RevisionFailed."""
     script = script_directory(cfg)
+    sqlite = connection.dialect.name == "sqlite"
+    orphans = sqlite_foreign_keys.violations(connection) if sqlite else []
     with alembic_errors():  # Alembic's errors outside any revision: a bad revision, exit 5
         try:
             with redirect_stdout(sys.stderr):
@@ -123,8 +125,8 @@ def _run_action(
                 raise
             now = _heads_after_failure(connection, before)
             raise revision_failed(exc, script=script, action=name, now=now) from exc
-    if connection.dialect.name == "sqlite":
-        sqlite_foreign_keys.check(connection, at=", ".join(before) or "base")
+    if sqlite:
+        sqlite_foreign_keys.check(connection, at=", ".join(before) or "base", before=orphans)
 
 
 def _run(
