@@ -50,7 +50,7 @@ def _configure_options(dialect_name: str) -> dict:
     # MetaData's naming convention. An adopted history that refers to them later by the
     # database's default names (orders_user_id_fkey) needs it off: then running revisions get
     # no target metadata (autogenerate still compares with the models).
-    adopted = not _naming_convention_on() and not _autogenerating()
+    adopted = not _autogenerating() and not _naming_convention_on()
     return {
         "target_metadata": None if adopted else target_metadata,
         "compare_type": True,
