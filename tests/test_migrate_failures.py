@@ -241,3 +241,42 @@ def test_a_failing_revision_as_a_real_process_is_one_line_and_exit_8(
     assert "Traceback" not in outcome.stderr and "UPDATE no_such_table" not in outcome.stderr
     verbose = manage_proc(["--verbose", "migrate", "upgrade"], db=blank_db_url, env=env)
     assert verbose.exit_code == 8 and "Traceback" in verbose.stderr
+
+
+def _failing(statement: str) -> str:
+    return f"""
+def upgrade() -> None:
+    op.execute({statement!r})
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        (
+            "INSERT INTO roles (id, name, description, created_at) VALUES "
+            "(1, 'a', '', '2026-01-01'), (2, 'a', '', '2026-01-01')",
+            "unique",
+        ),
+        ("INSERT INTO roles (id, description, created_at) VALUES (1, '', '2026-01-01')", "null"),
+        ("SELECT )", "syntax"),
+        ("INSERT INTO user_roles (user_id, role_id) VALUES (1, 1)", "foreign key"),
+    ],
+    ids=["unique", "not-null", "syntax", "foreign-key"],
+)
+def test_every_kind_of_database_error_in_a_revision_is_exit_8_naming_it(
+    cli, blank_db_url, chain, statement, reason
+) -> None:
+    env = chain(("e0000001", _failing(statement)))
+    outcome = cli(["migrate", "upgrade", "--json"], db=blank_db_url, env=env)
+    assert outcome.exit_code == 8, outcome.stderr
+    document = json.loads(outcome.stdout)
+    assert document["error_code"] in ("MIGRATION_FAILED", "FOREIGN_KEY_VIOLATION")
+    assert "e0000001" in document["message"] or "user_roles" in document["message"]
+    assert reason in document["message"].lower()
+    assert "2026-01-01" not in document["message"]  # the statement's values never show
+    assert _version(blank_db_url) == [SHIPPED_HEAD]
