@@ -9,7 +9,7 @@ SQLite: one exclusive transaction around the whole run (`BEGIN EXCLUSIVE`, see
 db/engine.py); a second writer waits up to `timeout` seconds (the busy timeout). Alembic
 sees the connection already in a transaction and runs every revision inside it. Foreign-key
 enforcement is off from before BEGIN until after the transaction ends, so table rebuilds keep
-their children's rows; db/migrations.py runs `PRAGMA foreign_key_check` before committing.
+their children's rows; db/migration_run.py runs `PRAGMA foreign_key_check` before committing.
 
 Lock and statement timeouts for the migrations themselves (MIGRATION_LOCK_TIMEOUT,
 MIGRATION_STATEMENT_TIMEOUT) are set only after the lock is held: waiting for our own lock

@@ -84,7 +84,7 @@ def enforcement_off(connection: Connection) -> Iterator[None]:
 def run_checked(connection: Connection, body: Callable[[Connection], None]) -> None:
     """SQLite's procedure around `body`: enforcement off, one transaction, the check, commit,
     enforcement on. For env.py's own connections (plain `alembic`); `manage` does the same
-    through the migration lock (db/migration_lock.py) and db/migrations.py."""
+    through the migration lock (db/migration_lock.py) and db/migration_run.py."""
     with enforcement_off(connection), connection.begin():
         before = violations(connection)
         body(connection)
