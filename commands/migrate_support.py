@@ -36,8 +36,9 @@ def warnings_as_lines(
     from manage.output import one_line, warning_line
 
     async def wrapped(runtime: Runtime) -> Any:
+        # The process's filters stay (library DeprecationWarnings stay hidden); what would have
+        # been printed raw is recorded instead.
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("default")
             try:
                 if json_output:
                     with redirect_stdout(sys.stderr):
