@@ -280,3 +280,39 @@ def test_every_kind_of_database_error_in_a_revision_is_exit_8_naming_it(
     assert reason in document["message"].lower()
     assert "2026-01-01" not in document["message"]  # the statement's values never show
     assert _version(blank_db_url) == [SHIPPED_HEAD]
+
+
+def _freeze_version_table(url: str, backend: str) -> None:
+    """A trigger that refuses every change to alembic_version, with its own message."""
+    if backend == "sqlite":
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            fetch(
+                url,
+                f"CREATE TRIGGER frozen_{event.lower()} BEFORE {event} ON alembic_version "
+                "BEGIN SELECT RAISE(ABORT, 'alembic_version is frozen'); END",
+            )
+        return
+    fetch(
+        url,
+        "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'alembic_version is frozen'; END $$",
+    )
+    fetch(
+        url,
+        "CREATE TRIGGER frozen BEFORE INSERT OR UPDATE OR DELETE ON alembic_version "
+        "FOR EACH ROW EXECUTE FUNCTION frozen()",
+    )
+
+
+def test_a_failing_stamp_is_exit_8_with_the_reason_and_where_the_database_is(
+    cli, blank_db_url, chain, backend
+) -> None:
+    env = chain(("s0000001", _creates("t1")))
+    _freeze_version_table(blank_db_url, backend)
+    outcome = cli(["migrate", "stamp", "s0000001", "--yes"], db=blank_db_url, env=env)
+    assert outcome.exit_code == 8, outcome.stderr
+    (line,) = outcome.stderr.strip().splitlines()
+    assert line.startswith("error: stamp failed: ")
+    assert "alembic_version is frozen" in line
+    assert line.endswith(f"the database is at {SHIPPED_HEAD}")
+    assert _version(blank_db_url) == [SHIPPED_HEAD]
