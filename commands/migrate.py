@@ -17,7 +17,7 @@ from commands.migrate_review import review_command, review_written
 from commands.migrate_support import (
     guard,
     run_action,
-    warnings_as_lines,
+    clean_output,
     with_migration_engine,
 )
 from manage.options import ForceOption, JsonOption, YesOption
@@ -167,7 +167,7 @@ def status(
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.status,
     )
@@ -190,7 +190,7 @@ def current(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.current,
     )
@@ -212,7 +212,7 @@ def heads(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.revisions,
     )
@@ -242,7 +242,7 @@ def history(
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.revisions,
     )
@@ -281,7 +281,7 @@ def make(
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.made,
     )
@@ -324,7 +324,7 @@ def check(
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.drift,
     )
@@ -375,7 +375,7 @@ def sql_range(
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.offline_sql,
     )

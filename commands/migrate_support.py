@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Action = Literal["upgrade", "downgrade", "stamp"]
 
 
-def warnings_as_lines(
+def clean_output(
     handler: Callable[[Runtime], Awaitable[Any]], *, json_output: bool = False
 ) -> Callable[[Runtime], Awaitable[Any]]:
     """Run `handler` with clean output.
@@ -141,7 +141,7 @@ def run_action(
 
     run_engine(
         ctx,
-        warnings_as_lines(handler, json_output=json_output),
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.offline_sql if sql else render.run_renderer(action),
     )
