@@ -15,9 +15,9 @@ import typer
 from commands.migrate_review import EPILOG as REVIEW_EPILOG
 from commands.migrate_review import review_command, review_written
 from commands.migrate_support import (
+    clean_output,
     guard,
     run_action,
-    clean_output,
     with_migration_engine,
 )
 from manage.options import ForceOption, JsonOption, YesOption
