@@ -14,7 +14,12 @@ import typer
 
 from commands.migrate_review import EPILOG as REVIEW_EPILOG
 from commands.migrate_review import review_command, review_written
-from commands.migrate_support import guard, run_action, with_migration_engine
+from commands.migrate_support import (
+    clean_output,
+    guard,
+    run_action,
+    with_migration_engine,
+)
 from manage.options import ForceOption, JsonOption, YesOption
 from manage.runner import run_engine
 
@@ -160,7 +165,12 @@ def status(
             )
         return result
 
-    run_engine(ctx, handler, json_output=json_output, render=render.status)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.status,
+    )
 
 
 @app.command("current")
@@ -178,7 +188,12 @@ def current(ctx: typer.Context, json_output: JsonOption = False) -> None:
         heads = [info.revision for info in migrations.heads()]
         return {"current": state, "heads": heads, "at_head": sorted(state) == sorted(heads)}
 
-    run_engine(ctx, handler, json_output=json_output, render=render.current)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.current,
+    )
 
 
 @app.command("heads")
@@ -195,7 +210,12 @@ def heads(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
         return migrations.heads()
 
-    run_engine(ctx, handler, json_output=json_output, render=render.revisions)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.revisions,
+    )
 
 
 @app.command("history")
@@ -220,7 +240,12 @@ def history(
             return migrations.history(None)
         return migrations.history(migrations.check_revision_argument(revision_range, what="range"))
 
-    run_engine(ctx, handler, json_output=json_output, render=render.revisions)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.revisions,
+    )
 
 
 @app.command("make")
@@ -254,7 +279,12 @@ def make(
         review_written(made.path)  # the review's findings on stderr; the exit code stays
         return made
 
-    run_engine(ctx, handler, json_output=json_output, render=render.made)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.made,
+    )
 
 
 @app.command("check")
@@ -292,7 +322,12 @@ def check(
             data=report,
         )
 
-    run_engine(ctx, handler, json_output=json_output, render=render.drift)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.drift,
+    )
 
 
 @app.command(
@@ -338,7 +373,12 @@ def sql_range(
             range=span, dialect=name, sql=offline_sql(action, span, dialect=name)
         )
 
-    run_engine(ctx, handler, json_output=json_output, render=render.offline_sql)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.offline_sql,
+    )
 
 
 # `migrate review`: commands/migrate_review.py, docs/review.md.

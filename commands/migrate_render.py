@@ -105,6 +105,11 @@ def revisions(result: list[Any]) -> None:
 
 
 def made(result: Any) -> None:
+    for note in result.manual:  # enum labels removed or reordered: autogenerate cannot
+        warning_line(f"needs a manual revision: {note}")
+    if result.path is None and result.manual:
+        success_line("nothing written: the changes above need a manual revision")
+        return
     if result.path is None:
         success_line(
             "no changes between the models and the database; nothing written "

@@ -179,8 +179,10 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
 def database_layer_exit(exc: Any) -> ExitCode:
     """The exit code for one of db/errors.py's exceptions (the API maps the same classes to
     HTTP statuses in app/api/errors.py)."""
-    from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired
+    from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired, RevisionFailed
 
+    if isinstance(exc, RevisionFailed):
+        return ExitCode.MIGRATION_FAILED
     if isinstance(exc, DatabaseUnavailable | LockNotAcquired):
         return ExitCode.UNAVAILABLE
     if isinstance(exc, InvalidArgument):
