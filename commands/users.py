@@ -362,6 +362,7 @@ def delete(
             yes=yes,
             force=force,
             production=settings_for(ctx).is_production,
+            type_to_confirm=email.strip().lower(),
         ),
         json_output=json_output,
     )
