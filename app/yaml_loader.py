@@ -52,7 +52,7 @@ def fragment(value: Any, limit: int = FRAGMENT_CHARS) -> str:
     escaped = "".join(
         ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in cut
     )
-    return repr(escaped + ("..." if len(text) > limit else ""))
+    return "'" + escaped + ("..." if len(text) > limit else "") + "'"
 
 
 def read_bytes(path: Path | str, *, source: str | None = None, max_bytes: int = MAX_BYTES) -> bytes:
