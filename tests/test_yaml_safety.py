@@ -97,7 +97,11 @@ def test_roles_sync_refuses_what_is_not_a_small_regular_file_with_exit_5(
     assert outcome.exit_code == 5, outcome.stderr
     assert outcome.stderr.splitlines() == [
         f"error: {path}: "
-        + ("larger than 32 MiB; refused" if kind.startswith("larger") else f"not a regular file ({kind})")
+        + (
+            "larger than 32 MiB; refused"
+            if kind.startswith("larger")
+            else f"not a regular file ({kind})"
+        )
     ]
 
 
