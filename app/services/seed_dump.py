@@ -16,6 +16,7 @@ from sqlalchemy import Table, UniqueConstraint, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
+from app.services.seed_guards import append_only_problem
 from app.services.seed_rows import table_models
 
 SECRET_MARKERS = ("password", "secret", "token")
@@ -52,6 +53,9 @@ def _models_for(names: list[str]) -> list[Any]:
     missing = [name for name in names if name not in known]
     if missing:
         raise AppException(404, f"no table or model {', '.join(missing)}", ErrorCode.SEED_NOT_FOUND)
+    for name in names:
+        if problem := append_only_problem(known[name].__tablename__):
+            raise AppException(422, problem, ErrorCode.INVALID_SEED)
     order = {table.name: index for index, table in enumerate(metadata.sorted_tables)}
     chosen = {known[name].__tablename__: known[name] for name in names}
     return [chosen[name] for name in sorted(chosen, key=order.__getitem__)]
