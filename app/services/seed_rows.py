@@ -139,16 +139,22 @@ def user_row(row: Row, *, base: Path, production: bool, min_length: int) -> User
 
 
 def table_models() -> dict[str, Any]:
-    """Every table model, by class name and by table name."""
+    """Every table model, by class name and by table name: app.models, and any other
+    SQLModel table class imported so far (a project's own registry included)."""
     from sqlmodel import SQLModel
 
     import app.models  # noqa: F401  (registers every table)
 
     found: dict[str, Any] = {}
-    for mapper in SQLModel._sa_registry.mappers:
-        model = mapper.class_
-        found[model.__name__] = model
-        found[model.__tablename__] = model
+    pending = list(SQLModel.__subclasses__())
+    while pending:
+        model = pending.pop(0)
+        pending.extend(model.__subclasses__())
+        table = getattr(model, "__table__", None)
+        if table is None or not isinstance(getattr(model, "__tablename__", None), str):
+            continue
+        found.setdefault(model.__name__, model)
+        found.setdefault(table.name, model)
     return found
 
 

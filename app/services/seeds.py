@@ -29,23 +29,24 @@ class _Step:
     run: Any  # () -> awaitable
 
 
-def _references(tables: set[str]) -> set[str]:
-    """The tables that rows of `tables` point at (foreign keys), themselves excluded."""
-    from db.metadata import metadata
-
+def _references(steps_tables: set[str], models: dict[str, Any]) -> set[str]:
+    """The tables that rows of `steps_tables` point at (foreign keys), themselves excluded."""
     return {
         fk.column.table.name
-        for name in tables
-        if name in metadata.tables
-        for fk in metadata.tables[name].foreign_keys
-    } - tables
+        for name in steps_tables
+        if name in models
+        for fk in models[name].__table__.foreign_keys
+    } - steps_tables
 
 
 def _in_dependency_order(steps: list[_Step]) -> list[_Step]:
     """Each step after every step writing a table it references (and after earlier steps on
     the same table, so a later section of a table updates an earlier one); otherwise in the
     order given. A cycle keeps the given order for the steps caught in it."""
-    needs = [_references(step.writes) for step in steps]
+    from app.services.seed_rows import table_models
+
+    models = table_models()
+    needs = [_references(step.writes, models) for step in steps]
     done: list[bool] = [False] * len(steps)
     ordered: list[_Step] = []
     while len(ordered) < len(steps):
