@@ -60,7 +60,7 @@ class Sample(SeedTestBase, table=True):
     __tablename__ = "samples"
 
     code: str = Field(primary_key=True, max_length=20)
-    token: uuid.UUID | None = None
+    ref: uuid.UUID | None = None
     price: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2)))
     day: date | None = None
     at_time: time | None = None
