@@ -325,6 +325,10 @@ def sync_roles(
         from app.services import role_sync
         from manage.confirm import confirm_destructive
 
+        if not dry_run:
+            from app.services.convergence import serialize_declarative_writes
+
+            await serialize_declarative_writes(db)
         plan = await role_sync.plan_sync(db, document=document, prune=prune)
         plan.dry_run = dry_run
         if dry_run or not plan.changes:

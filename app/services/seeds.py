@@ -17,6 +17,7 @@ from app.models import SeedHistory
 from app.models._columns import utcnow
 from app.schemas.seed import SeedFileRef, SeedFileStatus, SeedRunResult
 from app.services import audit, seed_guards
+from app.services.convergence import serialize_declarative_writes
 from app.services.seed_files import LoadedSeeds, SeedFile
 from app.services.seed_models import seed_model
 from app.services.seed_rows import invalid
@@ -78,6 +79,8 @@ async def run_seeds(
     tally = Tally()
     savepoint = await db.begin_nested() if dry_run else None
     try:
+        if not dry_run:
+            await serialize_declarative_writes(db)
         guarded = seed_guards.touches_users(loaded)
         superusers = await seed_guards.active_superusers(db, lock=True) if guarded else []
         steps: list[_Step] = []
