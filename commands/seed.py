@@ -176,16 +176,19 @@ def dump(
     Users and roles get their own sections; other tables a `models:` section keyed by their
     first unique constraint (else the primary key), foreign keys by natural key.
 
+    With --output, a symlink at FILE is refused; with --include-secrets the file is
+    owner-only (0600) and an existing file's mode is never widened.
+
     Example: manage seed dump roles users --output seeds/staging/snapshot.yaml
     """
 
     async def handler(db: AsyncSession) -> dict[str, Any]:
         from app.services.seed_dump import dump_tables, render_yaml
-        from manage.files import write_text
+        from manage.private_files import write_file
 
         document = await dump_tables(db, tables=tables, include_secrets=include_secrets)
         if output is not None:
-            write_text(output, render_yaml(document))
+            write_file(output, render_yaml(document), private=include_secrets)
         return document
 
     def render(document: dict[str, Any]) -> None:
