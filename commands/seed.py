@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from manage.options import JsonOption, PasswordFileOption, PasswordStdinOption
+from manage.options import (
+    ForceOption,
+    JsonOption,
+    PasswordFileOption,
+    PasswordStdinOption,
+    YesOption,
+)
 from manage.output import success_line
 from manage.runner import prepare, run_session, settings_for
 
@@ -60,9 +66,14 @@ def run(
         bool, typer.Option("--dry-run", help="Print what would change; write nothing.")
     ] = False,
     seeds_dir: SeedsDirOption = Path("seeds"),
+    yes: YesOption = False,
+    force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Upsert seed sets by natural key, in one transaction.
+
+    With ENVIRONMENT=production, sets other than base and production are refused unless
+    --yes (and on a terminal you type the set names; without one, --force).
 
     Every row is validated before anything is written; a bad row is exit 5 naming
     file:line: section[i].field. A second run changes nothing and says so.
@@ -77,6 +88,8 @@ def run(
         settings = settings_for(ctx)
         default = seed_set or settings.app.environment.value
         files = select_files(seeds_dir, list(targets or []), default_set=default)
+        if settings.is_production:
+            _guard_production_sets(files, yes=yes, force=force)
         return load(
             files,
             production=settings.is_production,
@@ -95,6 +108,24 @@ def run(
         return await run_seeds(db, loaded=loaded, dry_run=dry_run, actor=current_actor())
 
     run_session(ctx, handler, json_output=json_output, render=_render_run)
+
+
+PRODUCTION_SETS = ("base", "production")
+
+
+def _guard_production_sets(files: list[Any], *, yes: bool, force: bool) -> None:
+    """In production, loading a set meant for another environment is a destructive act."""
+    from manage.confirm import confirm_destructive
+
+    others = list(dict.fromkeys(f.seed_set for f in files if f.seed_set not in PRODUCTION_SETS))
+    if others:
+        confirm_destructive(
+            action=f"load seed set(s) {', '.join(others)}",
+            yes=yes,
+            production=True,
+            force=force,
+            type_to_confirm=",".join(others),
+        )
 
 
 @app.command("status")
@@ -218,6 +249,8 @@ def fake_users(
     ] = None,
     password_stdin: PasswordStdinOption = False,
     password_file: PasswordFileOption = None,
+    yes: YesOption = False,
+    force: ForceOption = False,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, hidden=True, help="Rows per batch.")
     ] = 10_000,
@@ -229,15 +262,28 @@ def fake_users(
     hashed once. Emails that already exist are skipped. One transaction: Ctrl-C writes
     nothing (exit 130). A progress bar shows on a terminal only.
 
+    Refused with ENVIRONMENT=production unless --yes (and typing 'fake users' on a
+    terminal; without one, --force).
+
     Example: MANAGE_PASSWORD=... manage seed fake users --count 100000 --seed 42 --role viewer
     """
     from pydantic import SecretStr
 
     def build() -> SecretStr:
         from app.security import password_problem
+        from manage.confirm import confirm_destructive
         from manage.passwords import read_password
 
-        min_length = settings_for(ctx).security.password_min_length
+        settings = settings_for(ctx)
+        if settings.is_production:
+            confirm_destructive(
+                action=f"create {count} fake users",
+                yes=yes,
+                production=True,
+                force=force,
+                type_to_confirm="fake users",
+            )
+        min_length = settings.security.password_min_length
         password = read_password(
             stdin=password_stdin,
             file=password_file,
@@ -249,6 +295,7 @@ def fake_users(
 
     async def handler(db: AsyncSession) -> FakeUsersResult:
         from app.services.fake_users import create_fake_users
+        from manage.actor import current_actor
 
         with _progress_bar(count, enabled=not json_output) as advance:
             return await create_fake_users(
@@ -259,6 +306,7 @@ def fake_users(
                 role=role,
                 batch_size=batch_size,
                 progress=advance,
+                actor=current_actor(),
             )
 
     run_session(ctx, handler, json_output=json_output, render=_render_fake)
