@@ -194,7 +194,7 @@ def test_a_plain_password_warns_outside_production_and_is_refused_in_production(
             password: {PASSWORD}
         """,
     )
-    refused = seed(cli, db_url, "run", "dev", ENVIRONMENT="production")
+    refused = seed(cli, db_url, "run", "dev", "--yes", "--force", ENVIRONMENT="production")
     assert refused.exit_code == 5
     assert "seeds/dev/users.yaml:3: users[0].password: a plain password is refused" in (
         refused.stderr
