@@ -167,3 +167,19 @@ def test_prune_refuses_an_empty_or_comment_only_file_and_pruning_everything_need
     done = cli(["roles", "sync", "roles.yaml", "--prune", "--prune-all", "--yes"], db=db_url)
     assert done.exit_code == 0, done.stderr
     assert fetch(db_url, "SELECT name FROM roles") == []
+
+
+@pytest.mark.parametrize("command", ["seed run", "roles sync"])
+def test_a_huge_bad_value_is_echoed_as_a_short_fragment_only(
+    cli, db_url, tmp_path, command
+) -> None:
+    name = "Bad Name \x1b[2J" + "x" * 100_000
+    (tmp_path / "big.yaml").write_text(
+        f'roles:\n  - name: "{name.encode("unicode_escape").decode()}"\n', encoding="utf-8"
+    )
+    outcome = cli([*command.split(), "big.yaml"], db=db_url)
+    assert outcome.exit_code == 5, outcome.stderr[:300]
+    [line] = outcome.stderr.splitlines()
+    assert line.startswith("error: big.yaml:2")
+    assert len(line) < 400
+    assert "\x1b" not in line

@@ -29,7 +29,10 @@ from app.services import roles as role_service
 
 def _invalid(source: str, line: int | None, message: str) -> AppException:
     where = f"{source}:{line}" if line is not None else source
-    return AppException(422, f"{where}: {message}", ErrorCode.INVALID_ROLES_FILE)
+    text = f"{where}: {message}"
+    if len(text) > 300:  # a message echoing file content stays a short fragment
+        text = text[:297] + "..."
+    return AppException(422, text, ErrorCode.INVALID_ROLES_FILE)
 
 
 def _item_lines(node: Any) -> list[int]:

@@ -17,8 +17,16 @@ from app.schemas.seed import UserSeed
 from app.security import SecretFileError, read_secret_file
 
 
+MAX_MESSAGE = 300
+
+
+def short(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A message echoing file content stays a short fragment (a 1 MB value is not echoed)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def invalid(where: str, message: str) -> AppException:
-    return AppException(422, f"{where}: {message}", ErrorCode.INVALID_SEED)
+    return AppException(422, short(f"{where}: {message}"), ErrorCode.INVALID_SEED)
 
 
 @dataclass
