@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commands import seed_render as views
 from manage.options import (
     ForceOption,
     JsonOption,
@@ -42,7 +41,6 @@ SeedsDirOption = Annotated[
         file_okay=False,
     ),
 ]
-MAX_CHANGE_LINES = 50
 
 
 @app.command("run")
@@ -107,7 +105,7 @@ def run(
 
         return await run_seeds(db, loaded=loaded, dry_run=dry_run, actor=current_actor())
 
-    run_session(ctx, handler, json_output=json_output, render=_render_run)
+    run_session(ctx, handler, json_output=json_output, render=views.render_run)
 
 
 PRODUCTION_SETS = ("base", "production")
@@ -150,7 +148,7 @@ def status(
 
         return await seed_status(db, on_disk=on_disk)
 
-    run_session(ctx, handler, json_output=json_output, render=_render_status)
+    run_session(ctx, handler, json_output=json_output, render=views.render_status)
 
 
 @app.command("list")
@@ -297,7 +295,7 @@ def fake_users(
         from app.services.fake_users import create_fake_users
         from manage.actor import current_actor
 
-        with _progress_bar(count, enabled=not json_output) as advance:
+        with views.progress_bar(count, enabled=not json_output) as advance:
             return await create_fake_users(
                 db,
                 count=count,
@@ -309,59 +307,4 @@ def fake_users(
                 actor=current_actor(),
             )
 
-    run_session(ctx, handler, json_output=json_output, render=_render_fake)
-
-
-@contextmanager
-def _progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing on a pipe."""
-    import sys
-
-    if not (enabled and sys.stderr.isatty()):
-        yield None
-        return
-    from rich.progress import Progress
-
-    from manage.output import err
-
-    with Progress(console=err(), transient=True) as bar:
-        task = bar.add_task("users", total=total)
-        yield lambda n: bar.advance(task, n)
-
-
-def _render_run(result: SeedRunResult) -> None:
-    symbols = {"create": "+", "update": "~"}
-    for change in result.changes[:MAX_CHANGE_LINES]:
-        fields = f" ({', '.join(change.fields)})" if change.fields else ""
-        success_line(f"{symbols[change.op]} {change.model} {change.key}{fields}")
-    if len(result.changes) > MAX_CHANGE_LINES:
-        success_line(f"... and {len(result.changes) - MAX_CHANGE_LINES} more")
-    verb = "would be " if result.dry_run else ""
-    for counts in result.models:
-        success_line(
-            f"{counts.model}: {counts.created} {verb}created, {counts.updated} {verb}updated, "
-            f"{counts.unchanged} unchanged"
-        )
-    if not result.files:
-        success_line("no seed files to run")
-    elif result.dry_run:
-        success_line("dry run: nothing written")
-    elif not result.changed:
-        success_line(f"no changes: {len(result.files)} file(s) already seeded")
-    else:
-        success_line(f"seeded {len(result.files)} file(s)")
-
-
-def _render_status(statuses: list[SeedFileStatus]) -> None:
-    if not statuses:
-        success_line("no seed files and no seed history")
-    for entry in statuses:
-        when = entry.applied_at.isoformat(timespec="seconds") if entry.applied_at else "never"
-        success_line(f"{entry.state:<8} {entry.file}  (last run: {when})")
-
-
-def _render_fake(result: FakeUsersResult) -> None:
-    success_line(
-        f"created {result.created} user(s), skipped {result.skipped} existing, "
-        f"in {result.seconds:.1f}s"
-    )
+    run_session(ctx, handler, json_output=json_output, render=views.render_fake)

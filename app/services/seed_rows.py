@@ -16,7 +16,6 @@ from app.errors import AppException, ErrorCode
 from app.schemas.seed import UserSeed
 from app.security import SecretFileError, read_secret_file
 
-
 MAX_MESSAGE = 300
 
 
