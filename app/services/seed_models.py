@@ -78,15 +78,17 @@ def _defaults(model: Any) -> dict[str, Any]:
     return found
 
 
-def _new_row(section: ModelSection, row: Row, values: dict[str, Any]) -> dict[str, Any]:
+def _new_row(
+    section: ModelSection, row: Row, values: dict[str, Any], defaults: dict[str, Any]
+) -> dict[str, Any]:
     new = dict(values)
-    for column, default in _defaults(section.model).items():
+    for column, default in defaults.items():
         if column not in new and default is not None:
             new[column] = default()
     required = [
         c.name
         for c in section.model.__table__.columns
-        if c.name not in new and c.name not in _defaults(section.model)
+        if c.name not in new and c.name not in defaults
     ]
     if required:
         raise invalid(
@@ -140,6 +142,7 @@ async def seed_model(
     rows = await _resolve_references(db, section)
     keys = [tuple(values[k] for k in section.key) for values in rows]
     existing = await _existing(db, section, keys)
+    defaults = _defaults(section.model)
     new_rows: dict[tuple, dict[str, Any]] = {}
     for row, values, key in zip(section.rows, rows, keys, strict=True):
         pending = new_rows.get(key)
@@ -148,7 +151,7 @@ async def seed_model(
             continue
         current = existing.get(key)
         if current is None:
-            new_rows[key] = _new_row(section, row, values)
+            new_rows[key] = _new_row(section, row, values, defaults)
             tally.created(name, _key_text(section, values))
             if on_change is not None:
                 await on_change("create", values, sorted(values))
