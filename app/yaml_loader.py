@@ -167,15 +167,16 @@ def _check_duplicate_keys(node: Any, source: str) -> None:
     """Every mapping's keys are distinct; a repeat names the lines of both (iterative walk)."""
     import yaml
 
+    constructor = yaml.constructor.SafeConstructor()
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, yaml.MappingNode):
-            seen: dict[tuple[str, str], int] = {}
+            seen: dict[Any, int] = {}
             for key, value in current.value:
                 if isinstance(key, yaml.ScalarNode):
                     line = key.start_mark.line + 1
-                    ident = (key.tag, key.value)
+                    ident = _key_identity(constructor, key)
                     if ident in seen:
                         raise YamlError(
                             f"{source}:{line}",
@@ -187,6 +188,16 @@ def _check_duplicate_keys(node: Any, source: str) -> None:
                 stack.append(value)
         elif isinstance(current, yaml.SequenceNode):
             stack.extend(current.value)
+
+
+def _key_identity(constructor: Any, key: Any) -> Any:
+    """What the key becomes in Python: `true` and `True`, `1` and `0x1` are the same key."""
+    try:
+        value = constructor.construct_object(key)
+        hash(value)
+    except Exception:
+        return (key.tag, key.value)
+    return (type(value).__name__, value)
 
 
 def load_text(text: str, source: str) -> Document:
