@@ -319,3 +319,42 @@ def test_every_column_type_round_trips_through_dump_into_a_fresh_database(
         assert "aware: '2024-05-01T08:00:00+00:00'" in text
         assert "blob: aGVsbG8gd29ybGQ=" in text
         assert "mood: busy" in text
+
+
+CATEGORIES = """
+    models:
+      - model: Category
+        key: [name]
+        rows:
+          - {name: root}
+          - {name: lamps, parent_id: {name: root}}
+          - {name: desk-lamps, parent_id: {name: lamps}}
+          - {name: chairs, parent_id: {name: root}}
+    """
+
+
+def test_a_row_may_name_a_parent_created_above_it_in_the_same_section(
+    cli, models_db, backend, scratch, tmp_path
+) -> None:
+    write(tmp_path / "categories.yaml", CATEGORIES)
+    first, data = run(cli, models_db, "categories.yaml")
+    assert first.exit_code == 0, first.stderr
+    assert counts(data) == {"Category": (4, 0, 0)}
+    query = (
+        "SELECT c.name, p.name FROM categories c LEFT JOIN categories p ON p.id = c.parent_id "
+        "ORDER BY c.name"
+    )
+    tree = [("chairs", "root"), ("desk-lamps", "lamps"), ("lamps", "root"), ("root", None)]
+    assert fetch(models_db, query) == tree
+    assert counts(run(cli, models_db, "categories.yaml")[1]) == {"Category": (0, 0, 4)}
+
+    # The dump lists parents first (not by name), so it loads into a fresh database.
+    dumped = cli(["seed", "dump", "categories"], db=models_db)
+    assert dumped.exit_code == 0, dumped.stderr
+    (tmp_path / "dump.yaml").write_text(dumped.stdout, encoding="utf-8")
+    fresh = scratch.migrated(backend)
+    create_tables(fresh)
+    loaded, data = run(cli, fresh, "dump.yaml")
+    assert loaded.exit_code == 0, loaded.stderr
+    assert fetch(fresh, query) == tree
+    assert counts(run(cli, fresh, "dump.yaml")[1]) == {"Category": (0, 0, 4)}

@@ -134,7 +134,8 @@ async def _model_section(db: AsyncSession, model: Any, *, include_secrets: bool)
     }
     rows = []
     query = select(table).order_by(*(table.c[k] for k in key))
-    for record in (await db.exec(query)).mappings().all():
+    records = _parents_first(table, list((await db.exec(query)).mappings().all()))
+    for record in records:
         row = {}
         for column, value in record.items():
             if column in skip:
@@ -146,6 +147,34 @@ async def _model_section(db: AsyncSession, model: Any, *, include_secrets: bool)
             row[column] = plain_value(table.c[column], value)
         rows.append(row)
     return {"model": model.__name__, "key": key, "rows": rows}
+
+
+def _parents_first(table: Table, records: list[Any]) -> list[Any]:
+    """Rows of a table that references itself (a parent_id), each after the row it names,
+    so `seed run` can resolve it; otherwise (and within a cycle) the given order."""
+    links = [
+        (column.name, fk.column.name)
+        for column in table.columns
+        for fk in column.foreign_keys
+        if fk.column.table is table
+    ]
+    if not links:
+        return records
+    remaining, ordered = list(records), []
+    emitted: dict[str, set[Any]] = {target: set() for _, target in links}
+    while remaining:
+        ready = [
+            r
+            for r in remaining
+            if all(r[column] is None or r[column] in emitted[target] for column, target in links)
+        ] or remaining[:1]
+        ids = {id(r) for r in ready}
+        remaining = [r for r in remaining if id(r) not in ids]
+        for record in ready:
+            ordered.append(record)
+            for _, target in links:
+                emitted[target].add(record[target])
+    return ordered
 
 
 def render_yaml(document: dict[str, Any]) -> str:

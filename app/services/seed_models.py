@@ -9,6 +9,7 @@ columns (the per-row work and the bulk insert stay separate for a COPY path late
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import PydanticUndefined
@@ -20,9 +21,44 @@ from app.services.seed_upsert import Tally, _chunks
 from app.services.seed_values import column_value, same
 
 
+@dataclass(frozen=True)
+class _SelfReference:
+    """A foreign key into the section's own table, resolved when its row comes up (after
+    the rows before it are inserted: a child may name a parent created just above it)."""
+
+    column: str
+    value: dict[str, Any]
+
+
+async def _look_up(
+    db: AsyncSession, row: Row, column: str, fk_column: Any, value: dict[str, Any]
+) -> Any:
+    """The referenced key of the one row of fk_column's table matching `value` (422 if not 1)."""
+    from app.services.seed_rows import table_models
+
+    ref = fk_column.table
+    unknown = [k for k in value if k not in ref.c]
+    if unknown:
+        raise invalid(row.where(column), f"{ref.name} has no column {unknown[0]}")
+    ref_model = table_models().get(ref.name)
+    wanted = {}
+    for k, v in value.items():
+        try:
+            wanted[k] = column_value(ref_model, k, v) if ref_model is not None else v
+        except ValueError as exc:
+            raise invalid(row.where(column) + f".{k}", str(exc)) from None
+    query = select(fk_column).where(and_(*(ref.c[k] == v for k, v in wanted.items())))
+    found = (await db.exec(query)).scalars().all()
+    if len(found) != 1:
+        what = ", ".join(f"{k}={v!r}" for k, v in value.items())
+        problem = "no" if not found else "more than one"
+        raise invalid(row.where(column), f"{problem} {ref.name} row with {what}")
+    return found[0]
+
+
 async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[dict[str, Any]]:
     """Each row's given values as the columns store them, `{email: ...}` foreign keys
-    replaced by the referenced key."""
+    replaced by the referenced key (references into the same table: a _SelfReference)."""
     model = section.model
     table = model.__table__
     cache: dict[tuple[str, tuple], Any] = {}
@@ -36,21 +72,13 @@ async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[d
                 except ValueError as exc:
                     raise invalid(row.where(column), str(exc)) from None
                 continue
-            fk = next(iter(table.c[column].foreign_keys))
-            target = fk.column
-            ref = target.table
+            target = next(iter(table.c[column].foreign_keys)).column
+            if target.table is table:
+                values[column] = _SelfReference(column, value)
+                continue
             lookup = (column, tuple(sorted((str(k), str(v)) for k, v in value.items())))
             if lookup not in cache:
-                unknown = [k for k in value if k not in ref.c]
-                if unknown:
-                    raise invalid(row.where(column), f"{ref.name} has no column {unknown[0]}")
-                query = select(target).where(and_(*(ref.c[k] == v for k, v in value.items())))
-                found = (await db.exec(query)).scalars().all()
-                if len(found) != 1:
-                    what = ", ".join(f"{k}={v!r}" for k, v in value.items())
-                    problem = "no" if not found else "more than one"
-                    raise invalid(row.where(column), f"{problem} {ref.name} row with {what}")
-                cache[lookup] = found[0]
+                cache[lookup] = await _look_up(db, row, column, target, value)
             values[column] = cache[lookup]
         resolved.append(values)
     return resolved
@@ -145,6 +173,15 @@ async def seed_model(
     defaults = _defaults(section.model)
     new_rows: dict[tuple, dict[str, Any]] = {}
     for row, values, key in zip(section.rows, rows, keys, strict=True):
+        deferred = [v for v in values.values() if isinstance(v, _SelfReference)]
+        if deferred:
+            # Rows above may be the parents it names: write them first.
+            await insert_rows(db, table, list(new_rows.values()))
+            existing.update(new_rows)
+            new_rows.clear()
+            for ref in deferred:
+                target = next(iter(table.c[ref.column].foreign_keys)).column
+                values[ref.column] = await _look_up(db, row, ref.column, target, ref.value)
         pending = new_rows.get(key)
         if pending is not None:  # the same key again in this run: it updates the new row
             pending.update(values)

@@ -51,6 +51,18 @@ class Item(SeedTestBase, table=True):
     )
 
 
+class Category(SeedTestBase, table=True):
+    """A tree: each category may name its parent (a foreign key into its own table)."""
+
+    __tablename__ = "categories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50, unique=True)
+    parent_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("categories.id"), nullable=True)
+    )
+
+
 class Mood(enum.Enum):
     calm = "calm"
     busy = "busy"
