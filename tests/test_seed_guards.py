@@ -133,3 +133,20 @@ def test_dump_refuses_append_only_tables(cli, db_url, table) -> None:
     outcome = cli(["seed", "dump", table], db=db_url)
     assert outcome.exit_code == 5
     assert f"{table} is append-only history" in outcome.stderr
+
+
+def test_a_python_seed_module_that_demotes_the_last_superuser_is_exit_4(
+    cli, db_url, tmp_path
+) -> None:
+    create_user(db_url, "root@example.com", superuser=True)
+    (tmp_path / "seeds" / "base").mkdir(parents=True)
+    (tmp_path / "seeds" / "base" / "demote.py").write_text(
+        "from sqlalchemy import text\n\n\n"
+        "async def seed(db):\n"
+        '    await db.exec(text("UPDATE users SET is_superuser = false"))\n',
+        encoding="utf-8",
+    )
+    outcome = cli(["seed", "run"], db=db_url)
+    assert outcome.exit_code == 4, outcome.stderr
+    assert "would leave no active superuser" in outcome.stderr
+    assert superusers(db_url) == [("root@example.com",)]

@@ -105,6 +105,9 @@ def test_a_user_role_link_by_email_and_name_loads_after_both_sections(
     outcome, _ = run(cli, models_db)
     assert outcome.exit_code == 0, outcome.stderr
     assert fetch(models_db, "SELECT count(*) FROM user_roles") == [(1,)]
+    assert run(cli, models_db)[0].exit_code == 0  # unchanged: no second grant row
+    grants = "SELECT action, target FROM audit_log WHERE action = 'role.grant'"
+    assert fetch(models_db, grants) == [("role.grant", "alice@example.com")]
 
 
 def test_the_uuid_item_story_dumps_and_loads_into_a_fresh_database_with_zero_changes(

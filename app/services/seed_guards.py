@@ -73,6 +73,8 @@ async def keep_an_active_superuser(db: AsyncSession, *, loaded: Any, before: lis
 
 
 def touches_users(loaded: Any) -> bool:
-    return bool(loaded.users) or any(
+    """Whether the run may change users: a users section, a User model section, or a `.py`
+    seed module (which may do anything)."""
+    return bool(loaded.users or loaded.modules) or any(
         section.model.__tablename__ == "users" for section in loaded.models
     )

@@ -18,6 +18,7 @@ from app.models._columns import utcnow
 from app.schemas.seed import SeedFileRef, SeedFileStatus, SeedRunResult
 from app.services import audit, seed_guards
 from app.services.convergence import serialize_declarative_writes
+from app.services.seed_audit import model_auditor
 from app.services.seed_files import LoadedSeeds, SeedFile
 from app.services.seed_models import seed_model
 from app.services.seed_rows import invalid
@@ -99,7 +100,7 @@ async def run_seeds(
             steps.append(
                 _Step(
                     {section.model.__tablename__},
-                    _bind(seed_model, db, section, tally, _audit_users(db, section, actor)),
+                    _bind(seed_model, db, section, tally, model_auditor(db, section, actor)),
                 )
             )
         for step in _in_dependency_order(steps):
@@ -122,24 +123,6 @@ async def run_seeds(
         changes=tally.changes,
         warnings=loaded.warnings,
     )
-
-
-def _audit_users(db: AsyncSession, section: Any, actor: str) -> Any:
-    """For a `models:` section on the users table: audit each user created or changed."""
-    if section.model.__tablename__ != "users":
-        return None
-    from app.services.seed_upsert import user_audit_row
-
-    async def on_change(op: str, values: dict[str, Any], fields: list[str]) -> None:
-        flags = {k: values[k] for k in ("is_active", "is_superuser") if k in values}
-        details = {"fields": [f for f in fields if f != "hashed_password"], **flags}
-        if "hashed_password" in fields:
-            details["password_changed"] = True
-        target = str(values.get("email") or ",".join(f"{k}={v}" for k, v in values.items()))
-        db.add(user_audit_row(actor, op, target[:320], details))
-        await db.flush()
-
-    return on_change
 
 
 def _bind(function: Any, *args: Any) -> Any:
