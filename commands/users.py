@@ -124,7 +124,10 @@ def create_superuser(
             success_line(f"updated {user.email}: superuser, active, new password")
         else:
             kind = "superuser" if user.is_superuser else "user (not a superuser)"
-            success_line(f"{kind} {user.email} already exists; left unchanged (--if-exists skip)")
+            success_line(
+                f"{kind} {user.email} already exists; left unchanged "
+                f"(--if-exists {if_exists.value})"
+            )
         if outcome != "unchanged":
             show_generated(password)
 
@@ -362,6 +365,7 @@ def delete(
             yes=yes,
             force=force,
             production=settings_for(ctx).is_production,
+            type_to_confirm=email.strip().lower(),
         ),
         json_output=json_output,
     )

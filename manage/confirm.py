@@ -3,7 +3,8 @@
 - Outside production: `--yes` skips the question; on a terminal the user is asked (y/N);
   with no terminal and no `--yes` the action is refused (exit 7), never a hang.
 - ENVIRONMENT=production: `--yes` is always required. On a terminal the user must also type
-  the name shown (e.g. the database name); with no terminal `--force` stands in for typing.
+  the name of what is destroyed (the database name, the email, the role names; a list may be
+  typed with commas or spaces); with no terminal `--force` stands in for typing.
   Some actions (`db reset`) are refused in production whatever the flags.
 """
 
@@ -25,6 +26,11 @@ def _interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+def _words(text: str) -> list[str]:
+    """ "a, b" and "a,b" and " a  b " type the same list of names."""
+    return text.replace(",", " ").split()
+
+
 def confirm_destructive(
     *,
     action: str,
@@ -36,7 +42,8 @@ def confirm_destructive(
 ) -> None:
     """Return when `action` may go ahead; raise AppException(403, REFUSED) otherwise.
 
-    `action` reads as a phrase: "delete user ops@example.com". `never_in_production`
+    `action` reads as a phrase: "delete user ops@example.com". `type_to_confirm` is what a
+    production terminal must type (without it, production refuses). `never_in_production`
     refuses outright in production, whatever the flags (e.g. `db reset`).
     """
     if production and never_in_production:
@@ -48,13 +55,20 @@ def confirm_destructive(
             if not force:
                 raise _refuse(f"refusing to {action} in production without a terminal: add --force")
             return
-        expected = type_to_confirm or "yes"
+        if type_to_confirm is None:
+            # Every typed confirmation names what it destroys; a bare "yes" is no check.
+            raise _refuse(f"refusing to {action} in production: nothing to type to confirm it")
         try:
-            typed = typer.prompt(one_line(f"Production: type {expected!r} to {action}"), default="")
+            typed = typer.prompt(
+                one_line(f"Production: this will {action}. Type {type_to_confirm!r} to confirm"),
+                default="",
+            )
         except typer.Abort:  # Ctrl-C / Ctrl-D: interrupted (130), not click's "Aborted" (1)
             raise KeyboardInterrupt from None
-        if typed.strip() != expected:
-            raise _refuse(f"confirmation did not match; did not {action}")
+        if _words(typed) != _words(type_to_confirm):
+            raise _refuse(
+                one_line(f"confirmation did not match {type_to_confirm!r}; did not {action}")
+            )
         return
     if yes:
         return

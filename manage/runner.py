@@ -87,7 +87,10 @@ async def open_session(
     from db.engine import session_factory
 
     async def body(runtime: Runtime) -> T:
-        async with session_factory(runtime.engine)() as session:
+        # SQLite: take the write lock at BEGIN (db/engine.py), so concurrent writers queue
+        # for the busy timeout instead of failing when a read lock cannot be upgraded.
+        immediate = {"sqlite_begin": "IMMEDIATE"}
+        async with session_factory(runtime.engine)(execution_options=immediate) as session:
             try:
                 result = await handler(session)
                 await session.commit()

@@ -16,7 +16,7 @@ from app.errors import AppException, ErrorCode
 from app.models import User
 from app.models._columns import utcnow
 from app.schemas.user import UserCreate
-from app.security import check_password_policy, hash_password
+from app.security import check_password_policy, hash_password, verify_password
 from app.services import audit
 
 
@@ -88,8 +88,14 @@ async def ensure_superuser(
 ) -> tuple[User, Outcome]:
     """Create a superuser; when the email exists, fail (409), leave it, or promote it.
 
-    `update` promotes, reactivates and sets the given password (policy applied).
+    `update` promotes, reactivates and sets the given password (policy applied). Concurrent
+    calls for one email (replicas on deploy) run one after another, so `skip` and `update`
+    never fail on another process's insert (app/services/convergence.py).
     """
+    from app.services.convergence import serialize_declarative_writes
+
+    if if_exists is not IfExists.error:
+        await serialize_declarative_writes(db)
     existing = await get_user_by_email(db, email=data.email)
     if existing is None:
         superuser = data.model_copy(update={"is_superuser": True, "is_active": True})
@@ -100,13 +106,17 @@ async def ensure_superuser(
         return existing, Outcome.unchanged
     password = data.password.get_secret_value()
     _check_policy(password, existing.email)
+    # The same password again (another replica just set it) is no change: keep the hash.
+    same_password = verify_password(password, existing.hashed_password)
     changes = _apply(
         existing,
         is_superuser=True,
         is_active=True,
-        hashed_password=hash_password(password),
+        hashed_password=existing.hashed_password if same_password else hash_password(password),
         full_name=data.full_name or existing.full_name,
     )
+    if not changes:
+        return existing, Outcome.unchanged
     await _save(db, existing, actor=actor, action="user.update", details=changes)
     return existing, Outcome.updated
 
