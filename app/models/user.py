@@ -1,3 +1,4 @@
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,11 @@ from app.models.role import UserRole
 
 if TYPE_CHECKING:
     from app.models.role import Role
+
+
+def new_security_stamp() -> str:
+    """A fresh random security stamp (32 hex characters, 128 bits): never repeats."""
+    return secrets.token_hex(16)
 
 
 class User(SQLModel, table=True):
@@ -26,5 +32,10 @@ class User(SQLModel, table=True):
     is_superuser: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
+    # Copied into every access token and compared on each request: replacing it ends every
+    # token issued before (password change, deactivation, demotion, logout everywhere). A
+    # new row gets a new stamp, so a token never carries over to a reused id. NULL (rows
+    # written by raw SQL, e.g. the seed fast path) accepts no token until the next login.
+    security_stamp: str | None = Field(default_factory=new_security_stamp, max_length=64)
 
     roles: list["Role"] = Relationship(back_populates="users", link_model=UserRole)

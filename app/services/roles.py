@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
 from app.models import Role, RolePermission, User, UserRole
+from app.models.user import new_security_stamp
 from app.permissions import (
     check_permissions,
     check_role_name,
@@ -198,6 +199,7 @@ async def _set_membership(
             user.roles.append(found)
         else:
             user.roles.remove(found)
+        user.security_stamp = new_security_stamp()  # ends the user's API tokens
         await db.flush()
         await audit.record(
             db, actor=actor, action=f"role.{action}", target=user.email, details={"role": role}
