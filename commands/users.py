@@ -373,5 +373,23 @@ def delete(
     )
 
 
+@app.command("logout-everywhere")
+def logout_everywhere(
+    ctx: typer.Context, email: EmailArgument, json_output: JsonOption = False
+) -> None:
+    """End every API token of an account (exit 3 if there is none); audited.
+
+    The account's security stamp is replaced, so every token issued before is refused (401)
+    on its next request; logging in again works. `set-password`, `deactivate`, `demote` and
+    role changes do the same. With --json, `data` is the user.
+    """
+    run_change(
+        ctx,
+        json_output=json_output,
+        message="ended every API session of {email}",
+        change=lambda db, actor: _users().end_sessions(db, email=email, actor=actor),
+    )
+
+
 # Written with the roles commands (it reads roles); listed last in `manage users --help`.
 app.command("permissions")(user_permissions_command)
