@@ -34,8 +34,12 @@ class User(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
     # Copied into every access token and compared on each request: replacing it ends every
     # token issued before (password change, deactivation, demotion, logout everywhere). A
-    # new row gets a new stamp, so a token never carries over to a reused id. NULL (rows
-    # written by raw SQL, e.g. the seed fast path) accepts no token until the next login.
-    security_stamp: str | None = Field(default_factory=new_security_stamp, max_length=64)
+    # new row gets a new stamp (Core inserts too), so a token never carries over to a reused
+    # id. NULL (rows written by COPY or raw SQL) accepts no token until the next login.
+    security_stamp: str | None = Field(
+        default_factory=new_security_stamp,
+        max_length=64,
+        sa_column_kwargs={"default": new_security_stamp},
+    )
 
     roles: list["Role"] = Relationship(back_populates="users", link_model=UserRole)

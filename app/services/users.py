@@ -135,7 +135,6 @@ async def _save(
         user.updated_at = utcnow()
     if _ENDS_TOKENS & details.keys():
         user.security_stamp = new_security_stamp()
-        details = {**details, "tokens_revoked": True}
     db.add(user)
     await db.flush()
     await audit.record(db, actor=actor, action=action, target=user.email, details=details)
