@@ -22,7 +22,12 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
     # Emails are stored lower-cased and the database refuses anything else, so the unique
     # constraint is case-insensitive on every backend without an expression index.
-    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+    # sqlite_autoincrement: SQLite never hands a deleted user's id out again (PostgreSQL's
+    # sequence never does); tokens are bound to the security stamp as well.
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)
