@@ -9,17 +9,15 @@ import typer
 
 from app.choices import IfExists
 from commands.roles import RoleOption, user_permissions_command
+from commands.users_list import list_users_command
 from commands.users_support import (
     EmailArgument,
     FullNameOption,
     GeneratePasswordOption,
-    note_more,
     read_password,
     render_user,
-    render_users,
     run_change,
     show_generated,
-    stream_users,
 )
 from manage.options import (
     ForceOption,
@@ -195,75 +193,8 @@ def create(
     run_session(ctx, handler, json_output=json_output, render=render)
 
 
-DEFAULT_LIST_LIMIT = 50  # like `audit list`
-
-
-@app.command("list")
-def list_users(
-    ctx: typer.Context,
-    superusers: Annotated[bool, typer.Option("--superusers", help="Only superusers.")] = False,
-    active: Annotated[
-        bool | None,
-        typer.Option(
-            "--active/--inactive",
-            help="Only active (or inactive) accounts.",
-            show_default=False,
-        ),
-    ] = None,
-    search: Annotated[
-        str | None,
-        typer.Option("--search", help="Substring of the email or name.", show_default=False),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            "--limit",
-            min=1,
-            help=f"At most this many [default: {DEFAULT_LIST_LIMIT}].",
-            show_default=False,
-        ),
-    ] = None,
-    offset: Annotated[
-        int, typer.Option("--offset", min=0, help="Skip this many first.", show_default=False)
-    ] = 0,
-    every: Annotated[
-        bool,
-        typer.Option(
-            "--all", help="Every matching account, streamed in batches (not with --limit/--offset)."
-        ),
-    ] = False,
-    json_output: JsonOption = False,
-) -> None:
-    """List accounts, oldest first: 50 by default (--limit, --offset), or --all.
-
-    When more accounts match than are shown, stderr says how many. --all streams every
-    account in batches, so memory stays flat on any table size; people get one tab-separated
-    line per account (header first). With --json, `data` is a list of users: id, email,
-    full_name, is_active, is_superuser, roles, created_at, updated_at (with --all the document
-    is written as it streams; on a failure part-way stdout is incomplete and the exit code
-    says so).
-    """
-    from app.schemas.user import UserRead
-
-    filters = {"superusers_only": superusers, "active": active, "search": search}
-    if every:
-        if limit is not None or offset:
-            raise typer.BadParameter("--all cannot be combined with --limit or --offset")
-        run_session(ctx, stream_users(filters, json_output=json_output))
-        return
-    page_size = limit or DEFAULT_LIST_LIMIT
-
-    async def handler(db: AsyncSession) -> list[UserRead]:
-        from app.services import users
-
-        found = await users.list_users(db, **filters, limit=page_size, offset=offset)
-        if len(found) == page_size:
-            total = await users.count_users(db, **filters)
-            if total > offset + page_size:
-                note_more(shown=len(found), offset=offset, total=total)
-        return [UserRead.model_validate(user) for user in found]
-
-    run_session(ctx, handler, json_output=json_output, render=render_users)
+# `list` lives in commands/users_list.py (paging and streaming); registered here, in order.
+app.command("list")(list_users_command)
 
 
 @app.command("show")

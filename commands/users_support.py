@@ -104,7 +104,7 @@ def render_users(users: list[Any]) -> None:
     table.columns[1].min_width = max(len(user.email) for user in users)
     for user in users:
         # Data is text, never markup: a name like "[red]x" is shown as typed.
-        table.add_row(*(Text(one_line(cell)) for cell in _row(user)))
+        table.add_row(*(Text(one_line(cell)) for cell in row_cells(user)))
     out().print(table)
 
 
@@ -120,55 +120,7 @@ def render_user(user: UserRead) -> None:
     out().print(table)
 
 
-def note_more(*, shown: int, offset: int, total: int) -> None:
-    from manage.output import warning_line
-
-    warning_line(
-        f"showing accounts {offset + 1}-{offset + shown} of {total}; "
-        f"--offset {offset + shown} for the next page, or --all for every one"
-    )
-
-
-STREAM_BATCH = 500
-_STREAM_COLUMNS = ("id", "email", "name", "active", "superuser", "roles", "created")
-
-
-def stream_users(
-    filters: dict[str, Any], *, json_output: bool
-) -> Callable[[AsyncSession], Awaitable[int]]:
-    """A handler that writes every matching user to stdout as it reads them, STREAM_BATCH at a
-    time by id (keyset paging), forgetting each batch before the next; returns the count."""
-
-    async def handler(db: AsyncSession) -> int:
-        import json
-        import sys
-
-        from app.schemas.user import UserRead
-        from app.services import users
-        from manage.output import one_line
-
-        write = sys.stdout.write
-        write('{"success": true, "data": [' if json_output else "\t".join(_STREAM_COLUMNS))
-        count, after = 0, None
-        while batch := await users.list_users(db, **filters, limit=STREAM_BATCH, after_id=after):
-            for user in (UserRead.model_validate(u) for u in batch):
-                if json_output:
-                    document = json.dumps(user.model_dump(mode="json"))
-                    write(("" if count == 0 else ", ") + document)
-                else:
-                    write("\n" + "\t".join(one_line(cell) for cell in _row(user)))
-                count += 1
-            after = batch[-1].id
-            db.expunge_all()
-            sys.stdout.flush()
-        write('], "message": null, "error_code": null}\n' if json_output else "\n")
-        sys.stdout.flush()
-        return count
-
-    return handler
-
-
-def _row(user: Any) -> list[str]:
+def row_cells(user: Any) -> list[str]:
     return [
         str(user.id),
         user.email,
