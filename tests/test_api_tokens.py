@@ -50,6 +50,7 @@ CHANGES = {
     "logout-everywhere": (["users", "logout-everywhere", "ann@example.com"], True),
     "role grant": (["roles", "grant", "reader", "ann@example.com"], True),
     "role revoke": (["roles", "revoke", "staff", "ann@example.com"], True),
+    "role deleted": (["roles", "delete", "staff", "--yes", "--force"], True),
 }
 
 

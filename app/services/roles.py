@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlmodel import col, delete, func, select
+from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
@@ -158,6 +158,12 @@ async def delete_role(
     permissions = (await permissions_by_role(db, role_ids=[role.id])).get(role.id, [])
     holders = select(User.email).join(UserRole, col(UserRole.user_id) == col(User.id))
     emails = list((await db.exec(holders.where(UserRole.role_id == role.id))).all())
+    if emails:  # the holders lose a role: end their API tokens, as `revoke` does
+        await db.exec(
+            update(User)
+            .where(col(User.id).in_(select(UserRole.user_id).where(UserRole.role_id == role.id)))
+            .values(security_stamp=new_security_stamp())
+        )
     # Core deletes: the ORM would lazy-load both collections first, which async forbids.
     await db.exec(delete(UserRole).where(col(UserRole.role_id) == role.id))
     await db.exec(delete(RolePermission).where(col(RolePermission.role_id) == role.id))
