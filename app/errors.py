@@ -53,6 +53,7 @@ class ErrorCode(StrEnum):
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
     INACTIVE_USER = "INACTIVE_USER"
     NOT_ALLOWED = "NOT_ALLOWED"  # HTTP method not allowed
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"  # login throttled (429, Retry-After)
 
 
 class AppException(Exception):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
-from functools import lru_cache
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, lru_cache
 from importlib import resources
 
 from passlib.context import CryptContext
@@ -23,13 +26,61 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, hashed: str) -> bool:
-    """True when `password` matches `hashed`; a malformed hash or over-long bcrypt input: False."""
+    """True when `password` matches `hashed`; a malformed hash: False.
+
+    bcrypt hashes are checked against the password's first 72 bytes (UTF-8), as the bcrypt and
+    passlib releases that made them did (they truncated silently; bcrypt 5 raises instead), so
+    accounts with longer passwords keep working until the login rehashes them with argon2,
+    which keeps the whole password.
+    """
+    if hashed.startswith(_BCRYPT_PREFIXES):
+        return _verify_bcrypt(password, hashed)
     try:
         return pwd_context().verify(password, hashed)
     except (ValueError, TypeError):
-        # bcrypt refuses > 72 bytes and passlib refuses unknown hash formats: both are a
-        # failed check, not a crash in the login path.
+        # passlib refuses unknown hash formats: a failed check, not a crash in the login path.
         return False
+
+
+# Modular-crypt prefixes of bcrypt (2a: most libraries until 2014, 2b: since, 2y: PHP).
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+BCRYPT_MAX_BYTES = 72
+
+
+def _verify_bcrypt(password: str, hashed: str) -> bool:
+    import bcrypt
+
+    try:
+        return bcrypt.checkpw(password.encode("utf-8")[:BCRYPT_MAX_BYTES], hashed.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return False
+
+
+def default_hash_workers() -> int:
+    """Half the CPUs (at least 1): argon2 itself runs 4 lanes, so this leaves the event loop a
+    core while logins hash."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+@cache
+def hashing_pool(workers: int) -> ThreadPoolExecutor:
+    """The bounded thread pool that hashes and verifies for async callers (one per size)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-hash")
+
+
+async def verify_password_async(password: str, hashed: str, *, workers: int | None = None) -> bool:
+    """verify_password in the hashing pool, so a login never stalls the event loop.
+
+    argon2-cffi and bcrypt release the GIL while hashing, so the loop keeps serving requests.
+    """
+    pool = hashing_pool(workers or default_hash_workers())
+    return await asyncio.get_running_loop().run_in_executor(pool, verify_password, password, hashed)
+
+
+async def hash_password_async(password: str, *, workers: int | None = None) -> str:
+    """hash_password in the hashing pool (see verify_password_async)."""
+    pool = hashing_pool(workers or default_hash_workers())
+    return await asyncio.get_running_loop().run_in_executor(pool, hash_password, password)
 
 
 def needs_rehash(hashed: str) -> bool:

@@ -102,16 +102,7 @@ def render_users(users: list[Any]) -> None:
     table.columns[1].no_wrap = True
     table.columns[1].min_width = max(plain(user.email).cell_len for user in users)
     for user in users:
-        add_row(
-            table,
-            user.id,
-            user.email,
-            user.full_name or "",
-            "yes" if user.is_active else "no",
-            "yes" if user.is_superuser else "no",
-            ", ".join(user.roles),
-            user.created_at.strftime("%Y-%m-%d"),  # the time: `users show`
-        )
+        add_row(table, *row_cells(user))
     out().print(table)
 
 
@@ -124,3 +115,15 @@ def render_user(user: UserRead) -> None:
     for key, value in user.model_dump().items():
         add_row(table, key, ", ".join(value) if isinstance(value, list) else value)
     out().print(table)
+
+
+def row_cells(user: Any) -> list[str]:
+    return [
+        str(user.id),
+        user.email,
+        user.full_name or "",
+        "yes" if user.is_active else "no",
+        "yes" if user.is_superuser else "no",
+        ", ".join(user.roles),
+        user.created_at.strftime("%Y-%m-%d"),  # the time: `users show`
+    ]

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Role, User, UserRole
 from app.models._columns import utcnow
+from app.models.user import new_security_stamp
 from app.schemas.seed import ModelCounts, RowChange
 from app.services.seed_rows import UserRow, invalid
 
@@ -157,6 +158,8 @@ async def seed_users(
         if wanted_roles is not None and wanted_roles != have:
             fields.append("roles")
             await _set_roles(db, current.id, have=have, want=wanted_roles)
+        if values.keys() & {"hashed_password", "is_active", "is_superuser"} or "roles" in fields:
+            values["security_stamp"] = new_security_stamp()  # ends the user's API tokens
         if values:
             values["updated_at"] = now
             await db.exec(
