@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
-from db import revision_checksums
+from db import progress, revision_checksums
 from db.config import DatabaseSettings
 from db.errors import BadRevision, InvalidArgument
 from db.migration_lock import OnWait, end_read, migration_lock
@@ -213,10 +213,14 @@ def _status(connection: Connection, script: ScriptDirectory) -> MigrationStatus:
     return MigrationStatus(current=current, heads=heads, revisions=revisions)
 
 
-def _step_reporter(on_step: OnStep) -> Callable[..., None]:
+def _step_reporter(on_step: OnStep | None) -> Callable[..., None]:
     def report(*, step: Any, **_: Any) -> None:
         if not step.is_stamp:
-            on_step(step.up_revision_id, step.up_revision.doc or "", step.is_upgrade)
+            # For the interruption message: what a revision-by-revision run already committed.
+            kind = "revision" if step.is_upgrade else "reverted revision"
+            progress.step_done(kind, step.up_revision_id)
+            if on_step is not None:
+                on_step(step.up_revision_id, step.up_revision.doc or "", step.is_upgrade)
 
     return report
 
@@ -231,8 +235,8 @@ def _run(
     script = script_directory(cfg)
     before = current_heads(connection)
     cfg.attributes["connection"] = connection
-    if on_step is not None:
-        cfg.attributes["on_version_apply"] = _step_reporter(on_step)
+    cfg.attributes["on_version_apply"] = _step_reporter(on_step)
+    progress.track(connection)
     with alembic_errors():
         action(cfg)
     after = current_heads(connection)
@@ -274,6 +278,7 @@ async def _locked_run(
         ):
             result = await connection.run_sync(_run, alembic_config(), action, on_step, restamp)
             await connection.commit()
+            progress.steps_committed()
         return result
 
 

@@ -114,10 +114,9 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     from app.errors import AppException, ErrorCode
     from db.errors import DatabaseLayerError
 
-    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
-        return Failure(
-            ExitCode.INTERRUPTED, ErrorCode.INTERRUPTED, "interrupted; nothing committed"
-        )
+    interrupted = _interruption(exc)
+    if interrupted is not None:
+        return interrupted
     if isinstance(exc, AppException):
         return Failure(exit_code_for_status(exc.status), exc.error_code, exc.message)
     if isinstance(exc, DatabaseLayerError):
@@ -174,6 +173,25 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
         ErrorCode.INTERNAL_ERROR,
         f"unexpected error: {type(exc).__name__} (run with --verbose for the traceback)",
     )
+
+
+def _interruption(exc: BaseException) -> Failure | None:
+    """SIGINT / SIGTERM / SIGHUP (manage/interrupts.py): 130 / 143 / 129, saying what the
+    command had already committed (db/progress.py). SIGINT keeps the short
+    "interrupted; ..." everyone knows from Ctrl-C; the others name the signal."""
+    from db.progress import ledger
+    from manage.interrupts import Interrupted
+
+    if isinstance(exc, Interrupted):
+        exit_code = ExitCode(exc.exit_code)
+        who = "" if exit_code is ExitCode.INTERRUPTED else f" by {exc.signum.name}"
+    elif isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+        exit_code, who = ExitCode.INTERRUPTED, ""
+    else:
+        return None
+    from app.errors import ErrorCode
+
+    return Failure(exit_code, ErrorCode.INTERRUPTED, f"interrupted{who}; {ledger().describe()}")
 
 
 def database_layer_exit(exc: Any) -> ExitCode:

@@ -1,9 +1,14 @@
 """The one runner every command uses.
 
 settings -> engine -> AsyncSession -> the command's async handler -> commit; any error or
-Ctrl-C -> rollback -> dispose -> one line on stderr (and the JSON envelope with --json) ->
-the exit code from manage/exit_codes.py. Typer has no async commands: this is the single
-place that calls asyncio.run.
+SIGINT / SIGTERM / SIGHUP (manage/interrupts.py) -> rollback -> dispose -> one line on stderr
+(and the JSON envelope with --json) -> the exit code from manage/exit_codes.py. Typer has no
+async commands: this is the single place that runs the event loop.
+
+Cleanup never hides the error that caused it: a rollback or dispose that fails (the
+connection was lost mid-COPY) or hangs (a stalled network) is cut off after
+CLEANUP_TIMEOUT seconds, its connection is invalidated (closed, never returned to a pool)
+and the original exception is the one reported.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Render = Callable[[Any], None]
+
+# Seconds a ROLLBACK or an engine dispose may take once a command failed. On a healthy server
+# both take milliseconds; a longer wait means the network or server stalled, and closing the
+# socket is then the only way out (the server rolls back a session whose client is gone).
+CLEANUP_TIMEOUT = 1.0
 
 
 @dataclass
@@ -76,26 +86,68 @@ async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitab
     try:
         return await body(Runtime(settings=settings, engine=engine))
     finally:
-        await asyncio.shield(engine.dispose())
+        await bounded_cleanup(engine.dispose(), on_timeout=None)
+
+
+async def bounded_cleanup(
+    cleanup: Awaitable[Any], *, on_timeout: Callable[[], Awaitable[Any]] | None
+) -> None:
+    """Await `cleanup` for at most CLEANUP_TIMEOUT seconds; never raise.
+
+    Runs while an exception (or a signal's cancellation) is on its way up, and must not
+    replace it: a failure here is only shown with --verbose. On failure or timeout
+    `on_timeout` (e.g. invalidating the session's connection) gets one more bounded try.
+    """
+    import asyncio
+
+    try:
+        async with asyncio.timeout(CLEANUP_TIMEOUT):
+            await cleanup
+        return
+    except BaseException as exc:  # noqa: BLE001 - the original error is the one to report
+        _cleanup_failed(exc)
+    if on_timeout is not None:
+        try:
+            async with asyncio.timeout(CLEANUP_TIMEOUT):
+                await on_timeout()
+        except BaseException as exc:  # noqa: BLE001
+            _cleanup_failed(exc)
+
+
+def _cleanup_failed(exc: BaseException) -> None:
+    import logging
+
+    logging.getLogger("manage.runner").debug(
+        "cleanup failed: %s", type(exc).__name__, exc_info=exc
+    )
 
 
 async def open_session(
     options: GlobalOptions, handler: Callable[[AsyncSession], Awaitable[T]]
 ) -> T:
-    """Settings -> engine -> one session -> handler; commit on success, else roll back."""
-    import asyncio
+    """Settings -> engine -> one session -> handler; commit on success, else roll back.
 
+    The rollback is bounded and cannot replace the error that caused it (bounded_cleanup):
+    a connection that cannot be rolled back is invalidated, never reused.
+    """
+    from db import progress
     from db.engine import session_factory
 
     async def body(runtime: Runtime) -> T:
-        async with session_factory(runtime.engine)() as session:
-            try:
-                result = await handler(session)
-                await session.commit()
-            except BaseException:
-                await asyncio.shield(session.rollback())
-                raise
-            return result
+        session = session_factory(runtime.engine)()
+        try:
+            result = await handler(session)
+            progress.step_done("", "this command's changes")
+            progress.commit_sent()
+            await session.commit()
+            progress.steps_committed()
+        except BaseException:
+            progress.steps_rolled_back()
+            await bounded_cleanup(session.rollback(), on_timeout=session.invalidate)
+            await bounded_cleanup(session.close(), on_timeout=session.invalidate)
+            raise
+        await bounded_cleanup(session.close(), on_timeout=session.invalidate)
+        return result
 
     return await _with_engine(options, body)
 
@@ -119,16 +171,16 @@ def _finish(
     json_output: bool,
     render: Render | None,
 ) -> T:
-    import asyncio
-
-    from manage import output
+    from db import progress
+    from manage import interrupts, output
 
     output.reset_consoles()
+    progress.reset()
     try:
-        result = asyncio.run(coroutine_factory())
+        result = interrupts.run(coroutine_factory)
     except (typer.Exit, typer.Abort):
         raise
-    except BaseException as exc:  # KeyboardInterrupt and CancelledError included
+    except BaseException as exc:  # Interrupted (signals) and CancelledError included
         _fail(options, exc, json_output=json_output)
     if json_output:
         output.emit_json(success=True, data=result)
