@@ -88,6 +88,36 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+# The aiosqlite connections checked out right now, in every engine of this process. A
+# cancelled await does not stop a statement running in aiosqlite's worker thread (a ROLLBACK
+# would queue behind it for as long as it runs); sqlite3's interrupt() does, from any thread.
+_SQLITE_IN_USE: set[Any] = set()
+_INTERRUPTS: set[Any] = set()  # references to the interrupt tasks until they ran
+
+
+def _track_sqlite_checkouts(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi: Any, _record: Any, proxy: Any) -> None:
+        _SQLITE_IN_USE.add(proxy.driver_connection)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi: Any, record: Any) -> None:
+        _SQLITE_IN_USE.discard(record.driver_connection)
+
+
+def interrupt_sqlite_statements() -> None:
+    """Stop every SQLite statement running in this process (the runner calls it on SIGINT,
+    SIGTERM, SIGHUP). PostgreSQL needs nothing here: asyncpg sends the server a cancel
+    request when the awaiting task is cancelled."""
+    import asyncio
+
+    for connection in list(_SQLITE_IN_USE):
+        # aiosqlite's interrupt() calls sqlite3.Connection.interrupt() at once, off the queue.
+        task = asyncio.ensure_future(connection.interrupt())
+        _INTERRUPTS.add(task)
+        task.add_done_callback(_INTERRUPTS.discard)
+
+
 def _require_sqlite_directory(database: str | None) -> None:
     """A SQLite file in a directory that does not exist: say so before connecting.
 
@@ -123,6 +153,7 @@ def create_engine(
     engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_transactions(engine)
+        _track_sqlite_checkouts(engine)
         database = parsed.database
 
         # At connect time, not here: commands that never connect (`migrate sql`, migrations

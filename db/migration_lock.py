@@ -129,6 +129,8 @@ async def _pg_set_timeouts(conn: AsyncConnection, settings: DatabaseSettings) ->
 
 
 async def _pg_release(conn: AsyncConnection) -> None:
+    if conn.invalidated:
+        return  # closed: the session, and its advisory lock, are gone
     try:
         if conn.in_transaction():
             await conn.rollback()
@@ -159,10 +161,16 @@ async def _sqlite_acquire(conn: AsyncConnection, timeout: float) -> None:
 
 
 async def _sqlite_release(conn: AsyncConnection, settings: DatabaseSettings) -> None:
-    if conn.in_transaction():
-        await conn.rollback()
-    conn.info.pop("sqlite_begin", None)
-    await _sqlite_busy_timeout(conn, settings.db_sqlite_busy_timeout)
+    if conn.invalidated:
+        return  # an interrupted statement closed the connection: the lock went with it
+    try:
+        if conn.in_transaction():
+            await conn.rollback()
+        conn.info.pop("sqlite_begin", None)
+        await _sqlite_busy_timeout(conn, settings.db_sqlite_busy_timeout)
+    except Exception:
+        # Never replace the error that ended the run; closing the connection unlocks.
+        await conn.invalidate()
 
 
 @asynccontextmanager

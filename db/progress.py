@@ -28,26 +28,35 @@ class Ledger:
 
     committed: list[tuple[str, str]] = field(default_factory=list)
     unconfirmed: list[tuple[str, str]] = field(default_factory=list)
+    rolled_back: list[tuple[str, str]] = field(default_factory=list)
     commit_sent: bool = False
 
     def describe(self) -> str:
-        """`committed: revisions a1, b2` / `nothing committed`, plus any unconfirmed step."""
-        parts = [f"committed: {_grouped(self.committed)}" if self.committed else ""]
-        if self.unconfirmed:
+        """`committed: revisions a1, b2` or `nothing committed`, then what did not stay:
+        steps done in a transaction never committed are rolled back; a step whose COMMIT
+        was sent but not answered may or may not have stayed."""
+        parts = [
+            f"committed: {_grouped(self.committed)}" if self.committed else "nothing committed"
+        ]
+        if self.unconfirmed and self.commit_sent:
             parts.append(
                 f"{_grouped(self.unconfirmed)} may have been committed (the COMMIT was under way)"
             )
-        text = "; ".join(part for part in parts if part)
-        return text or "nothing committed"
+        lost = self.rolled_back + ([] if self.commit_sent else self.unconfirmed)
+        lost = [step for step in lost if step[0]]  # named steps only
+        if lost:
+            parts.append(f"rolled back: {_grouped(lost)}")
+        return "; ".join(parts)
 
 
 def _grouped(steps: list[tuple[str, str]]) -> str:
-    """[("revision", "a1"), ("revision", "b2"), ("step", "seeds")] -> "revisions a1, b2; step seeds"."""
+    """[("revision", "a1"), ("revision", "b2"), ("", "the seeds")] ->
+    "revisions a1, b2, the seeds" (an empty kind is a free-form step)."""
     groups: dict[str, list[str]] = {}
     for kind, name in steps:
         groups.setdefault(kind, []).append(name)
-    return "; ".join(
-        f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    return ", ".join(
+        f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}" if kind else ", ".join(names)
         for kind, names in groups.items()
     )
 
@@ -85,8 +94,9 @@ def steps_committed() -> None:
 
 
 def steps_rolled_back() -> None:
-    """A ROLLBACK before any COMMIT was sent: the unconfirmed steps did not stay."""
+    """A ROLLBACK: the unconfirmed steps did not stay, unless their COMMIT had been sent."""
     if not _ledger.commit_sent:
+        _ledger.rolled_back.extend(_ledger.unconfirmed)
         _ledger.unconfirmed.clear()
 
 

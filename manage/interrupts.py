@@ -38,9 +38,10 @@ class Interrupted(BaseException):
         return EXIT_CODES[self.signum]
 
 
-def run(main: Callable[[], Awaitable[T]]) -> T:
+def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | None = None) -> T:
     """asyncio.run(main()) with SIGINT/SIGTERM/SIGHUP cancelling it; raises Interrupted after
-    the coroutine's own cleanup (its `finally` blocks) has run."""
+    the coroutine's own cleanup (its `finally` blocks) has run. `on_signal` runs first, in the
+    loop (e.g. interrupting statements a cancellation cannot reach)."""
     received: list[signal.Signals] = []
 
     async def guarded() -> T:
@@ -48,9 +49,11 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
         task = asyncio.current_task()
         assert task is not None
 
-        def on_signal(signum: signal.Signals) -> None:
+        def handle(signum: signal.Signals) -> None:
             received.append(signum)
             if len(received) == 1:
+                if on_signal is not None:
+                    on_signal()
                 task.cancel(f"interrupted by {signum.name}")
             # A second signal while cleaning up: the cleanup is bounded in time (runner),
             # so it is left to finish rather than cut short mid-ROLLBACK.
@@ -58,7 +61,7 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
         installed = []
         for signum in HANDLED:
             try:
-                loop.add_signal_handler(signum, on_signal, signum)
+                loop.add_signal_handler(signum, handle, signum)
                 installed.append(signum)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests) or no such signal on this platform

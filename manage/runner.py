@@ -77,7 +77,6 @@ def settings_for(ctx: typer.Context) -> Settings:
 
 
 async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitable[T]]) -> T:
-    import asyncio
 
     from db.engine import create_engine
 
@@ -104,22 +103,20 @@ async def bounded_cleanup(
         async with asyncio.timeout(CLEANUP_TIMEOUT):
             await cleanup
         return
-    except BaseException as exc:  # noqa: BLE001 - the original error is the one to report
+    except BaseException as exc:
         _cleanup_failed(exc)
     if on_timeout is not None:
         try:
             async with asyncio.timeout(CLEANUP_TIMEOUT):
                 await on_timeout()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             _cleanup_failed(exc)
 
 
 def _cleanup_failed(exc: BaseException) -> None:
     import logging
 
-    logging.getLogger("manage.runner").debug(
-        "cleanup failed: %s", type(exc).__name__, exc_info=exc
-    )
+    logging.getLogger("manage.runner").debug("cleanup failed: %s", type(exc).__name__, exc_info=exc)
 
 
 async def open_session(
@@ -172,12 +169,13 @@ def _finish(
     render: Render | None,
 ) -> T:
     from db import progress
+    from db.engine import interrupt_sqlite_statements
     from manage import interrupts, output
 
     output.reset_consoles()
     progress.reset()
     try:
-        result = interrupts.run(coroutine_factory)
+        result = interrupts.run(coroutine_factory, on_signal=interrupt_sqlite_statements)
     except (typer.Exit, typer.Abort):
         raise
     except BaseException as exc:  # Interrupted (signals) and CancelledError included

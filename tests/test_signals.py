@@ -241,3 +241,33 @@ def test_sigterm_during_a_million_user_load_writes_nothing_on_sqlite(scratch, tm
     assert (code, stdout) == (143, ""), stderr
     assert stderr == "error: interrupted by SIGTERM; nothing committed\n"
     assert fetch(url, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_sigterm_during_a_sqlite_migration_interrupts_it_and_rolls_every_revision_back(
+    scratch, tmp_path
+) -> None:
+    """SQLite migrates in one exclusive transaction: an interruption keeps none of it. The
+    running statement is stopped (sqlite3 interrupt), not waited for."""
+    url = scratch.blank("sqlite")
+    journal = Path(url.split(":///", 1)[1] + "-journal")
+
+    def slow_revision_started() -> bool:
+        if not journal.exists():
+            return False
+        time.sleep(1.0)  # the two quick revisions take milliseconds
+        return True
+
+    code, stdout, stderr, sent = signal_when(
+        ["migrate", "upgrade"],
+        {"DATABASE_URL": url, **slow_chain(tmp_path / "chain")},
+        slow_revision_started,
+        signal.SIGTERM,
+        tmp_path,
+    )
+    assert time.monotonic() - sent < 5  # the 5-billion-row count was not waited for
+    assert (code, stdout) == (143, ""), stderr
+    assert stderr == (
+        "error: interrupted by SIGTERM; nothing committed; "
+        "rolled back: revisions s1000000, s2000000\n"
+    )
+    assert fetch(url, "SELECT name FROM sqlite_master") == []
