@@ -46,7 +46,10 @@ def check(
         from manage.retry import until_deadline
 
         report = await until_deadline(
-            lambda: readiness.check(runtime.engine), seconds=wait, done=lambda r: r.ready
+            lambda: readiness.check(runtime.engine),
+            seconds=wait,
+            done=lambda r: r.ready,
+            min_attempt=runtime.settings.db.db_connect_timeout,
         )
         data = {"ready": report.ready, **_fields(report)}
         if not report.ready:

@@ -19,7 +19,9 @@ Action = Literal["upgrade", "downgrade", "stamp"]
 
 
 def migration_engine(runtime: Runtime) -> Any:
-    """DB_MIGRATION_URL when set (a direct connection past PgBouncer), else the main engine."""
+    """DB_MIGRATION_URL when set (a direct connection past PgBouncer), else the main URL; on
+    PostgreSQL always an engine of its own, for MIGRATION_COMMAND_TIMEOUT (asyncpg sets the
+    client-side statement deadline per connection)."""
     from db.engine import create_engine
 
     settings = runtime.settings.db
@@ -27,7 +29,9 @@ def migration_engine(runtime: Runtime) -> Any:
         # A direct connection: none of the PgBouncer workarounds (per-transaction SET LOCAL
         # timeouts would override the MIGRATION_* ones).
         direct = settings.model_copy(update={"db_pgbouncer": False})
-        return create_engine(direct, url=settings.db_migration_url, pooled=False)
+        return create_engine(direct, url=settings.db_migration_url, pooled=False, migrations=True)
+    if runtime.engine.dialect.name == "postgresql":
+        return create_engine(settings, pooled=False, migrations=True)
     return runtime.engine
 
 
@@ -86,7 +90,7 @@ def run_action(
     async def online(engine: Any, runtime: Runtime) -> Any:
         from db import migrations
 
-        if engine is runtime.engine:
+        if not runtime.settings.db.db_migration_url:  # migrating through the main URL
             _refuse_pgbouncer(runtime, engine)
         return await getattr(migrations, action)(
             engine,

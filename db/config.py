@@ -6,6 +6,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./app.db"
+# Seconds. A management command's statement that runs five minutes is stalled, or belongs in a
+# migration; a migration (an index build on a big table) gets an hour.
+DEFAULT_COMMAND_TIMEOUT = 300.0
+DEFAULT_MIGRATION_COMMAND_TIMEOUT = 3600.0
 
 # Plain scheme -> the async driver this project ships. Anything else is refused up front
 # rather than failing later with a driver ImportError.
@@ -40,6 +44,11 @@ class DatabaseSettings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_statement_timeout: float | None = Field(default=None, gt=0)
     db_lock_timeout: float | None = Field(default=None, gt=0)
+    # Client-side deadline per statement (asyncpg's command_timeout): a server or network
+    # that stops answering is exit 6 after this long, where DB_STATEMENT_TIMEOUT cannot help
+    # (the server never hears back). MIGRATION_COMMAND_TIMEOUT is the migrations' own.
+    db_command_timeout: float = Field(default=DEFAULT_COMMAND_TIMEOUT, gt=0)
+    migration_command_timeout: float = Field(default=DEFAULT_MIGRATION_COMMAND_TIMEOUT, gt=0)
     db_pgbouncer: bool = False
     db_sqlite_busy_timeout: float = Field(default=30.0, ge=0)
     # PostgreSQL lock_timeout / statement_timeout for the migration connection, set only

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,9 @@ def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
     return {name: str(int(seconds * 1000)) for name, seconds in values.items() if seconds}
 
 
-def _postgres_connect_args(settings: DatabaseSettings, query: dict[str, Any]) -> dict[str, Any]:
+def _postgres_connect_args(
+    settings: DatabaseSettings, query: dict[str, Any], *, command_timeout: float
+) -> dict[str, Any]:
     server_settings = {"application_name": APPLICATION_NAME}
     if not settings.db_pgbouncer:
         # PgBouncer refuses unknown startup parameters; in that mode _set_local_timeouts
@@ -39,7 +45,7 @@ def _postgres_connect_args(settings: DatabaseSettings, query: dict[str, Any]) ->
         server_settings.update(_timeouts(settings))
     args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
-        "command_timeout": None,
+        "command_timeout": command_timeout,
         "server_settings": server_settings,
     }
     sslmode = query.get("sslmode") or query.get("ssl")
@@ -134,15 +140,80 @@ def _require_sqlite_directory(database: str | None) -> None:
         )
 
 
+# True while a client-side deadline (--wait, --lock-timeout) bounds the work: a statement it
+# cuts off closes its connection at once. Otherwise (a signal) SQLAlchemy's graceful close
+# runs, which gives asyncpg's cancel request time to reach the server and stop the statement.
+_ABORT_ON_CANCEL: ContextVar[bool] = ContextVar("abort_on_cancel", default=False)
+
+
+@contextlib.contextmanager
+def deadline_bound() -> Iterator[None]:
+    """Mark the awaits inside as bounded by a deadline (see _ABORT_ON_CANCEL)."""
+    token = _ABORT_ON_CANCEL.set(True)
+    try:
+        yield
+    finally:
+        _ABORT_ON_CANCEL.reset(token)
+
+
+def _name_timeouts(
+    engine: AsyncEngine, *, connect_timeout: float, command_timeout: float, setting: str
+) -> None:
+    """A statement or connect that got no answer in time: DatabaseUnavailable naming which
+    deadline passed, and the connection closed (after a stall its protocol state is unknown;
+    a pooled copy must never be reused). asyncpg has already asked the server to cancel."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if isinstance(context.original_exception, asyncio.CancelledError):
+            if _ABORT_ON_CANCEL.get() and context.connection is not None:
+                context.is_disconnect = True
+                context.connection.connection.driver_connection.terminate()
+            return
+        if not isinstance(context.original_exception, TimeoutError):
+            return
+        context.is_disconnect = True
+        if context.connection is not None:
+            # Close the socket now: SQLAlchemy's invalidation would first try a graceful
+            # close through the stalled connection (for up to 2 s).
+            context.connection.connection.driver_connection.terminate()
+        if context.connection is None:  # while connecting
+            raise DatabaseUnavailable(
+                f"database unavailable: no answer within {connect_timeout:g}s while "
+                "connecting (DB_CONNECT_TIMEOUT)",
+                code="DB_TIMEOUT",
+            )
+        raise DatabaseUnavailable(
+            f"database unavailable: a statement got no answer within {command_timeout:g}s "
+            f"({setting}); the network or the server stalled",
+            code="DB_TIMEOUT",
+        )
+
+
 def create_engine(
-    settings: DatabaseSettings, *, url: str | None = None, pooled: bool = True
+    settings: DatabaseSettings,
+    *,
+    url: str | None = None,
+    pooled: bool = True,
+    migrations: bool = False,
 ) -> AsyncEngine:
-    """Build the engine for `url` (default: settings.database_url) with this project's options."""
+    """Build the engine for `url` (default: settings.database_url) with this project's options.
+
+    `migrations=True`: statements get MIGRATION_COMMAND_TIMEOUT instead of DB_COMMAND_TIMEOUT
+    as their client-side deadline.
+    """
     parsed = make_url(url or settings.database_url)
     kwargs: dict[str, Any] = {}
+    if migrations:
+        command_timeout = settings.migration_command_timeout
+        timeout_setting = "MIGRATION_COMMAND_TIMEOUT"
+    else:
+        command_timeout, timeout_setting = settings.db_command_timeout, "DB_COMMAND_TIMEOUT"
     if parsed.get_backend_name() == "postgresql":
         query = dict(parsed.query)
-        kwargs["connect_args"] = _postgres_connect_args(settings, query)
+        kwargs["connect_args"] = _postgres_connect_args(
+            settings, query, command_timeout=command_timeout
+        )
         parsed = parsed.difference_update_query(["sslmode", "ssl"])
         if settings.db_pgbouncer:
             pooled = False
@@ -161,8 +232,15 @@ def create_engine(
         @event.listens_for(engine.sync_engine, "do_connect")
         def _check_directory(*_args: Any) -> None:
             _require_sqlite_directory(database)
-    elif settings.db_pgbouncer and _timeouts(settings):
-        _set_local_timeouts(engine, _timeouts(settings))
+    else:
+        _name_timeouts(
+            engine,
+            connect_timeout=settings.db_connect_timeout,
+            command_timeout=command_timeout,
+            setting=timeout_setting,
+        )
+        if settings.db_pgbouncer and _timeouts(settings):
+            _set_local_timeouts(engine, _timeouts(settings))
     return engine
 
 

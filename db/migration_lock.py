@@ -29,12 +29,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.config import DatabaseSettings
-from db.errors import LockNotAcquired
+from db.engine import deadline_bound
+from db.errors import DatabaseUnavailable, LockNotAcquired
 
 # pg_advisory_lock(bigint) key: "mana" in ASCII. Below 2**31, so pg_locks shows it as
 # classid = 0, objid = key, objsubid = 1.
 MIGRATION_LOCK_KEY = 0x6D616E61
 POLL_INTERVAL = 0.2
+# The last poll may still be in flight when the wait ends: it gets this long to answer.
+DEADLINE_GRACE = 0.5
 LOCKED_ERROR_CODE = "MIGRATION_LOCKED"
 _EXCLUSIVE = "EXCLUSIVE"
 
@@ -117,6 +120,23 @@ async def _pg_acquire(conn: AsyncConnection, timeout: float, on_wait: OnWait | N
         await asyncio.sleep(min(POLL_INTERVAL, remaining))
 
 
+async def _pg_acquire_by_deadline(
+    conn: AsyncConnection, timeout: float, on_wait: OnWait | None
+) -> None:
+    """`timeout` is a real deadline: a poll that gets no answer (a stalled network) is cut
+    off too, not only a lock that stays taken."""
+    try:
+        async with asyncio.timeout(timeout + DEADLINE_GRACE):
+            with deadline_bound():
+                await _pg_acquire(conn, timeout, on_wait)
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            f"database unavailable: no answer while waiting {timeout:g}s for the migration "
+            "lock (--lock-timeout); the network or the server stalled",
+            code="DB_TIMEOUT",
+        ) from None
+
+
 async def _pg_set_timeouts(conn: AsyncConnection, settings: DatabaseSettings) -> None:
     for name, seconds in (
         ("lock_timeout", settings.migration_lock_timeout),
@@ -186,7 +206,7 @@ async def migration_lock(
     Raises LockNotAcquired (code MIGRATION_LOCKED) naming the holder after `timeout` seconds.
     """
     if conn.dialect.name == "postgresql":
-        await _pg_acquire(conn, timeout, on_wait)
+        await _pg_acquire_by_deadline(conn, timeout, on_wait)
         try:
             await _pg_set_timeouts(conn, settings)
             yield

@@ -74,7 +74,9 @@ def _connection_reason(exc: BaseException) -> str | None:
     """A short reason when `exc` means the database could not be reached at all."""
     for item in _chain(exc):
         if isinstance(item, TimeoutError | asyncio.TimeoutError):
-            return "connection timed out"
+            # Statement deadlines are named where they fire (db/engine.py); what is left is
+            # the connect (asyncpg's `timeout`), which SQLAlchemy passes through unwrapped.
+            return "no answer while connecting (DB_CONNECT_TIMEOUT)"
         if isinstance(item, ConnectionRefusedError):
             return "connection refused"
         if isinstance(item, OSError) and not isinstance(item, sqlite3.Error):
