@@ -23,7 +23,9 @@ _SCHEME_ALIASES = {
 
 
 def normalize_database_url(url: str) -> str:
-    """Return `url` with its scheme mapped to the async driver (postgresql:// -> +asyncpg)."""
+    """Return `url` with its scheme mapped to the async driver (postgresql:// -> +asyncpg),
+    after checking it: ValueError naming what is wrong (a bad port, an unsupported parameter,
+    a SQLite URL with two slashes); the message never holds the URL's password."""
     scheme, sep, rest = url.strip().partition("://")
     if not sep:
         raise ValueError("is not a URL (expected e.g. postgresql://user@host/db)")
@@ -32,7 +34,35 @@ def normalize_database_url(url: str) -> str:
         raise ValueError(
             f"unsupported scheme {scheme!r} (use postgresql:// or sqlite+aiosqlite://)"
         )
-    return f"{driver}://{rest}"
+    normalized = f"{driver}://{rest}"
+    _check(normalized)
+    return normalized
+
+
+def _check(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from db.url import check_postgres_query
+
+    try:
+        parsed = make_url(url)
+    except ValueError:
+        # SQLAlchemy's only ValueError here: int() of the port.
+        raise ValueError(
+            "the port is not a number (several hosts are written ?host=h1:5432&host=h2:5432)"
+        ) from None
+    except Exception:
+        raise ValueError("is not a URL SQLAlchemy can read") from None
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError(f"port {parsed.port} is out of range (1-65535)")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.host:
+            raise ValueError(
+                "a SQLite URL has no host: write sqlite+aiosqlite:///app.db (three slashes) "
+                "for a relative path, sqlite+aiosqlite:////srv/app.db (four) for an absolute one"
+            )
+        return
+    check_postgres_query(dict(parsed.query))
 
 
 class DatabaseSettings(BaseSettings):

@@ -18,12 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.config import DatabaseSettings
 from db.errors import DatabaseUnavailable
+from db.url import connect_args as url_connect_args
+from db.url import mask
 
 APPLICATION_NAME = "manage"
-
-# libpq's sslmode words; asyncpg takes the same words through `ssl=`, but raises TypeError
-# when it finds `sslmode` in the URL query.
-_SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
 def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
@@ -48,11 +46,9 @@ def _postgres_connect_args(
         "command_timeout": command_timeout,
         "server_settings": server_settings,
     }
-    sslmode = query.get("sslmode") or query.get("ssl")
-    if sslmode is not None:
-        if sslmode not in _SSL_MODES:
-            raise ValueError(f"DATABASE_URL: unknown sslmode {sslmode!r}")
-        args["ssl"] = sslmode
+    translated, _ = url_connect_args(query)
+    server_settings.update(translated.pop("server_settings", {}))
+    args.update(translated)  # dsn (SSL files, sslmode), timeout (connect_timeout)
     if settings.db_pgbouncer:
         # Transaction pooling hands each transaction to any server connection: a statement
         # prepared in one may be missing (or taken by another client) in the next. No caches,
@@ -214,7 +210,7 @@ def create_engine(
         kwargs["connect_args"] = _postgres_connect_args(
             settings, query, command_timeout=command_timeout
         )
-        parsed = parsed.difference_update_query(["sslmode", "ssl"])
+        parsed = parsed.difference_update_query(url_connect_args(query)[1])
         if settings.db_pgbouncer:
             pooled = False
     else:
@@ -251,8 +247,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def describe_url(url: str) -> str:
-    """The URL with its password masked, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with every password masked (userinfo, `password=`), for messages; never raises."""
+    return mask(url)
 
 
 async def ping(engine: AsyncEngine) -> None:

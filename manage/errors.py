@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,8 +80,15 @@ def _connection_reason(exc: BaseException) -> str | None:
             return "no answer while connecting (DB_CONNECT_TIMEOUT)"
         if isinstance(item, ConnectionRefusedError):
             return "connection refused"
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {item.verify_message or item.reason}"
+        if isinstance(item, ssl.SSLError):
+            return f"TLS error: {item.reason or item.strerror or type(item).__name__}"
         if isinstance(item, OSError) and not isinstance(item, sqlite3.Error):
-            return item.strerror or type(item).__name__
+            # The driver's reason ("... rejected SSL upgrade"), not only the class name; it
+            # names host and port, never the password.
+            text = str(item).splitlines()[0] if str(item) else ""
+            return item.strerror or text or type(item).__name__
         if isinstance(item, sqlite3.OperationalError):
             text = str(item)
             if "unable to open database file" in text:

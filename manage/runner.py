@@ -58,7 +58,7 @@ def load_settings(options: GlobalOptions) -> Settings:
     except ValidationError as exc:
         # Name the environment variable, never the value (a URL may hold a password).
         problems = [
-            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors(include_input=False, include_url=False)
         ]
         raise UsageError("invalid setting " + "; ".join(problems)) from None
