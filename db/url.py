@@ -12,7 +12,10 @@ rest was a TypeError (exit 70). Here each parameter is either translated or refu
 - application_name and options become startup parameters (server_settings): PostgreSQL reads
   `-c name=value` inside options itself, as it does for libpq, and proxies such as Neon's read
   their own keys there (`options=endpoint%3D...`);
-- host (several `?host=h:port`) and prepared_statement_cache_size are SQLAlchemy's own.
+- host (several `?host=h:port`, or a socket directory such as Cloud SQL's /cloudsql/...) and
+  prepared_statement_cache_size are SQLAlchemy's own;
+- channel_binding=prefer|disable is accepted and has no effect (asyncpg does not bind
+  channels; libpq's default, prefer, allows that); require is refused.
 
 Sources: libpq "Parameter Key Words" (PostgreSQL 17 docs, 32.1.2); asyncpg 0.30
 connect_utils._parse_connect_dsn_and_args; SQLAlchemy 2.x asyncpg dialect ("Multihost
@@ -43,7 +46,7 @@ _DSN = (
     "password",
     "dbname",
 )
-_TRANSLATED = ("ssl", "connect_timeout", "application_name", "options")
+_TRANSLATED = ("ssl", "connect_timeout", "application_name", "options", "channel_binding")
 _SQLALCHEMY = ("host", "prepared_statement_cache_size")
 SUPPORTED = (*_DSN, *_TRANSLATED, *_SQLALCHEMY)
 SECRET_PARAMETERS = ("password", "sslpassword")
@@ -81,6 +84,13 @@ def check_postgres_query(query: dict[str, Any]) -> None:
         raise ValueError("parameters 'ssl' and 'sslmode' say the same thing: keep sslmode")
     if "connect_timeout" in query:
         _connect_timeout(query["connect_timeout"])
+    if query.get("channel_binding", "prefer") not in ("prefer", "disable"):
+        # libpq's default is prefer: use it when offered. asyncpg authenticates with
+        # SCRAM-SHA-256 without channel binding, so only "require" cannot be honoured.
+        raise ValueError(
+            "parameter 'channel_binding' can only be prefer or disable: asyncpg does not do "
+            "SCRAM channel binding (remove channel_binding=require)"
+        )
     if "target_session_attrs" in query and query["target_session_attrs"] not in (
         _TARGET_SESSION_ATTRS
     ):
