@@ -50,6 +50,15 @@ class Settings:
         return self.app.environment is Environment.production
 
 
+# Every concern, in the order `manage config show` lists them.
+CONCERNS: tuple[type[BaseSettings], ...] = (
+    AppSettings,
+    DatabaseSettings,
+    SecuritySettings,
+    AuthSettings,
+)
+
+
 def default_env_file() -> Path:
     return Path.cwd().resolve() / ".env"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -65,26 +68,46 @@ def _check(url: str) -> None:
     check_postgres_query(dict(parsed.query))
 
 
+# PostgreSQL takes timeouts as a 32-bit count of milliseconds (statement_timeout,
+# lock_timeout: max 2147483647 ms), as does SQLite's busy_timeout: the longest any of ours
+# may be, in seconds.
+MAX_SECONDS = 2_147_483.647
+
+
+def Seconds(default: float | None, *, ge: float | None = None) -> Any:
+    """A duration setting in seconds: finite, above 0 (or >= `ge`), at most MAX_SECONDS."""
+    if ge is not None:
+        return Field(default=default, ge=ge, le=MAX_SECONDS, allow_inf_nan=False)
+    return Field(default=default, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
+
+
+def milliseconds(seconds: float) -> int:
+    """Whole milliseconds for PostgreSQL / SQLite, rounded up: 0.0004 s is 1 ms, never 0
+    (which both read as "no timeout"). 0 stays 0 (SQLite busy_timeout: do not wait)."""
+    return min(math.ceil(seconds * 1000), 2_147_483_647)
+
+
 class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
     # Used by migrations instead of DATABASE_URL when set (a direct connection past PgBouncer).
     db_migration_url: str | None = None
-    db_connect_timeout: float = Field(default=5.0, gt=0)
-    db_statement_timeout: float | None = Field(default=None, gt=0)
-    db_lock_timeout: float | None = Field(default=None, gt=0)
+    db_connect_timeout: float = Seconds(5.0)
+    db_statement_timeout: float | None = Seconds(None)
+    db_lock_timeout: float | None = Seconds(None)
     # Client-side deadline per statement (asyncpg's command_timeout): a server or network
     # that stops answering is exit 6 after this long, where DB_STATEMENT_TIMEOUT cannot help
     # (the server never hears back). MIGRATION_COMMAND_TIMEOUT is the migrations' own.
-    db_command_timeout: float = Field(default=DEFAULT_COMMAND_TIMEOUT, gt=0)
-    migration_command_timeout: float = Field(default=DEFAULT_MIGRATION_COMMAND_TIMEOUT, gt=0)
+    db_command_timeout: float = Seconds(DEFAULT_COMMAND_TIMEOUT)
+    migration_command_timeout: float = Seconds(DEFAULT_MIGRATION_COMMAND_TIMEOUT)
     db_pgbouncer: bool = False
-    db_sqlite_busy_timeout: float = Field(default=30.0, ge=0)
+    # 0: fail at once when the SQLite file is locked.
+    db_sqlite_busy_timeout: float = Seconds(30.0, ge=0)
     # PostgreSQL lock_timeout / statement_timeout for the migration connection, set only
     # after the migration lock is held (waiting for the lock is `--lock-timeout`).
-    migration_lock_timeout: float | None = Field(default=None, gt=0)
-    migration_statement_timeout: float | None = Field(default=None, gt=0)
+    migration_lock_timeout: float | None = Seconds(None)
+    migration_statement_timeout: float | None = Seconds(None)
 
     @field_validator("database_url", "db_migration_url")
     @classmethod

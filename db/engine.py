@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.config import DatabaseSettings
+from db.config import DatabaseSettings, milliseconds
 from db.errors import DatabaseUnavailable
 from db.url import connect_args as url_connect_args
 from db.url import mask
@@ -30,7 +30,7 @@ def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
         "statement_timeout": settings.db_statement_timeout,
         "lock_timeout": settings.db_lock_timeout,
     }
-    return {name: str(int(seconds * 1000)) for name, seconds in values.items() if seconds}
+    return {name: str(milliseconds(seconds)) for name, seconds in values.items() if seconds}
 
 
 def _postgres_connect_args(

@@ -28,9 +28,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.config import DatabaseSettings
+from db.config import DatabaseSettings, milliseconds
 from db.engine import deadline_bound
-from db.errors import DatabaseUnavailable, LockNotAcquired
+from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired
 
 # pg_advisory_lock(bigint) key: "mana" in ASCII. Below 2**31, so pg_locks shows it as
 # classid = 0, objid = key, objsubid = 1.
@@ -125,6 +125,8 @@ async def _pg_acquire_by_deadline(
 ) -> None:
     """`timeout` is a real deadline: a poll that gets no answer (a stalled network) is cut
     off too, not only a lock that stays taken."""
+    if not timeout >= 0:  # nan: no deadline would ever pass
+        raise InvalidArgument(f"--lock-timeout must be a number of seconds, not {timeout}")
     try:
         async with asyncio.timeout(timeout + DEADLINE_GRACE):
             with deadline_bound():
@@ -144,7 +146,7 @@ async def _pg_set_timeouts(conn: AsyncConnection, settings: DatabaseSettings) ->
     ):
         if seconds is not None:
             # SET takes no bind parameters; the value is an int we formatted ourselves.
-            await conn.execute(text(f"SET {name} = {int(seconds * 1000)}"))
+            await conn.execute(text(f"SET {name} = {milliseconds(seconds)}"))
     await conn.commit()
 
 
@@ -164,7 +166,7 @@ async def _pg_release(conn: AsyncConnection) -> None:
 
 
 async def _sqlite_busy_timeout(conn: AsyncConnection, seconds: float) -> None:
-    await conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    await conn.exec_driver_sql(f"PRAGMA busy_timeout = {milliseconds(seconds)}")
     await conn.commit()
 
 

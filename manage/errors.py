@@ -25,7 +25,12 @@ class CheckFailed(Exception):
 
 
 class UsageError(Exception):
-    """Arguments that parse but make no sense together: exit 5 with this message."""
+    """Arguments or settings that parse but make no sense: exit 5 with this message (and
+    `data` as the JSON envelope's data, e.g. `config show`'s rows)."""
+
+    def __init__(self, message: str, *, data: Any = None) -> None:
+        super().__init__(message)
+        self.data = data
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     if isinstance(exc, CheckFailed):
         return Failure(ExitCode.CHECK_FAILED, exc.error_code, exc.message, exc.data)
     if isinstance(exc, UsageError):
-        return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, str(exc))
+        return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, str(exc), exc.data)
     if isinstance(exc, ValidationError):
         return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, describe_validation_error(exc))
     state = _sqlstate(exc)

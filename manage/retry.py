@@ -35,8 +35,10 @@ async def until_deadline(
     still tries once); then DatabaseUnavailable (DB_TIMEOUT) names `what` ran out.
     """
     from db.engine import deadline_bound
-    from db.errors import DatabaseUnavailable
+    from db.errors import DatabaseUnavailable, InvalidArgument
 
+    if not seconds >= 0:  # nan: no deadline would ever pass
+        raise InvalidArgument(f"{what} must be a number of seconds, not {seconds}")
     deadline = time.monotonic() + seconds
     delay = first_delay
     while True:
