@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -33,18 +34,70 @@ def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
     return {name: str(milliseconds(seconds)) for name, seconds in values.items() if seconds}
 
 
+# TCP keepalives, both ends. A peer that vanished (a dead network, a killed VM) is noticed
+# after about IDLE + INTERVAL * COUNT = 60 s: by us even inside a long migration statement
+# whose MIGRATION_COMMAND_TIMEOUT is an hour, and by the server, which then ends our session
+# and releases its locks. asyncpg has no keepalive options; the client side is set on the
+# socket by a Connection subclass (asyncpg's documented `connection_class` hook), the server
+# side by PostgreSQL's own tcp_keepalives_* settings (libpq's keepalives_* parameters do the
+# same for psql).
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 30, 10, 3
+
+
+def _server_keepalives() -> dict[str, str]:
+    return {
+        "tcp_keepalives_idle": str(KEEPALIVE_IDLE),
+        "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+        "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+    }
+
+
+def set_keepalive(sock: Any) -> None:
+    """Turn on TCP keepalives (and, on Linux, a bound on unacknowledged sends) for `sock`."""
+    import socket
+
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # a Unix socket: no network in between
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (
+        ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+        ("TCP_USER_TIMEOUT", (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT) * 1000),
+    ):
+        option = getattr(socket, name, None)
+        if option is not None:  # Linux has all four; macOS lacks some
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+@functools.cache
+def keepalive_connection_class() -> type:
+    import asyncpg
+
+    class KeepaliveConnection(asyncpg.Connection):  # type: ignore[misc]
+        """An asyncpg connection whose socket has TCP keepalives on."""
+
+        def __init__(self, protocol: Any, transport: Any, *args: Any, **kwargs: Any) -> None:
+            super().__init__(protocol, transport, *args, **kwargs)
+            set_keepalive(transport.get_extra_info("socket"))
+
+    return KeepaliveConnection
+
+
 def _postgres_connect_args(
     settings: DatabaseSettings, query: dict[str, Any], *, command_timeout: float
 ) -> dict[str, Any]:
     server_settings = {"application_name": APPLICATION_NAME}
     if not settings.db_pgbouncer:
         # PgBouncer refuses unknown startup parameters; in that mode _set_local_timeouts
-        # applies them per transaction instead.
+        # applies them per transaction instead (and the server's keepalives face PgBouncer).
         server_settings.update(_timeouts(settings))
+        server_settings.update(_server_keepalives())
     args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "command_timeout": command_timeout,
         "server_settings": server_settings,
+        "connection_class": keepalive_connection_class(),
     }
     translated, _ = url_connect_args(query)
     server_settings.update(translated.pop("server_settings", {}))
