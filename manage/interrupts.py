@@ -14,9 +14,10 @@ while the command's loop runs so that all three signals take one path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -80,3 +81,24 @@ def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | Non
     except KeyboardInterrupt:
         # Ctrl-C before our handler was installed or after it was removed.
         raise Interrupted(signal.SIGINT) from None
+
+
+@contextlib.contextmanager
+def raising() -> Iterator[None]:
+    """Outside the event loop (prompts, reading a password): SIGTERM and SIGHUP raise
+    Interrupted where the program is, as Ctrl-C raises KeyboardInterrupt."""
+
+    def handle(signum: int, _frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum))
+
+    previous = {}
+    try:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, handle)
+    except ValueError:  # not the main thread (tests): leave the defaults
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

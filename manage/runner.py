@@ -239,8 +239,11 @@ def run_engine(
 def prepare(ctx: typer.Context, build: Callable[[], T], *, json_output: bool = False) -> T:
     """Run `build()` (parse, validate, read passwords, confirm) before any database work;
     any error is reported and exits like a command's (Ctrl-C at a prompt: 130)."""
+    from manage import interrupts
+
     try:
-        return build()
+        with interrupts.raising():
+            return build()
     except (typer.Exit, typer.Abort):
         raise
     except BaseException as exc:

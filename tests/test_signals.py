@@ -271,3 +271,52 @@ def test_sigterm_during_a_sqlite_migration_interrupts_it_and_rolls_every_revisio
         "rolled back: revisions s1000000, s2000000\n"
     )
     assert fetch(url, "SELECT name FROM sqlite_master") == []
+
+
+def _reading_stdin(pid: int) -> bool:
+    """The process is blocked in read(0, ...) (Linux x86-64: /proc/PID/syscall starts with
+    the syscall number 0, read, and its first argument, fd 0)."""
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().startswith("0 0x0 ")
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_reading_a_password_is_one_line_and_the_signals_exit_code(
+    tmp_path, signum
+) -> None:
+    """Before any database work (prompts, --password-stdin) the same contract holds."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'never.db'}"
+    proc = subprocess.Popen(
+        [
+            str(MANAGE_BIN),
+            "users",
+            "create-superuser",
+            "--email",
+            "a@example.com",
+            "--password-stdin",
+            "--json",
+        ],
+        env=manage_env(url),
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _reading_stdin(proc.pid):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == EXIT[signum]
+    assert stderr == f"error: interrupted by {signum.name}; nothing committed\n"
+    assert json.loads(stdout)["error_code"] == "INTERRUPTED"
+    assert not (tmp_path / "never.db").exists()
