@@ -34,22 +34,13 @@ def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
     return {name: str(milliseconds(seconds)) for name, seconds in values.items() if seconds}
 
 
-# TCP keepalives, both ends. A peer that vanished (a dead network, a killed VM) is noticed
-# after about IDLE + INTERVAL * COUNT = 60 s: by us even inside a long migration statement
-# whose MIGRATION_COMMAND_TIMEOUT is an hour, and by the server, which then ends our session
-# and releases its locks. asyncpg has no keepalive options; the client side is set on the
-# socket by a Connection subclass (asyncpg's documented `connection_class` hook), the server
-# side by PostgreSQL's own tcp_keepalives_* settings (libpq's keepalives_* parameters do the
-# same for psql).
+# TCP keepalives on our socket. A peer that vanished (a dead network, a killed VM) is noticed
+# after about IDLE + INTERVAL * COUNT = 60 s, even inside a long migration statement whose
+# MIGRATION_COMMAND_TIMEOUT is an hour. asyncpg has no keepalive options: the socket is set by
+# a Connection subclass (asyncpg's documented `connection_class` hook). The server's own
+# tcp_keepalives_* are not sent as startup parameters: PgBouncer and other poolers refuse
+# unknown ones (see DB_PGBOUNCER), and the server's defaults (the kernel's) stay in force.
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 30, 10, 3
-
-
-def _server_keepalives() -> dict[str, str]:
-    return {
-        "tcp_keepalives_idle": str(KEEPALIVE_IDLE),
-        "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
-        "tcp_keepalives_count": str(KEEPALIVE_COUNT),
-    }
 
 
 def set_keepalive(sock: Any) -> None:
@@ -90,9 +81,8 @@ def _postgres_connect_args(
     server_settings = {"application_name": APPLICATION_NAME}
     if not settings.db_pgbouncer:
         # PgBouncer refuses unknown startup parameters; in that mode _set_local_timeouts
-        # applies them per transaction instead (and the server's keepalives face PgBouncer).
+        # applies them per transaction instead.
         server_settings.update(_timeouts(settings))
-        server_settings.update(_server_keepalives())
     args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "command_timeout": command_timeout,

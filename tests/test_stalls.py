@@ -147,39 +147,27 @@ def test_a_connection_lost_during_a_bulk_copy_is_exit_6_and_writes_nothing(
     assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
 
 
-def test_connections_have_tcp_keepalives_on_both_ends(pg_db_url) -> None:
-    """A vanished peer is noticed by the client (socket options) and by the server (its
-    tcp_keepalives_* settings, which it applies to our socket)."""
+def test_connections_have_tcp_keepalives_on(pg_db_url) -> None:
+    """A vanished peer is noticed by the client: SO_KEEPALIVE and its timings on our socket."""
     import socket
-
-    from sqlalchemy import text
 
     from db.config import DatabaseSettings
     from db.engine import create_engine
     from tests.conftest import run_async
 
-    async def go() -> tuple[list[tuple], int, int]:
+    async def go() -> tuple[int, int, int]:
         engine = create_engine(DatabaseSettings(database_url=pg_db_url), pooled=False)
         try:
             async with engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        text(
-                            "SELECT current_setting('tcp_keepalives_idle'), "
-                            "current_setting('tcp_keepalives_interval'), "
-                            "current_setting('tcp_keepalives_count')"
-                        )
-                    )
-                ).all()
                 raw = await conn.get_raw_connection()
                 # The socket itself: asyncio's transport is the only way to it.
                 sock = raw.driver_connection._transport.get_extra_info("socket")
-                keepalive = sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
-                idle = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
-                return [tuple(row) for row in rows], keepalive, idle
+                return (
+                    sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                )
         finally:
             await engine.dispose()
 
-    rows, keepalive, idle = run_async(go())
-    assert rows == [("30", "10", "3")]
-    assert (keepalive, idle) == (1, 30)
+    assert run_async(go()) == (1, 30, 3)
