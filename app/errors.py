@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     REFUSED = "REFUSED"
     INTERRUPTED = "INTERRUPTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    USAGE_ERROR = "USAGE_ERROR"  # the CLI only: unknown option or command, bad value (exit 2)
     # roles and permissions
     ROLE_NOT_FOUND = "ROLE_NOT_FOUND"
     ROLE_EXISTS = "ROLE_EXISTS"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 from passlib.context import CryptContext
 
@@ -52,11 +51,41 @@ def common_passwords() -> frozenset[str]:
     )
 
 
+def max_password_bytes(context: CryptContext | None = None) -> int:
+    """The longest password, in UTF-8 bytes, the default scheme hashes in full.
+
+    bcrypt: 72 (its handler's truncate_size; longer input is refused, not hashed). argon2:
+    passlib's MAX_PASSWORD_SIZE (4096 unless PASSLIB_MAX_PASSWORD_SIZE says otherwise),
+    beyond which passlib raises PasswordSizeError.
+    """
+    from passlib.utils import MAX_PASSWORD_SIZE
+
+    handler = (context or pwd_context()).handler()
+    return getattr(handler, "truncate_size", None) or MAX_PASSWORD_SIZE
+
+
+def password_size_problem(password: str) -> str | None:
+    """Why `password` cannot be hashed at all (not UTF-8, over the hasher's limit), or None."""
+    try:
+        size = len(password.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates: undecodable bytes in an env var, JSON "\ud800"
+        return "password is not valid UTF-8 text"
+    limit = max_password_bytes()
+    if size > limit:
+        return f"password is too long: at most {limit} bytes (UTF-8) are accepted"
+    if password.startswith("\ufeff"):
+        return "password starts with a byte-order mark (U+FEFF), an editor's artefact; remove it"
+    return None
+
+
 def password_problem(password: str, *, min_length: int, email: str | None = None) -> str | None:
     """Return which policy rule `password` breaks, or None when it passes.
 
-    The message names the rule, never the password.
+    The message names the rule, never the password. A password the hasher cannot take
+    (password_size_problem) is refused first.
     """
+    if problem := password_size_problem(password):
+        return problem
     if len(password) < min_length:
         return f"password is too short: at least {min_length} characters are required"
     if password.isdigit():
@@ -76,25 +105,3 @@ def check_password_policy(password: str, *, min_length: int, email: str | None =
     problem = password_problem(password, min_length=min_length, email=email)
     if problem is not None:
         raise AppException(422, problem, ErrorCode.WEAK_PASSWORD)
-
-
-class SecretFileError(ValueError):
-    """A secret file that cannot be used; the message is the reason, never the content."""
-
-
-def read_secret_file(path: Path) -> str:
-    """The secret in `path` (a Docker or Kubernetes secret file), one trailing newline removed.
-
-    Raises SecretFileError with the reason (unreadable, not UTF-8, empty); callers name the
-    setting or option it came from.
-    """
-    try:
-        secret = path.expanduser().read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SecretFileError("not UTF-8 text") from None
-    except OSError as exc:
-        raise SecretFileError(exc.strerror or type(exc).__name__) from None
-    secret = secret.removesuffix("\n").removesuffix("\r")
-    if not secret:
-        raise SecretFileError("it is empty")
-    return secret

@@ -41,17 +41,12 @@ def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
-    from rich.text import Text
 
     from manage import output
 
     table = Table("name", "value", "source", "problem")
     for row in rows:
-        value = "" if row["value"] is None else str(row["value"])
-        # Text(): a value is data, never rich markup.
-        table.add_row(
-            Text(row["name"]), Text(value), Text(row["source"]), Text(row["problem"] or "")
-        )
+        output.add_row(table, row["name"], row["value"], row["source"], row["problem"] or "")
     output.out().print(table)
 
 

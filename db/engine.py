@@ -260,7 +260,8 @@ def create_engine(
         kwargs["connect_args"] = {"timeout": settings.db_sqlite_busy_timeout}
     if not pooled:
         kwargs["poolclass"] = NullPool
-    engine = create_async_engine(parsed, **kwargs)
+    # hide_parameters: a --verbose traceback or a log line never shows bound values (hashes).
+    engine = create_async_engine(parsed, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_transactions(engine)
         _track_sqlite_checkouts(engine)

@@ -14,6 +14,7 @@ import sys
 import typer
 
 from app.errors import AppException, ErrorCode
+from manage.output import one_line
 
 
 def _refuse(message: str) -> AppException:
@@ -48,7 +49,10 @@ def confirm_destructive(
                 raise _refuse(f"refusing to {action} in production without a terminal: add --force")
             return
         expected = type_to_confirm or "yes"
-        typed = typer.prompt(f"Production: type {expected!r} to {action}", default="")
+        try:
+            typed = typer.prompt(one_line(f"Production: type {expected!r} to {action}"), default="")
+        except typer.Abort:  # Ctrl-C / Ctrl-D: interrupted (130), not click's "Aborted" (1)
+            raise KeyboardInterrupt from None
         if typed.strip() != expected:
             raise _refuse(f"confirmation did not match; did not {action}")
         return
@@ -56,5 +60,9 @@ def confirm_destructive(
         return
     if not _interactive():
         raise _refuse(f"refusing to {action} without --yes (no terminal to ask on)")
-    if not typer.confirm(f"{action[0].upper()}{action[1:]}?", default=False):
+    try:
+        agreed = typer.confirm(one_line(f"{action[0].upper()}{action[1:]}?"), default=False)
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    if not agreed:
         raise _refuse(f"declined; did not {action}")

@@ -13,7 +13,6 @@ and the original exception is the one reported.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -180,10 +179,23 @@ def _finish(
         raise
     except BaseException as exc:  # Interrupted (signals) and CancelledError included
         _fail(options, exc, json_output=json_output)
-    if json_output:
-        output.emit_json(success=True, data=result)
-    elif render is not None:
-        render(result)
+    try:
+        if json_output:
+            output.emit_json(success=True, data=result)
+        elif render is not None:
+            render(result)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
+        from app.errors import AppException, ErrorCode
+
+        reason = (
+            f"cannot show the result ({type(exc).__name__}); "
+            "the command finished and its changes were committed"
+        )
+        failure = AppException(500, reason, ErrorCode.INTERNAL_ERROR)
+        failure.__cause__ = exc  # --verbose shows the original traceback
+        _fail(options, failure, json_output=json_output)
     return result
 
 
@@ -193,10 +205,7 @@ def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> N
 
     failure = classify(exc, where=_where(options))
     if options.verbose:
-        import traceback
-
-        # Never with local variables: a frame may hold a password.
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        output.print_traceback(exc)
     output.error_line(failure.message)
     if json_output:
         output.emit_json(

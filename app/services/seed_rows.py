@@ -14,7 +14,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from app.errors import AppException, ErrorCode
 from app.schemas.seed import UserSeed
-from app.security import SecretFileError, read_secret_file
+from app.secret_files import SecretFileError, read_secret_file
 
 
 def invalid(where: str, message: str) -> AppException:
