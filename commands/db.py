@@ -142,7 +142,7 @@ def reset(
             result = await migrations.upgrade(engine, "head", settings=runtime.settings.db)
             return {"dropped": dropped, "applied": result.applied}
 
-        return await with_migration_engine(runtime, body)
+        return await with_migration_engine(runtime, body, runs_migrations=True)
 
     run_engine(
         ctx,

@@ -72,7 +72,7 @@ def init_command(
                 report.update(await _seed_and_superuser(runtime, seeds_dir, first))
                 return report
 
-        return await with_migration_engine(runtime, body)
+        return await with_migration_engine(runtime, body, runs_migrations=True)
 
     run_engine(ctx, handler, json_output=json_output, render=_render)
 

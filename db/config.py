@@ -83,8 +83,11 @@ def Seconds(default: float | None, *, ge: float | None = None) -> Any:
 
 def milliseconds(seconds: float) -> int:
     """Whole milliseconds for PostgreSQL / SQLite, rounded up: 0.0004 s is 1 ms, never 0
-    (which both read as "no timeout"). 0 stays 0 (SQLite busy_timeout: do not wait)."""
-    return min(math.ceil(seconds * 1000), 2_147_483_647)
+    (which both read as "no timeout"). 0 stays 0 (SQLite busy_timeout: do not wait); a longer
+    value than either takes (a --lock-timeout of 1e308, inf) is their maximum."""
+    if seconds >= MAX_SECONDS:  # e.g. --lock-timeout 1e308: the longest wait there is
+        return 2_147_483_647
+    return math.ceil(seconds * 1000)
 
 
 class DatabaseSettings(BaseSettings):

@@ -121,3 +121,13 @@ def test_a_tiny_positive_timeout_reaches_postgresql_as_1ms_never_0(pg_db_url) ->
 def test_the_largest_timeout_postgresql_takes_is_accepted(pg_db_url) -> None:
     rows = _server_timeouts(pg_db_url, db_statement_timeout=2147483.647)
     assert rows == [("2147483647ms", "0")]
+
+
+@pytest.mark.parametrize("value", ["1e308", "inf"])
+def test_a_lock_timeout_beyond_what_the_database_takes_waits_the_longest_it_can(
+    cli, db_url, value
+) -> None:
+    """Not OverflowError (exit 70): the wait is capped at 2147483647 ms where a database
+    takes milliseconds (SQLite's busy_timeout)."""
+    outcome = cli(["migrate", "upgrade", "--lock-timeout", value], db=db_url)
+    assert outcome.exit_code == 0, outcome.stderr
