@@ -133,21 +133,22 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
-# The aiosqlite connections checked out right now, in every engine of this process. A
+# The driver connections checked out right now, in every engine of this process. A
 # cancelled await does not stop a statement running in aiosqlite's worker thread (a ROLLBACK
 # would queue behind it for as long as it runs); sqlite3's interrupt() does, from any thread.
-_SQLITE_IN_USE: set[Any] = set()
+# An asyncpg connection that stalled outside SQLAlchemy (a raw COPY) is aborted from here.
+_IN_USE: set[Any] = set()
 _INTERRUPTS: set[Any] = set()  # references to the interrupt tasks until they ran
 
 
-def _track_sqlite_checkouts(engine: AsyncEngine) -> None:
+def _track_checkouts(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(_dbapi: Any, _record: Any, proxy: Any) -> None:
-        _SQLITE_IN_USE.add(proxy.driver_connection)
+        _IN_USE.add(proxy.driver_connection)
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi: Any, record: Any) -> None:
-        _SQLITE_IN_USE.discard(record.driver_connection)
+        _IN_USE.discard(record.driver_connection)
 
 
 def interrupt_sqlite_statements() -> None:
@@ -156,11 +157,25 @@ def interrupt_sqlite_statements() -> None:
     request when the awaiting task is cancelled."""
     import asyncio
 
-    for connection in list(_SQLITE_IN_USE):
-        # aiosqlite's interrupt() calls sqlite3.Connection.interrupt() at once, off the queue.
-        task = asyncio.ensure_future(connection.interrupt())
-        _INTERRUPTS.add(task)
-        task.add_done_callback(_INTERRUPTS.discard)
+    import aiosqlite
+
+    for connection in list(_IN_USE):
+        if isinstance(connection, aiosqlite.Connection):
+            # interrupt() calls sqlite3.Connection.interrupt() at once, off aiosqlite's queue.
+            task = asyncio.ensure_future(connection.interrupt())
+            _INTERRUPTS.add(task)
+            task.add_done_callback(_INTERRUPTS.discard)
+
+
+def abort_stalled_connections() -> None:
+    """Close (without a word to the server) every asyncpg connection in use: after a stall
+    nothing sent on them would be answered, and a ROLLBACK would only wait. The server ends
+    the session, rolling it back, when it sees the socket closed."""
+    import asyncpg
+
+    for connection in list(_IN_USE):
+        if isinstance(connection, asyncpg.Connection) and not connection.is_closed():
+            connection.terminate()
 
 
 def _require_sqlite_directory(database: str | None) -> None:
@@ -193,6 +208,23 @@ def deadline_bound() -> Iterator[None]:
         yield
     finally:
         _ABORT_ON_CANCEL.reset(token)
+
+
+def _name_connect_timeout(engine: AsyncEngine, setting: str) -> None:
+    """A server that never answers the connection: DatabaseUnavailable naming the deadline.
+    (SQLAlchemy passes a connect's TimeoutError through without its handle_error event.)"""
+    where = mask(engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                f"database unavailable at {where}: no answer within "
+                f"{cparams.get('timeout', 0):g}s while connecting ({setting})",
+                code="DB_TIMEOUT",
+            ) from None
 
 
 def _name_timeouts(
@@ -264,7 +296,6 @@ def create_engine(
     engine = create_async_engine(parsed, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_transactions(engine)
-        _track_sqlite_checkouts(engine)
         database = parsed.database
 
         # At connect time, not here: commands that never connect (`migrate sql`, migrations
@@ -272,7 +303,15 @@ def create_engine(
         @event.listens_for(engine.sync_engine, "do_connect")
         def _check_directory(*_args: Any) -> None:
             _require_sqlite_directory(database)
-    else:
+
+    _track_checkouts(engine)
+    if engine.dialect.name == "postgresql":
+        _name_connect_timeout(
+            engine,
+            "connect_timeout in DATABASE_URL"
+            if "connect_timeout" in parsed.query
+            else ("DB_CONNECT_TIMEOUT"),
+        )
         _name_timeouts(
             engine,
             connect_timeout=settings.db_connect_timeout,

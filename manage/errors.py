@@ -80,9 +80,12 @@ def _connection_reason(exc: BaseException) -> str | None:
     """A short reason when `exc` means the database could not be reached at all."""
     for item in _chain(exc):
         if isinstance(item, TimeoutError | asyncio.TimeoutError):
-            # Statement deadlines are named where they fire (db/engine.py); what is left is
-            # the connect (asyncpg's `timeout`), which SQLAlchemy passes through unwrapped.
-            return "no answer while connecting (DB_CONNECT_TIMEOUT)"
+            # Connects and statements through SQLAlchemy are named where they time out
+            # (db/engine.py); what is left is the driver used directly (a bulk COPY).
+            return (
+                "a statement got no answer in time (DB_COMMAND_TIMEOUT); the network or the "
+                "server stalled"
+            )
         if isinstance(item, ConnectionRefusedError):
             return "connection refused"
         if isinstance(item, ssl.SSLCertVerificationError):

@@ -112,6 +112,18 @@ async def bounded_cleanup(
             _cleanup_failed(exc)
 
 
+def _stalled(exc: BaseException) -> bool:
+    """A deadline passed with no answer (asyncpg's command_timeout on a driver call)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _cleanup_failed(exc: BaseException) -> None:
     import logging
 
@@ -127,7 +139,7 @@ async def open_session(
     a connection that cannot be rolled back is invalidated, never reused.
     """
     from db import progress
-    from db.engine import session_factory
+    from db.engine import abort_stalled_connections, session_factory
 
     async def body(runtime: Runtime) -> T:
         session = session_factory(runtime.engine)()
@@ -137,8 +149,10 @@ async def open_session(
             progress.commit_sent()
             await session.commit()
             progress.steps_committed()
-        except BaseException:
+        except BaseException as exc:
             progress.steps_rolled_back()
+            if _stalled(exc):
+                abort_stalled_connections()  # a ROLLBACK would only wait for the stall
             await bounded_cleanup(session.rollback(), on_timeout=session.invalidate)
             await bounded_cleanup(session.close(), on_timeout=session.invalidate)
             raise

@@ -17,6 +17,7 @@ b"COPY"), or the `after`-th client message. Then, on every connection:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from typing import Literal
@@ -98,11 +99,13 @@ class FaultProxy:
             client_w.close()
             return
         self._writers.add(server_w)
-        await asyncio.gather(
-            self._pipe(client_r, server_w, client_w, from_client=True),
-            self._pipe(server_r, client_w, server_w, from_client=False),
-            return_exceptions=True,
-        )
+        # When the proxy stops, end quietly (asyncio would log a cancelled handler).
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(
+                self._pipe(client_r, server_w, client_w, from_client=True),
+                self._pipe(server_r, client_w, server_w, from_client=False),
+                return_exceptions=True,
+            )
 
     def _fires(self, data: bytes) -> bool:
         self.messages += 1

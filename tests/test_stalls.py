@@ -174,3 +174,18 @@ def test_connections_have_tcp_keepalives_on(pg_db_url) -> None:
             await engine.dispose()
 
     assert run_async(go()) == (1, 30, 3)
+
+
+def test_a_bulk_copy_that_gets_no_answer_is_exit_6_within_the_deadline(pg_db_url, tmp_path) -> None:
+    """The fast path drives asyncpg's COPY directly, past SQLAlchemy: same deadline, same
+    exit, and the stalled connection is closed rather than waited on for a ROLLBACK."""
+    with FaultProxy(pg_db_url, mode="stall", on=b"COPY") as proxy:
+        env = {"DATABASE_URL": proxy.url, "MANAGE_PASSWORD": PASSWORD, "DB_COMMAND_TIMEOUT": "2"}
+        code, stdout, stderr, elapsed = run(
+            ["seed", "fake", "users", "--count", "20000"], env, tmp_path, proxy
+        )
+    assert code == 6, stderr
+    assert elapsed < 2 + 2, elapsed
+    assert_one_error_line(stderr, "no answer in time (DB_COMMAND_TIMEOUT)")
+    assert stdout == ""
+    assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
