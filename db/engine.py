@@ -221,8 +221,8 @@ def _name_connect_timeout(engine: AsyncEngine, setting: str) -> None:
             return dialect.connect(*cargs, **cparams)
         except TimeoutError:
             raise DatabaseUnavailable(
-                f"database unavailable at {where}: no answer within "
-                f"{cparams.get('timeout', 0):g}s while connecting ({setting})",
+                f"database unavailable at {where}: connection timed out: no answer within "
+                f"{cparams.get('timeout', 0):g}s ({setting})",
                 code="DB_TIMEOUT",
             ) from None
 
@@ -255,8 +255,8 @@ def _name_timeouts(
                 code="DB_TIMEOUT",
             )
         raise DatabaseUnavailable(
-            f"database unavailable: a statement got no answer within {command_timeout:g}s "
-            f"({setting}); the network or the server stalled",
+            f"database unavailable: a statement timed out: no answer within "
+            f"{command_timeout:g}s ({setting}); the network or the server stalled",
             code="DB_TIMEOUT",
         )
 

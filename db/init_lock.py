@@ -58,8 +58,8 @@ async def _pg_lock(engine: AsyncEngine, timeout: float) -> AsyncIterator[None]:
                     await _pg_acquire(conn, timeout)
         except TimeoutError:
             raise DatabaseUnavailable(
-                f"database unavailable: no answer while waiting {timeout:g}s for the bootstrap "
-                "lock (--lock-timeout); the network or the server stalled",
+                f"database unavailable: timed out: no answer while waiting {timeout:g}s for the "
+                "bootstrap lock (--lock-timeout); the network or the server stalled",
                 code="DB_TIMEOUT",
             ) from None
         try:

@@ -133,8 +133,8 @@ async def _pg_acquire_by_deadline(
                 await _pg_acquire(conn, timeout, on_wait)
     except TimeoutError:
         raise DatabaseUnavailable(
-            f"database unavailable: no answer while waiting {timeout:g}s for the migration "
-            "lock (--lock-timeout); the network or the server stalled",
+            f"database unavailable: timed out: no answer while waiting {timeout:g}s for the "
+            "migration lock (--lock-timeout); the network or the server stalled",
             code="DB_TIMEOUT",
         ) from None
 

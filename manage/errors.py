@@ -83,8 +83,8 @@ def _connection_reason(exc: BaseException) -> str | None:
             # Connects and statements through SQLAlchemy are named where they time out
             # (db/engine.py); what is left is the driver used directly (a bulk COPY).
             return (
-                "a statement got no answer in time (DB_COMMAND_TIMEOUT); the network or the "
-                "server stalled"
+                "a statement timed out: no answer in time (DB_COMMAND_TIMEOUT); the network "
+                "or the server stalled"
             )
         if isinstance(item, ConnectionRefusedError):
             return "connection refused"

@@ -50,7 +50,7 @@ async def until_deadline(
         except TimeoutError:
             limit = f"{what} {seconds:g}s" if seconds >= min_attempt else f"{min_attempt:g}s"
             raise DatabaseUnavailable(
-                f"database unavailable: no answer within {limit}; the network or the "
+                f"database unavailable: timed out: no answer within {limit}; the network or the "
                 "server stalled",
                 code="DB_TIMEOUT",
             ) from None
