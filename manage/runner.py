@@ -194,12 +194,15 @@ def _finish(
     except BaseException as exc:  # Interrupted (signals) and CancelledError included
         _fail(options, exc, json_output=json_output)
     try:
-        if json_output:
-            output.emit_json(success=True, data=result)
-        elif render is not None:
-            render(result)
+        with interrupts.raising():  # SIGTERM/SIGHUP while printing: still one line, 143/129
+            if json_output:
+                output.emit_json(success=True, data=result)
+            elif render is not None:
+                render(result)
     except (typer.Exit, typer.Abort):
         raise
+    except interrupts.Interrupted as exc:
+        _fail(options, exc, json_output=False)  # an envelope may be half-written already
     except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
         from app.errors import AppException, ErrorCode
 
