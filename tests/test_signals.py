@@ -30,19 +30,22 @@ EXIT = {signal.SIGTERM: 143, signal.SIGHUP: 129, signal.SIGINT: 130}
 PASSWORD = "correct-horse-battery-staple"
 
 
-def slow_chain(root: Path) -> dict[str, str]:
-    """Three revisions: two quick ones (tables t1, t2), then one that runs for 30 s."""
+def slow_chain(root: Path, *, slow_down: bool = False) -> dict[str, str]:
+    """Three revisions: two quick ones (tables t1, t2), then one that runs for 30 s. With
+    `slow_down`, the upgrades are all quick and the first revision's downgrade is the slow one."""
     versions = root / "versions"
     versions.mkdir(parents=True)
     (root / "env.py").write_text(
         "import runpy\nfrom pathlib import Path\nimport migrations\n"
         "runpy.run_path(str(Path(migrations.__file__).parent / 'env.py'), run_name='env_py')\n"
     )
+    slow = f"op.execute({SLOW_STATEMENT!r}[op.get_context().dialect.name])"
     bodies = {
         "s1000000": 'op.execute("CREATE TABLE t1 (id integer)")',
         "s2000000": 'op.execute("CREATE TABLE t2 (id integer)")',
-        "s3000000": f"op.execute({SLOW_STATEMENT!r}[op.get_context().dialect.name])",
+        "s3000000": "pass" if slow_down else slow,
     }
+    undo = {"s1000000": slow if slow_down else "pass"}
     previous = None
     for number, (revision, body) in enumerate(bodies.items(), start=1):
         (versions / f"2026_11_30_000{number}-{revision}_step.py").write_text(
@@ -68,7 +71,7 @@ def slow_chain(root: Path) -> dict[str, str]:
 
 
                 def downgrade() -> None:
-                    pass
+                    {undo.get(revision, "pass")}
                 '''
             )
         )
@@ -320,3 +323,50 @@ def test_a_signal_while_reading_a_password_is_one_line_and_the_signals_exit_code
     assert stderr == f"error: interrupted by {signum.name}; nothing committed\n"
     assert json.loads(stdout)["error_code"] == "INTERRUPTED"
     assert not (tmp_path / "never.db").exists()
+
+
+def test_sigterm_during_db_init_names_the_revisions_it_had_committed(pg_db_url, tmp_path) -> None:
+    """db init is several steps; the line says which ones stayed."""
+    url = pg_db_url
+    _reset_to_blank(url)
+    code, stdout, stderr, sent = signal_when(
+        ["db", "init", "--json"],
+        {"DATABASE_URL": url, **slow_chain(tmp_path / "chain")},
+        lambda: slow_statement_running(url),
+        signal.SIGTERM,
+        tmp_path,
+    )
+    assert code == 143, stderr
+    line = "interrupted by SIGTERM; committed: revisions s1000000, s2000000"
+    assert stderr == f"error: {line}\n"
+    assert json.loads(stdout)["message"] == line
+    assert_nothing_of_ours_within_2s(url, sent)
+    assert fetch(url, "SELECT version_num FROM alembic_version") == [("s2000000",)]
+
+
+def test_sigterm_during_a_downgrade_names_the_revisions_already_reverted(
+    pg_db_url, tmp_path
+) -> None:
+    url = pg_db_url
+    _reset_to_blank(url)
+    chain = slow_chain(tmp_path / "chain", slow_down=True)
+    upgraded = subprocess.run(
+        [str(MANAGE_BIN), "migrate", "upgrade"],
+        env=manage_env(url, **chain),
+        cwd=tmp_path,
+        capture_output=True,
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    code, stdout, stderr, sent = signal_when(
+        ["migrate", "downgrade", "base", "--yes"],
+        {"DATABASE_URL": url, **chain},
+        lambda: slow_statement_running(url),
+        signal.SIGTERM,
+        tmp_path,
+    )
+    assert (code, stdout) == (143, ""), stderr
+    assert stderr == (
+        "error: interrupted by SIGTERM; committed: reverted revisions s3000000, s2000000\n"
+    )
+    assert_nothing_of_ours_within_2s(url, sent)
+    assert fetch(url, "SELECT version_num FROM alembic_version") == [("s1000000",)]
