@@ -103,6 +103,7 @@ def check_postgres_query(query: dict[str, Any]) -> None:
     for name in _FILES:
         if name in query and not Path(query[name]).expanduser().is_file():
             raise ValueError(f"parameter {name!r}: no file at {_short(query[name])}")
+    _check_root_certificate(query)
     if (
         "prepared_statement_cache_size" in query
         and not query["prepared_statement_cache_size"].isdigit()
@@ -111,6 +112,32 @@ def check_postgres_query(query: dict[str, Any]) -> None:
     for name in ("application_name", "options"):
         if name in query and not query[name].isprintable():
             raise ValueError(f"parameter {name!r} contains control characters")
+
+
+def _check_root_certificate(query: dict[str, Any]) -> None:
+    """verify-ca / verify-full need a CA to verify against, as in libpq: sslrootcert,
+    PGSSLROOTCERT or ~/.postgresql/root.crt; a given file must hold PEM certificates."""
+    import os
+    import ssl
+
+    mode = (query.get("sslmode") or query.get("ssl") or os.environ.get("PGSSLMODE", "")).lower()
+    root = query.get("sslrootcert") or os.environ.get("PGSSLROOTCERT")
+    if root is None and mode in ("verify-ca", "verify-full"):
+        default = Path("~/.postgresql/root.crt").expanduser()
+        if not default.is_file():
+            raise ValueError(
+                f"sslmode={mode} needs the CA certificate to verify the server with: add "
+                "sslrootcert=/path/to/ca.pem (your provider's CA bundle)"
+            )
+        root = str(default)
+    if root is not None and "sslrootcert" in query:
+        try:
+            ssl.create_default_context(cafile=str(Path(root).expanduser()))
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise ValueError(
+                f"parameter 'sslrootcert': {_short(root)} holds no PEM certificate ({reason})"
+            ) from None
 
 
 def _connect_timeout(text: str) -> float:

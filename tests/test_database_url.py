@@ -5,6 +5,8 @@ then real connections to PostgreSQL with the translated parameters."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,12 +25,33 @@ def corpus() -> list[tuple[str, str, str]]:
     return cases
 
 
-@pytest.fixture
-def certs(tmp_path: Path) -> Path:
-    folder = tmp_path / "certs"
-    folder.mkdir()
-    for name in ("ca.pem", "client.crt", "client.key", "root.crl"):
-        (folder / name).write_text("-----BEGIN CERTIFICATE-----\n")
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real CA certificate (openssl) and client files that exist."""
+    folder = tmp_path_factory.mktemp("certs")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=corpus CA",
+            "-keyout",
+            str(folder / "client.key"),
+            "-out",
+            str(folder / "ca.pem"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    shutil.copyfile(folder / "ca.pem", folder / "client.crt")
+    (folder / "root.crl").write_text("")
     return folder
 
 
@@ -38,8 +61,11 @@ def _show(cli, url: str):
 
 @pytest.mark.parametrize(("verdict", "url", "source"), corpus(), ids=[c[2] for c in corpus()])
 def test_each_provider_form_is_accepted_or_exit_5_naming_the_problem(
-    cli, certs, verdict, url, source
+    cli, certs, verdict, url, source, monkeypatch, tmp_path
 ) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.postgresql/root.crt
+    for name in ("PGSSLMODE", "PGSSLROOTCERT"):
+        monkeypatch.delenv(name, raising=False)
     url = url.replace("{certs}", str(certs))
     if verdict == "ok":
         shown = _show(cli, url)
