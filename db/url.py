@@ -104,6 +104,10 @@ def check_postgres_query(query: dict[str, Any]) -> None:
         if name in query and not Path(query[name]).expanduser().is_file():
             raise ValueError(f"parameter {name!r}: no file at {_short(query[name])}")
     _check_root_certificate(query)
+    if "sslnegotiation" in query and query["sslnegotiation"] not in ("postgres", "direct"):
+        raise ValueError("parameter 'sslnegotiation' must be postgres or direct")
+    if "host" in query:
+        _check_hosts(query["host"])
     if (
         "prepared_statement_cache_size" in query
         and not query["prepared_statement_cache_size"].isdigit()
@@ -112,6 +116,24 @@ def check_postgres_query(query: dict[str, Any]) -> None:
     for name in ("application_name", "options"):
         if name in query and not query[name].isprintable():
             raise ValueError(f"parameter {name!r} contains control characters")
+
+
+def _check_hosts(value: str | tuple[str, ...]) -> None:
+    """SQLAlchemy's `?host=`: a socket directory, `host` or `host:port`; with several hosts
+    each one needs its port (SQLAlchemy refuses them otherwise)."""
+    hosts = (value,) if isinstance(value, str) else value
+    for host in hosts:
+        if host.startswith("/"):
+            continue  # a Unix socket directory (Cloud SQL's /cloudsql/project:region:instance)
+        name, colon, port = host.rpartition(":")
+        if not colon:
+            if len(hosts) > 1:
+                raise ValueError(
+                    f"parameter 'host': with several hosts each needs its port ({_short(host)})"
+                )
+            continue
+        if not name or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"parameter 'host': {_short(host)} is not host:port (1-65535)")
 
 
 def _check_root_certificate(query: dict[str, Any]) -> None:
