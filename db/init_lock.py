@@ -20,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.engine import deadline_bound
 from db.errors import DatabaseUnavailable, LockNotAcquired
+from db.stalls import deadline_bound
 
 # pg_advisory_lock(bigint) key: "init" in ASCII (the migration lock uses "mana").
 INIT_LOCK_KEY = 0x696E6974

@@ -29,15 +29,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.config import DatabaseSettings, milliseconds
-from db.engine import deadline_bound
 from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired
+from db.stalls import deadline_bound
 
 # pg_advisory_lock(bigint) key: "mana" in ASCII. Below 2**31, so pg_locks shows it as
 # classid = 0, objid = key, objsubid = 1.
 MIGRATION_LOCK_KEY = 0x6D616E61
 POLL_INTERVAL = 0.2
 # The last poll may still be in flight when the wait ends: it gets this long to answer.
-DEADLINE_GRACE = 0.5
+DEADLINE_GRACE = 0.25
 LOCKED_ERROR_CODE = "MIGRATION_LOCKED"
 _EXCLUSIVE = "EXCLUSIVE"
 

@@ -34,8 +34,8 @@ async def until_deadline(
     though each attempt gets at least `min_attempt` seconds (DB_CONNECT_TIMEOUT: `--wait 0`
     still tries once); then DatabaseUnavailable (DB_TIMEOUT) names `what` ran out.
     """
-    from db.engine import deadline_bound
     from db.errors import DatabaseUnavailable, InvalidArgument
+    from db.stalls import deadline_bound
 
     if not seconds >= 0:  # nan: no deadline would ever pass
         raise InvalidArgument(f"{what} must be a number of seconds, not {seconds}")

@@ -76,7 +76,6 @@ def settings_for(ctx: typer.Context) -> Settings:
 
 
 async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitable[T]]) -> T:
-
     from db.engine import create_engine
 
     settings = load_settings(options)
@@ -139,7 +138,8 @@ async def open_session(
     a connection that cannot be rolled back is invalidated, never reused.
     """
     from db import progress
-    from db.engine import abort_stalled_connections, session_factory
+    from db.engine import session_factory
+    from db.stalls import abort_stalled_connections
 
     async def body(runtime: Runtime) -> T:
         session = session_factory(runtime.engine)()
@@ -182,7 +182,7 @@ def _finish(
     render: Render | None,
 ) -> T:
     from db import progress
-    from db.engine import interrupt_sqlite_statements
+    from db.stalls import interrupt_sqlite_statements
     from manage import interrupts, output
 
     output.reset_consoles()
