@@ -18,7 +18,11 @@ values = st.one_of(
     st.text(max_size=20),
 )
 queries = st.lists(st.tuples(keys, values), max_size=4)
-ports = st.one_of(st.none(), st.integers(-5, 70000).map(str), st.text(max_size=6))
+# What an environment variable can hold: no NUL, no lone surrogate.
+env_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6
+)
+ports = st.one_of(st.none(), st.integers(-5, 70000).map(str), env_text)
 
 
 def _url(port: str | None, query: list[tuple[str, str]], userinfo: bool) -> str:
