@@ -13,7 +13,17 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-SHIPPED_HEAD = "7fea82b9ef4f"
+
+def _shipped_head() -> str:
+    """The head of the shipped chain (migrations/versions), read from the files themselves so
+    the fixtures follow the chain as revisions are added to it."""
+    from alembic.script import ScriptDirectory
+
+    (head,) = ScriptDirectory(str(REPO / "migrations")).get_heads()
+    return head
+
+
+SHIPPED_HEAD = _shipped_head()
 HEADER = '''"""{message}
 
 Revision ID: {revision}
