@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 T = TypeVar("T")
+# What a handler returns when it has nothing to report yet because the command goes on with
+# another step (create-superuser --if-exists skip looks the account up before reading any
+# password): _finish prints nothing for it, not even a JSON envelope.
+CONTINUE: Any = object()
 Render = Callable[[Any], None]
 
 # Seconds a ROLLBACK or an engine dispose may take once a command failed. On a healthy server
@@ -198,7 +202,9 @@ def _finish(
         _fail(options, exc, json_output=json_output)
     try:
         with interrupts.raising():  # SIGTERM/SIGHUP while printing: still one line, 143/129
-            if json_output:
+            if result is CONTINUE:
+                pass
+            elif json_output:
                 output.emit_json(success=True, data=result)
             elif render is not None:
                 render(result)
