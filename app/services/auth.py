@@ -16,7 +16,6 @@ from functools import lru_cache
 import jwt
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -77,13 +76,19 @@ async def authenticate(
     address = email.strip().lower()
     user = (await db.exec(select(User).where(User.email == address))).first()
     hashed = user.hashed_password if user is not None else dummy_hash()
+    read_stamp = user.security_stamp if user is not None else None
+    active = user is not None and user.is_active
+    user_id = user.id if user is not None else None
+    # End the read before the slow check: no snapshot or SQLite read lock is held while the
+    # password is verified, so the CLI can write meanwhile (the conditional write sees it).
+    await db.rollback()
     matches = await verify_password_async(password, hashed, workers=workers)
     if user is None or not matches:
         raise _invalid_credentials()
-    if not user.is_active:
+    if not active:
         raise unauthorized("inactive user", ErrorCode.INACTIVE_USER)
     changes: dict[str, str] = {}
-    if user.security_stamp is None:
+    if read_stamp is None:
         changes["security_stamp"] = new_security_stamp()
     scheme = None
     if needs_rehash(hashed):
@@ -92,7 +97,9 @@ async def authenticate(
         changes["hashed_password"] = await hash_password_async(password, workers=workers)
     # With nothing to write, the same statement sets nothing but still proves the row is
     # as read: a delete or password change during the check is a 401, not a token.
-    await _write_if_unchanged(db, user, read_hash=hashed, changes=changes)
+    await _write_if_unchanged(
+        db, user, user_id=user_id, read_hash=hashed, read_stamp=read_stamp, changes=changes
+    )
     if scheme is not None:
         await audit.record(
             db,
@@ -105,22 +112,27 @@ async def authenticate(
 
 
 async def _write_if_unchanged(
-    db: AsyncSession, user: User, *, read_hash: str, changes: dict[str, str]
+    db: AsyncSession,
+    user: User,
+    *,
+    user_id: int | None,
+    read_hash: str,
+    read_stamp: str | None,
+    changes: dict[str, str],
 ) -> None:
     """UPDATE users SET changes WHERE id, hash and stamp are still what this login read;
     401 CREDENTIALS_CHANGED when no row matched (changed or deleted meanwhile).
 
     On PostgreSQL (READ COMMITTED) the WHERE is re-checked against a concurrent commit, and the
     row stays locked until this transaction ends; on SQLite writers are serialised."""
-    read_stamp = user.security_stamp
     statement = (
         update(User)
         .where(
-            User.id == user.id,
+            User.id == user_id,
             User.hashed_password == read_hash,
             User.security_stamp.is_not_distinct_from(read_stamp),
         )
-        .values(**(changes or {"id": user.id}))
+        .values(**(changes or {"id": user_id}))
         .execution_options(synchronize_session=False)
     )
     result = await db.exec(statement)
@@ -129,8 +141,7 @@ async def _write_if_unchanged(
         raise unauthorized(
             "the account changed during login; log in again", ErrorCode.CREDENTIALS_CHANGED
         )
-    for name, value in changes.items():
-        set_committed_value(user, name, value)
+    await db.refresh(user)  # the row as written (locked until commit on PostgreSQL)
 
 
 async def login(
