@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     REVISION_BROKEN = "REVISION_BROKEN"  # `make` wrote a file that does not import (exit 5)
     # the API's authentication
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    CREDENTIALS_CHANGED = "CREDENTIALS_CHANGED"  # login raced a password change/delete (401)
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
     INACTIVE_USER = "INACTIVE_USER"
     NOT_ALLOWED = "NOT_ALLOWED"  # HTTP method not allowed

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from commands.db_init import init_command
+from commands.db_init import MAX_WAIT_SECONDS, init_command
 from manage.options import JsonOption, YesOption
 from manage.output import success_line
 from manage.runner import run_engine
@@ -26,8 +26,9 @@ def check(
         typer.Option(
             "--wait",
             min=0,
-            help="Keep checking for up to this many seconds until ready (e.g. while the "
-            "database starts or another pod migrates).",
+            max=MAX_WAIT_SECONDS,
+            help="Keep checking for up to this many seconds (0-86400) until ready (e.g. "
+            "while the database starts or another pod migrates).",
         ),
     ] = 0,
     json_output: JsonOption = False,

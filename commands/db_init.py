@@ -15,6 +15,8 @@ import typer
 from manage.options import JsonOption
 from manage.runner import fail, run_engine, settings_for
 
+MAX_WAIT_SECONDS = 86_400  # --wait and --lock-timeout: one day at most (finite, never inf/nan)
+
 if TYPE_CHECKING:
     from app.config import Settings
     from manage.runner import Runtime
@@ -24,11 +26,21 @@ def init_command(
     ctx: typer.Context,
     wait: Annotated[
         float,
-        typer.Option("--wait", min=0, help="Seconds to wait for the database to answer."),
+        typer.Option(
+            "--wait",
+            min=0,
+            max=MAX_WAIT_SECONDS,
+            help="Seconds (0-86400) to wait for the database to answer.",
+        ),
     ] = 30,
     lock_timeout: Annotated[
         float,
-        typer.Option("--lock-timeout", min=0, help="Seconds to wait for another pod's `db init`."),
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            max=MAX_WAIT_SECONDS,
+            help="Seconds (0-86400) to wait for another pod's `db init`.",
+        ),
     ] = 300,
     seeds_dir: Annotated[
         Path, typer.Option("--seeds-dir", help="Where the seed sets live.", file_okay=False)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commands.db_init import MAX_WAIT_SECONDS
 from commands.migrate_review import EPILOG as REVIEW_EPILOG
 from commands.migrate_review import review_command, review_written
 from commands.migrate_support import (
@@ -41,7 +42,9 @@ LockTimeoutOption = Annotated[
     typer.Option(
         "--lock-timeout",
         min=0,
-        help="Seconds to wait for the migration lock held by another upgrade, downgrade or "
+        max=MAX_WAIT_SECONDS,
+        help="Seconds (0-86400) to wait for the migration lock held by another upgrade, "
+        "downgrade or "
         "stamp; then exit 6 naming the holder.",
     ),
 ]

@@ -234,11 +234,20 @@ def dump(
 @fake_app.command("users")
 def fake_users(
     ctx: typer.Context,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many users to create.")],
+    count: Annotated[
+        int,
+        typer.Option(
+            "--count", "-n", min=1, max=10_000_000, help="How many users to create (1-10000000)."
+        ),
+    ],
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", help="Same seed, same users (a rerun skips them all).", show_default=False
+            "--seed",
+            min=0,
+            max=2**63 - 1,
+            help="Same seed, same users (a rerun skips them all); 0 to 2**63-1.",
+            show_default=False,
         ),
     ] = None,
     role: Annotated[
@@ -250,7 +259,8 @@ def fake_users(
     yes: YesOption = False,
     force: ForceOption = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, hidden=True, help="Rows per batch.")
+        int,
+        typer.Option("--batch-size", min=1, max=100_000, hidden=True, help="Rows per batch."),
     ] = 10_000,
     json_output: JsonOption = False,
 ) -> None:
