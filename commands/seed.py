@@ -21,16 +21,12 @@ from manage.runner import prepare, run_session, settings_for
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from app.schemas.seed import FakeUsersResult, SeedFileStatus, SeedRunResult
+    from app.schemas.seed import FakeRowsResult, FakeUsersResult, SeedFileStatus, SeedRunResult
 
 app = typer.Typer(
     help="Load seed sets (YAML, idempotent) and fake data.",
     no_args_is_help=True,
 )
-fake_app = typer.Typer(
-    help="Generate fake rows for development and load tests.", no_args_is_help=True
-)
-app.add_typer(fake_app, name="fake")
 
 SeedsDirOption = Annotated[
     Path,
@@ -231,19 +227,35 @@ def dump(
     run_session(ctx, handler, json_output=json_output, render=render)
 
 
-@fake_app.command("users")
-def fake_users(
+USER_MODELS = ("users", "User")
+
+
+@app.command("fake")
+def fake(
     ctx: typer.Context,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many users to create.")],
+    model: Annotated[
+        str,
+        typer.Argument(help="The model: class or table name (users, Item, items, ...)."),
+    ],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many rows to create.")],
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", help="Same seed, same users (a rerun skips them all).", show_default=False
+            "--seed", help="Same seed, same rows (a rerun skips them all).", show_default=False
+        ),
+    ] = None,
+    factory: Annotated[
+        Path | None,
+        typer.Option(
+            "--factory",
+            help="A YAML file of per-column overrides (title: sentence, status: [a, b]).",
+            dir_okay=False,
+            show_default=False,
         ),
     ] = None,
     role: Annotated[
         str | None,
-        typer.Option("--role", help="Grant this role to each new user.", show_default=False),
+        typer.Option("--role", help="users: grant this role to each new user.", show_default=False),
     ] = None,
     password_stdin: PasswordStdinOption = False,
     password_file: PasswordFileOption = None,
@@ -254,33 +266,53 @@ def fake_users(
     ] = 10_000,
     json_output: JsonOption = False,
 ) -> None:
-    """Create COUNT fake users sharing one password, fast (COPY on PostgreSQL).
+    """Create COUNT fake rows of MODEL, fast (COPY on PostgreSQL), in one transaction.
 
-    The password comes from --password-stdin, --password-file or $MANAGE_PASSWORD and is
-    hashed once. Emails that already exist are skipped. One transaction: Ctrl-C writes
-    nothing (exit 130). A progress bar shows on a terminal only.
+    Values follow the model's columns: types, lengths, nullability, enum values; unique
+    columns get unique values and foreign keys point at existing parent rows. --factory
+    overrides columns. Rows a unique constraint turns away are skipped and counted.
 
-    Refused with ENVIRONMENT=production unless --yes (and typing 'fake users' on a
+    users: the rows share one password from --password-stdin, --password-file or
+    $MANAGE_PASSWORD (hashed once); --role grants a role to each new user.
+
+    Ctrl-C writes nothing (exit 130). A progress bar of rows written shows on a terminal.
+    Refused with ENVIRONMENT=production unless --yes (and typing 'fake MODEL' on a
     terminal; without one, --force).
 
-    Example: MANAGE_PASSWORD=... manage seed fake users --count 100000 --seed 42 --role viewer
+    Example: manage seed fake Item --count 100000 --seed 42 --factory seeds/item-factory.yaml
     """
-    from pydantic import SecretStr
+    is_users = model in USER_MODELS
+    if not is_users:
+        for given, option in (
+            (role, "--role"),
+            (password_stdin or None, "--password-stdin"),
+            (password_file, "--password-file"),
+        ):
+            if given is not None:
+                raise typer.BadParameter("only for users", param_hint=option)
+    elif factory is not None:
+        raise typer.BadParameter("users take no factory", param_hint="--factory")
 
-    def build() -> SecretStr:
-        from app.security import password_problem
+    def build() -> Any:
         from manage.confirm import confirm_destructive
-        from manage.passwords import read_password
 
         settings = settings_for(ctx)
+        what = "users" if is_users else model
         if settings.is_production:
             confirm_destructive(
-                action=f"create {count} fake users",
+                action=f"create {count} fake {what}",
                 yes=yes,
                 production=True,
                 force=force,
-                type_to_confirm="fake users",
+                type_to_confirm=f"fake {what}",
             )
+        if not is_users:
+            return _model_named(model)
+        from pydantic import SecretStr
+
+        from app.security import password_problem
+        from manage.passwords import read_password
+
         min_length = settings.security.password_min_length
         password = read_password(
             stdin=password_stdin,
@@ -289,17 +321,32 @@ def fake_users(
         )
         return SecretStr(password.value)
 
-    password = prepare(ctx, build, json_output=json_output)
+    prepared = prepare(ctx, build, json_output=json_output)
+    label = "users" if is_users else prepared.__tablename__
 
-    async def handler(db: AsyncSession) -> FakeUsersResult:
-        from app.services.fake_users import create_fake_users
+    async def handler(db: AsyncSession) -> FakeUsersResult | FakeRowsResult:
         from manage.actor import current_actor
 
-        with views.progress_bar(count, enabled=not json_output) as advance:
+        with views.progress_bar(count, enabled=not json_output, label=label) as advance:
+            if not is_users:
+                from app.services.fake_models import create_fake_rows
+
+                return await create_fake_rows(
+                    db,
+                    model=prepared,
+                    count=count,
+                    seed=seed,
+                    factory=factory,
+                    batch_size=batch_size,
+                    progress=advance,
+                    actor=current_actor(),
+                )
+            from app.services.fake_users import create_fake_users
+
             return await create_fake_users(
                 db,
                 count=count,
-                password=password,
+                password=prepared,
                 seed=seed,
                 role=role,
                 batch_size=batch_size,
@@ -308,3 +355,13 @@ def fake_users(
             )
 
     run_session(ctx, handler, json_output=json_output, render=views.render_fake)
+
+
+def _model_named(name: str) -> Any:
+    from app.errors import AppException, ErrorCode
+    from app.services.seed_rows import table_models
+
+    model = table_models().get(name)
+    if model is None:
+        raise AppException(404, f"no table model {name!r}", ErrorCode.NOT_FOUND)
+    return model
