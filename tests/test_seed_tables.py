@@ -6,6 +6,7 @@ A bad row names file:line:column and nothing is written, as for YAML.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def test_csv_cells_are_read_by_column_type_and_round_trip(cli, models_db, tmp_pa
     assert outcome.exit_code == 0, outcome.stderr
     assert counts(data)["Sample"] == (2, 0, 0)
     assert fetch(models_db, "SELECT price, day, mood FROM samples WHERE code = 'a'")[0][0] == (
-        __import__("decimal").Decimal("12.50")
+        Decimal("12.50")
     )
     again, data = run(cli, models_db, seeds)
     assert counts(data)["Sample"] == (0, 0, 2), again.stderr
@@ -143,3 +144,41 @@ def test_a_bad_row_is_exit_5_naming_file_line_column_and_writes_nothing(
     assert len(outcome.stderr.strip().splitlines()) == 1
     assert fetch(models_db, "SELECT count(*) FROM items") == [(0,)]
     assert fetch(models_db, "SELECT count(*) FROM users") == [(0,)]
+
+
+def samples_csv(count: int, *, price_of: dict[int, str] | None = None) -> str:
+    lines = ["# {model: Sample, key: code}", "code,price,aware,naive,mood,doc,tags,blob,ref"]
+    for i in range(count):
+        price = (price_of or {}).get(i, f"{i}.25")
+        lines.append(
+            f"c{i},{price},2024-05-01T10:00:{i % 60:02d}+02:00,2024-05-01T10:00:00,"
+            f'{"calm" if i % 2 else "busy"},"{{""n"": {i}}}","[""t{i}""]",aGk=,'
+            f"00000000-0000-4000-8000-{i:012d}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_a_large_section_takes_the_bulk_path_and_counts_created_updated_unchanged(
+    cli, models_db, tmp_path
+) -> None:
+    """300 new rows are COPYed on PostgreSQL (executemany on SQLite); every type survives."""
+    seeds = seed_set(tmp_path, samples_csv=samples_csv(300))
+    outcome, data = run(cli, models_db, seeds)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert counts(data)["Sample"] == (300, 0, 0)
+    assert fetch(models_db, "SELECT count(*), count(DISTINCT mood) FROM samples") == [(300, 2)]
+    seeds = seed_set(tmp_path, samples_csv=samples_csv(300, price_of={3: "9.99", 7: "1.00"}))
+    again, data = run(cli, models_db, seeds)
+    assert again.exit_code == 0, again.stderr
+    assert counts(data)["Sample"] == (0, 2, 298)
+    prices = fetch(
+        models_db, "SELECT code, price FROM samples WHERE code IN ('c3', 'c7', 'c8') ORDER BY code"
+    )
+    cents = Decimal("0.01")  # SQLite hands Numeric back as a float
+    assert [(c, Decimal(str(p)).quantize(cents)) for c, p in prices] == [
+        ("c3", Decimal("9.99")),
+        ("c7", Decimal("1.00")),
+        ("c8", Decimal("8.25")),
+    ]
+    third, data = run(cli, models_db, seeds)
+    assert counts(data)["Sample"] == (0, 0, 300), third.stderr

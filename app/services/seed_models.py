@@ -56,12 +56,65 @@ async def _look_up(
     return found[0]
 
 
+def _lookup_key(column: str, value: dict[str, Any]) -> tuple[str, tuple]:
+    return (column, tuple(sorted((str(k), str(v)) for k, v in value.items())))
+
+
+async def _prefetch_references(db: AsyncSession, section: ModelSection) -> dict[tuple, Any]:
+    """Every `{email: ...}` foreign key of the section resolved set-based: one query per
+    chunk of distinct values of the same shape, not one per row. Values that match no row
+    or several are left out (the per-row lookup then names the row and the problem)."""
+    from sqlalchemy import tuple_
+
+    from app.services.seed_rows import table_models
+
+    table = section.model.__table__
+    wanted: dict[tuple[str, tuple[str, ...]], dict[tuple, tuple]] = {}
+    for row in section.rows:
+        for column, value in row.data.items():
+            if not isinstance(value, dict) or not value or not table.c[column].foreign_keys:
+                continue
+            target = next(iter(table.c[column].foreign_keys)).column
+            names = tuple(sorted(str(k) for k in value))
+            if target.table is table or not set(names) <= set(target.table.c.keys()):
+                continue
+            ref_model = table_models().get(target.table.name)
+            try:
+                typed = tuple(
+                    column_value(ref_model, k, value[k]) if ref_model is not None else value[k]
+                    for k in names
+                )
+            except (ValueError, KeyError):
+                continue
+            wanted.setdefault((column, names), {})[_lookup_key(column, value)] = typed
+    cache: dict[tuple, Any] = {}
+    for (column, names), lookups in wanted.items():
+        target = next(iter(table.c[column].foreign_keys)).column
+        ref_columns = [target.table.c[n] for n in names]
+        by_value: dict[tuple, list[Any]] = {}
+        distinct = list(dict.fromkeys(lookups.values()))
+        for chunk in _chunks(distinct, 2000):
+            condition = (
+                ref_columns[0].in_([v[0] for v in chunk])
+                if len(ref_columns) == 1
+                else tuple_(*ref_columns).in_(list(chunk))
+            )
+            query = select(target, *ref_columns).where(condition)
+            for found in (await db.exec(query)).all():
+                by_value.setdefault(tuple(found[1:]), []).append(found[0])
+        for lookup, typed in lookups.items():
+            matches = by_value.get(typed, [])
+            if len(matches) == 1:
+                cache[lookup] = matches[0]
+    return cache
+
+
 async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[dict[str, Any]]:
     """Each row's given values as the columns store them, `{email: ...}` foreign keys
     replaced by the referenced key (references into the same table: a _SelfReference)."""
     model = section.model
     table = model.__table__
-    cache: dict[tuple[str, tuple], Any] = {}
+    cache = await _prefetch_references(db, section)
     resolved = []
     for row in section.rows:
         values: dict[str, Any] = {}
@@ -76,7 +129,7 @@ async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[d
             if target.table is table:
                 values[column] = _SelfReference(column, value)
                 continue
-            lookup = (column, tuple(sorted((str(k), str(v)) for k, v in value.items())))
+            lookup = _lookup_key(column, value)
             if lookup not in cache:
                 cache[lookup] = await _look_up(db, row, column, target, value)
             values[column] = cache[lookup]
@@ -149,15 +202,42 @@ async def _existing(db: AsyncSession, section: ModelSection, keys: list[tuple]) 
     return existing
 
 
+COPY_AT_LEAST = 200  # fewer new rows than this: an executemany costs less than a COPY
+
+
 async def insert_rows(db: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
-    """The bulk path: one executemany per set of columns, in chunks."""
+    """The bulk path, per set of columns: PostgreSQL binary COPY straight into the table
+    (the rows are known to be new: the run holds the seed lock), else chunked executemany."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
-    for group in groups.values():
+    connection = await db.connection()
+    for names, group in groups.items():
+        if connection.dialect.name == "postgresql" and len(group) >= COPY_AT_LEAST:
+            await _copy_rows(connection, table, names, group)
+            continue
         for chunk in _chunks(group):
             await db.exec(insert(table), params=list(chunk))
     await _advance_sequence(db, table, rows)
+
+
+async def _copy_rows(
+    connection: Any, table: Any, names: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    """COPY `rows` into `table`; each value goes through its column type's own bind
+    processor for this dialect (enum members to their stored names, JSON to text), i.e.
+    exactly what SQLAlchemy would send in an INSERT."""
+    processors = [table.c[n].type.bind_processor(connection.dialect) for n in names]
+    raw = (await connection.get_raw_connection()).driver_connection
+    for chunk in _chunks(rows, 10_000):
+        records = [
+            tuple(
+                p(row[n]) if p is not None and row[n] is not None else row[n]
+                for n, p in zip(names, processors, strict=True)
+            )
+            for row in chunk
+        ]
+        await raw.copy_records_to_table(table.name, records=records, columns=list(names))
 
 
 async def seed_model(
@@ -172,10 +252,14 @@ async def seed_model(
     existing = await _existing(db, section, keys)
     defaults = _defaults(section.model)
     new_rows: dict[tuple, dict[str, Any]] = {}
+    # changed columns -> (key, values): one executemany per shape, after the loop
+    updates: dict[tuple[str, ...], list[tuple[tuple, dict[str, Any]]]] = {}
     for row, values, key in zip(section.rows, rows, keys, strict=True):
         deferred = [v for v in values.values() if isinstance(v, _SelfReference)]
         if deferred:
             # Rows above may be the parents it names: write them first.
+            await _update_rows(db, section, updates)
+            updates.clear()
             await insert_rows(db, table, list(new_rows.values()))
             existing.update(new_rows)
             new_rows.clear()
@@ -199,15 +283,38 @@ async def seed_model(
             if c not in section.key and not same(table.c[c], current[c], v)
         }
         if changed:
-            condition = and_(*(table.c[c] == v for c, v in zip(section.key, key, strict=True)))
-            await db.exec(update(table).where(condition).values(**changed))
+            updates.setdefault(tuple(sorted(changed)), []).append((key, changed))
             current.update(changed)
             tally.updated(name, _key_text(section, values), changed)
             if on_change is not None:
                 await on_change("update", values, sorted(changed))
         else:
             tally.unchanged(name)
+    await _update_rows(db, section, updates)
     await insert_rows(db, table, list(new_rows.values()))
+
+
+async def _update_rows(
+    db: AsyncSession, section: ModelSection, updates: dict[tuple[str, ...], list]
+) -> None:
+    """The changed rows, one executemany per set of changed columns (not one UPDATE a row)."""
+    from sqlalchemy import bindparam
+
+    table = section.model.__table__
+    for columns, entries in updates.items():
+        condition = and_(*(table.c[c] == bindparam(f"k_{c}") for c in section.key))
+        statement = (
+            update(table).where(condition).values({c: bindparam(f"v_{c}") for c in columns})
+        )
+        params = [
+            {
+                **{f"k_{c}": v for c, v in zip(section.key, key, strict=True)},
+                **{f"v_{c}": changed[c] for c in columns},
+            }
+            for key, changed in entries
+        ]
+        for chunk in _chunks(params):
+            await db.exec(statement, params=list(chunk))
 
 
 async def _advance_sequence(db: AsyncSession, table: Any, new_rows: list[dict[str, Any]]) -> None:
