@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.services.seed_upsert import user_audit_row
+from app.services.seed_upsert import user_audit_row, write_audit_rows
 
 OnChange = Callable[[str, dict[str, Any], list[str]], Awaitable[None]]
 
@@ -31,6 +31,8 @@ def model_auditor(db: AsyncSession, section: Any, actor: str) -> OnChange | None
 
 
 def _users(db: AsyncSession, actor: str) -> OnChange:
+    pending: list[dict[str, Any]] = []
+
     async def on_change(op: str, values: dict[str, Any], fields: list[str]) -> None:
         flags = {k: values[k] for k in ("is_active", "is_superuser") if k in values}
         details: dict[str, Any] = {
@@ -40,9 +42,13 @@ def _users(db: AsyncSession, actor: str) -> OnChange:
         if "hashed_password" in fields:
             details["password_changed"] = True
         target = str(values.get("email") or ",".join(f"{k}={v}" for k, v in values.items()))
-        db.add(user_audit_row(actor, op, target[:320], details))
-        await db.flush()
+        pending.append(user_audit_row(actor, op, target[:320], details))
 
+    async def finish() -> None:  # seed_model calls it once the section is written
+        await write_audit_rows(db, pending)
+        pending.clear()
+
+    on_change.finish = finish  # type: ignore[attr-defined]
     return on_change
 
 

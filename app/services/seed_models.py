@@ -16,6 +16,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import and_, insert, or_, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.services.seed_references import lookup_key, prefetch_references
 from app.services.seed_rows import ModelSection, Row, invalid
 from app.services.seed_upsert import Tally, _chunks
 from app.services.seed_values import column_value, same
@@ -56,65 +57,12 @@ async def _look_up(
     return found[0]
 
 
-def _lookup_key(column: str, value: dict[str, Any]) -> tuple[str, tuple]:
-    return (column, tuple(sorted((str(k), str(v)) for k, v in value.items())))
-
-
-async def _prefetch_references(db: AsyncSession, section: ModelSection) -> dict[tuple, Any]:
-    """Every `{email: ...}` foreign key of the section resolved set-based: one query per
-    chunk of distinct values of the same shape, not one per row. Values that match no row
-    or several are left out (the per-row lookup then names the row and the problem)."""
-    from sqlalchemy import tuple_
-
-    from app.services.seed_rows import table_models
-
-    table = section.model.__table__
-    wanted: dict[tuple[str, tuple[str, ...]], dict[tuple, tuple]] = {}
-    for row in section.rows:
-        for column, value in row.data.items():
-            if not isinstance(value, dict) or not value or not table.c[column].foreign_keys:
-                continue
-            target = next(iter(table.c[column].foreign_keys)).column
-            names = tuple(sorted(str(k) for k in value))
-            if target.table is table or not set(names) <= set(target.table.c.keys()):
-                continue
-            ref_model = table_models().get(target.table.name)
-            try:
-                typed = tuple(
-                    column_value(ref_model, k, value[k]) if ref_model is not None else value[k]
-                    for k in names
-                )
-            except (ValueError, KeyError):
-                continue
-            wanted.setdefault((column, names), {})[_lookup_key(column, value)] = typed
-    cache: dict[tuple, Any] = {}
-    for (column, names), lookups in wanted.items():
-        target = next(iter(table.c[column].foreign_keys)).column
-        ref_columns = [target.table.c[n] for n in names]
-        by_value: dict[tuple, list[Any]] = {}
-        distinct = list(dict.fromkeys(lookups.values()))
-        for chunk in _chunks(distinct, 2000):
-            condition = (
-                ref_columns[0].in_([v[0] for v in chunk])
-                if len(ref_columns) == 1
-                else tuple_(*ref_columns).in_(list(chunk))
-            )
-            query = select(target, *ref_columns).where(condition)
-            for found in (await db.exec(query)).all():
-                by_value.setdefault(tuple(found[1:]), []).append(found[0])
-        for lookup, typed in lookups.items():
-            matches = by_value.get(typed, [])
-            if len(matches) == 1:
-                cache[lookup] = matches[0]
-    return cache
-
-
 async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[dict[str, Any]]:
     """Each row's given values as the columns store them, `{email: ...}` foreign keys
     replaced by the referenced key (references into the same table: a _SelfReference)."""
     model = section.model
     table = model.__table__
-    cache = await _prefetch_references(db, section)
+    cache = await prefetch_references(db, section)
     resolved = []
     for row in section.rows:
         values: dict[str, Any] = {}
@@ -129,7 +77,7 @@ async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[d
             if target.table is table:
                 values[column] = _SelfReference(column, value)
                 continue
-            lookup = _lookup_key(column, value)
+            lookup = lookup_key(column, value)
             if lookup not in cache:
                 cache[lookup] = await _look_up(db, row, column, target, value)
             values[column] = cache[lookup]
@@ -292,6 +240,9 @@ async def seed_model(
             tally.unchanged(name)
     await _update_rows(db, section, updates)
     await insert_rows(db, table, list(new_rows.values()))
+    finish = getattr(on_change, "finish", None)
+    if finish is not None:
+        await finish()  # an auditor writes its rows in bulk
 
 
 async def _update_rows(
@@ -303,9 +254,7 @@ async def _update_rows(
     table = section.model.__table__
     for columns, entries in updates.items():
         condition = and_(*(table.c[c] == bindparam(f"k_{c}") for c in section.key))
-        statement = (
-            update(table).where(condition).values({c: bindparam(f"v_{c}") for c in columns})
-        )
+        statement = update(table).where(condition).values({c: bindparam(f"v_{c}") for c in columns})
         params = [
             {
                 **{f"k_{c}": v for c, v in zip(section.key, key, strict=True)},
