@@ -180,3 +180,14 @@ def test_fake_rows_of_a_real_model_as_a_process_point_at_existing_parents(
         "LEFT JOIN roles r ON r.id = rp.role_id",
     )[0]
     assert 0 < total <= 300 and bad == 0
+
+
+def test_a_unique_column_too_short_for_the_count_is_exit_5_and_writes_nothing(cli, db_url) -> None:
+    create_tables(db_url)
+    fits, _ = fake(cli, db_url, "Tag", "--count", "200", "--seed", "1")
+    assert fits.exit_code == 0, fits.stderr
+    assert fetch(db_url, "SELECT count(DISTINCT code), max(length(code)) FROM tags") == [(200, 4)]
+    outcome, _ = fake(cli, db_url, "Tag", "--count", "2000", "--seed", "2")
+    assert outcome.exit_code == 5, outcome.stderr
+    assert "tags.code: a unique value needs 5 characters; the column holds 4" in outcome.stderr
+    assert fetch(db_url, "SELECT count(*) FROM tags") == [(200,)]

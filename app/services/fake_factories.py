@@ -17,8 +17,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Enum, String
+
 from app import yaml_loader
-from app.services.fake_values import ColumnPlan, constant, enum_stored, pooled, provider_pool
+from app.services.fake_values import (
+    ColumnPlan,
+    column_type,
+    constant,
+    enum_stored,
+    pooled,
+    provider_pool,
+)
 from app.services.seed_rows import invalid
 
 
@@ -77,7 +86,11 @@ def factory_plans(model: Any, path: Path, faker: Any, *, unique: set[str]) -> di
         except ValueError as exc:
             raise invalid(where, str(exc)) from None
         if isinstance(spec, list | str | dict):
-            plans[name] = ColumnPlan(name, pooled(stored, unique=name in unique, length=length))
+            # Only text can carry the row index; another unique column's repeats are skipped.
+            text = isinstance(column_type(column), String) and not isinstance(column.type, Enum)
+            plans[name] = ColumnPlan(
+                name, pooled(stored, unique=text and name in unique, length=length)
+            )
         else:
             plans[name] = ColumnPlan(name, constant(stored[0]))
     return plans

@@ -149,7 +149,7 @@ async def create_fake_rows(
     async with write(db, table, [p.name for p in plans]) as insert_batch:
         for start in range(0, count, batch_size):
             size = min(batch_size, count - start)
-            columns = [plan.draw(rng, start, size) for plan in plans]
+            columns = [_drawn(table, plan, rng, start, size) for plan in plans]
             created += await insert_batch(list(zip(*columns, strict=True)))
             if progress is not None:
                 progress(size)
@@ -176,6 +176,13 @@ async def create_fake_rows(
         seed=used_seed,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _drawn(table: Any, plan: ColumnPlan, rng: random.Random, start: int, size: int) -> list:
+    try:
+        return plan.draw(rng, start, size)
+    except ValueError as exc:  # e.g. a unique value that no longer fits the column
+        raise invalid(f"{table.name}.{plan.name}", str(exc)) from None
 
 
 class _copy_writer:

@@ -90,6 +90,15 @@ class Post(SeedTestBase, table=True):
     )
 
 
+class Tag(SeedTestBase, table=True):
+    """A unique column too short for many distinct fake values."""
+
+    __tablename__ = "tags"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=4, unique=True)
+
+
 class Sample(SeedTestBase, table=True):
     __tablename__ = "samples"
 
