@@ -68,18 +68,26 @@ def field_starts(line: str, delimiter: str = ",", quote: str = '"') -> list[int]
     return starts
 
 
-def _cell(model: Any, column: str, text: str, where: str) -> Any:
-    from sqlalchemy import JSON
-    from sqlalchemy.types import ARRAY
+class _FieldColumns:
+    """column -> the 1-based character where its field starts, worked out only when a
+    message needs it (scanning every line up front costs more than parsing it)."""
 
-    if text == "":
-        return None
-    if isinstance(model.__table__.c[column].type, JSON | ARRAY):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise invalid(where, f"expected JSON text: {exc.msg}") from None
-    return text
+    def __init__(self, raw: str, names: list[str]) -> None:
+        self.raw, self.names = raw, names
+
+    def get(self, column: str | None, default: int = 1) -> int:
+        if column not in self.names:
+            return default
+        starts = field_starts(self.raw)
+        index = self.names.index(column)
+        return starts[index] if index < len(starts) else default
+
+
+def _json_cell(text: str, where: Any) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise invalid(where(), f"expected JSON text: {exc.msg}") from None
 
 
 def csv_rows(source: str, text: str, model: Any) -> list[Row]:
@@ -96,6 +104,11 @@ def csv_rows(source: str, text: str, model: Any) -> list[Row]:
             where = f"{source}:2:{starts[min(index, len(starts) - 1)]}"
             raise invalid(where, f"{model.__tablename__} has no such column {name[:64]!r}")
         targets.append((column, referenced or None))
+    from sqlalchemy import JSON
+    from sqlalchemy.types import ARRAY
+
+    is_json = [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets]
+    names = [c for c, _ in targets]
     rows: list[Row] = []
     reader = csv.reader(io.StringIO("\n".join(lines[2:]) + "\n"))
     previous_end = 2
@@ -105,27 +118,26 @@ def csv_rows(source: str, text: str, model: Any) -> list[Row]:
         if not record:
             continue
         raw = lines[line - 1] if line - 1 < len(lines) else ""
-        positions = field_starts(raw)
-        label = f"rows[{len(rows)}]"
+        row = Row(source, "rows", len(rows), line, {}, {})
+        row.field_columns = _FieldColumns(raw, names)  # type: ignore[assignment]
         if len(record) != len(targets):
-            raise invalid(
-                f"{source}:{line}:1: {label}",
-                f"{len(record)} fields; the header has {len(targets)}",
-            )
-        data: dict[str, Any] = {}
-        field_columns: dict[str, int] = {}
-        for (column, referenced), value, at in zip(
-            targets, record, positions + [1] * len(record), strict=False
-        ):
-            where = f"{source}:{line}:{at}: {label}.{column}"
-            field_columns.setdefault(column, at)
+            raise invalid(row.where(), f"{len(record)} fields; the header has {len(targets)}")
+        data = row.data
+        for (column, referenced), value, json_text in zip(targets, record, is_json, strict=True):
             if referenced is None:
-                data[column] = _cell(model, column, value, where)
+                if value == "":
+                    data[column] = None
+                elif json_text:
+                    data[column] = _json_cell(value, lambda c=column, r=row: r.where(c))
+                else:
+                    data[column] = value
             elif value != "":
-                data.setdefault(column, {})[referenced] = value
+                found = data.setdefault(column, {})
+                if isinstance(found, dict):
+                    found[referenced] = value
             else:
                 data.setdefault(column, None)
-        rows.append(Row(source, "rows", len(rows), line, {}, data, field_columns=field_columns))
+        rows.append(row)
     return rows
 
 
