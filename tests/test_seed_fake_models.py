@@ -191,3 +191,14 @@ def test_a_unique_column_too_short_for_the_count_is_exit_5_and_writes_nothing(cl
     assert outcome.exit_code == 5, outcome.stderr
     assert "tags.code: a unique value needs 5 characters; the column holds 4" in outcome.stderr
     assert fetch(db_url, "SELECT count(*) FROM tags") == [(200,)]
+
+
+def test_fake_rows_are_refused_in_production_without_the_flags(cli, posts_db) -> None:
+    args = ["seed", "fake", "Post", "--count", "3", "--seed", "1"]
+    refused = cli(args, db=posts_db, env={"ENVIRONMENT": "production"})
+    assert refused.exit_code == 7
+    assert "refusing to create 3 fake Post in production without --yes" in refused.stderr
+    assert fetch(posts_db, "SELECT count(*) FROM posts") == [(0,)]
+    done = cli([*args, "--yes", "--force"], db=posts_db, env={"ENVIRONMENT": "production"})
+    assert done.exit_code == 0, done.stderr
+    assert fetch(posts_db, "SELECT count(*) FROM posts") == [(3,)]
