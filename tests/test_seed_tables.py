@@ -130,6 +130,16 @@ BAD_FILES = [
         "items.jsonl:5:1: rows[2]: duplicate key 'name'",
     ),
     ("items_jsonl", ITEMS_JSONL.replace("{model: items", "{model: nope"), "items.jsonl:1:1:"),
+    (
+        "items_jsonl",
+        ITEMS_JSONL + '{"name": "deep", "x": ' + "[" * 70 + "]" * 70 + "}\n",
+        "items.jsonl:5:1: rows[2]: nested deeper than 64 levels",
+    ),
+    (
+        "items_jsonl",
+        ITEMS_JSONL + '{"name": "deeper", "x": ' + "[" * 5000 + "]" * 5000 + "}\n",
+        "items.jsonl:5:1: rows[2]: nested deeper than 64 levels",
+    ),
 ]
 
 

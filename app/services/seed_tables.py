@@ -30,6 +30,7 @@ from typing import Any
 from app.services.seed_rows import ModelSection, Row, invalid, table_models
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
+DEEP = "nested deeper than 64 levels (the YAML loader's MAX_DEPTH)"
 
 
 def _header(source: str, first_line: str) -> tuple[Any, list[str]]:
@@ -83,11 +84,31 @@ class _FieldColumns:
         return starts[index] if index < len(starts) else default
 
 
+def _too_deep(value: Any) -> bool:
+    """Nested deeper than the YAML loader allows (MAX_DEPTH), walked without recursion."""
+    from app.yaml_loader import MAX_DEPTH
+
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            items = current.values() if isinstance(current, dict) else current
+            stack.extend((item, depth + 1) for item in items)
+    return False
+
+
 def _json_cell(text: str, where: Any) -> Any:
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise invalid(where(), f"expected JSON text: {exc.msg}") from None
+    except RecursionError:
+        raise invalid(where(), DEEP) from None
+    if _too_deep(value):
+        raise invalid(where(), DEEP)
+    return value
 
 
 def csv_rows(source: str, text: str, model: Any) -> list[Row]:
@@ -162,10 +183,14 @@ def jsonl_rows(source: str, text: str) -> list[Row]:
             raise invalid(
                 f"{source}:{line}:{exc.colno}: {label}", f"invalid JSON: {exc.msg}"
             ) from None
-        except (ValueError, RecursionError) as exc:
-            raise invalid(f"{source}:{line}:1: {label}", str(exc) or "nested too deeply") from None
+        except RecursionError:
+            raise invalid(f"{source}:{line}:1: {label}", DEEP) from None
+        except ValueError as exc:  # a duplicate key
+            raise invalid(f"{source}:{line}:1: {label}", str(exc)) from None
         if not isinstance(data, dict):
             raise invalid(f"{source}:{line}:1: {label}", "expected a JSON object")
+        if _too_deep(data):
+            raise invalid(f"{source}:{line}:1: {label}", DEEP)
         field_columns = {k: max(raw.find(json.dumps(k)), 0) + 1 for k in data}
         rows.append(Row(source, "rows", len(rows), line, {}, data, field_columns=field_columns))
     return rows
