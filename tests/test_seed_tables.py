@@ -192,3 +192,24 @@ def test_a_large_section_takes_the_bulk_path_and_counts_created_updated_unchange
     ]
     third, data = run(cli, models_db, seeds)
     assert counts(data)["Sample"] == (0, 0, 300), third.stderr
+
+
+def test_250_users_from_csv_get_one_audit_row_each_written_in_bulk(cli, db_url, tmp_path) -> None:
+    """Past 200 rows PostgreSQL COPYs the users and their audit rows (JSON details intact)."""
+    from app.security import hash_password
+
+    hashed = hash_password(PASSWORD)
+    lines = ["# {model: User, key: email}", "email,full_name,hashed_password"]
+    lines += [f'u{i}@example.com,User {i},"{hashed}"' for i in range(250)]
+    seeds = seed_set(tmp_path, users_csv="\n".join(lines) + "\n")
+    outcome, data = run(cli, db_url, seeds)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert counts(data)["User"] == (250, 0, 0)
+    audit = fetch(
+        db_url,
+        "SELECT target, details FROM audit_log WHERE action = 'user.create' ORDER BY target",
+    )
+    assert len(audit) == 250
+    details = audit[0][1] if isinstance(audit[0][1], dict) else json.loads(audit[0][1])
+    assert details["via"] == "seed" and details["password_changed"] is True
+    assert hashed not in str(audit)
