@@ -42,7 +42,7 @@ def test_the_walk_finds_the_known_number_options() -> None:
         "manage db check --wait",
         "manage db init --lock-timeout",
         "manage migrate upgrade --lock-timeout",
-        "manage seed fake users --count",
+        "manage seed fake --count",
     } <= found
 
 
