@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     REVISION_EDITED = "REVISION_EDITED"  # an applied revision file changed since it was applied
     REVIEW_FINDINGS = "REVIEW_FINDINGS"
     NOT_AT_HEAD = "NOT_AT_HEAD"
+    BACKFILL_PENDING = "BACKFILL_PENDING"  # a revision requires a backfill not yet complete
     # the API's authentication
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commands.migrate_backfill import EPILOG as BACKFILL_EPILOG
+from commands.migrate_backfill import backfill_command
 from commands.migrate_review import EPILOG as REVIEW_EPILOG
 from commands.migrate_review import review_command, review_written
 from commands.migrate_support import guard, run_action, with_migration_engine
@@ -340,6 +342,9 @@ def sql_range(
 
     run_engine(ctx, handler, json_output=json_output, render=render.offline_sql)
 
+
+# `migrate backfill`: commands/migrate_backfill.py, docs/migrations.md ("Backfills").
+app.command("backfill", epilog=BACKFILL_EPILOG)(backfill_command)
 
 # `migrate review`: commands/migrate_review.py, docs/review.md.
 app.command("review", epilog=REVIEW_EPILOG)(review_command)

@@ -43,3 +43,21 @@ class BadRevision(InvalidArgument):
     """A revision, range or revision graph Alembic cannot use (exit 5, HTTP 422)."""
 
     code = "BAD_REVISION"
+
+
+class NotFound(DatabaseLayerError):
+    """Nothing by that name, e.g. a revision that declares no backfill (exit 3, HTTP 404)."""
+
+    code = "NOT_FOUND"
+
+
+class Conflict(DatabaseLayerError):
+    """Already happening or in use, e.g. a backfill another process is running (exit 4, 409)."""
+
+    code = "CONFLICT"
+
+
+class BackfillPending(DatabaseLayerError):
+    """A revision requires a backfill that is not complete: refused (exit 7, HTTP 403)."""
+
+    code = "BACKFILL_PENDING"

@@ -115,9 +115,9 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     from db.errors import DatabaseLayerError
 
     if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
-        return Failure(
-            ExitCode.INTERRUPTED, ErrorCode.INTERRUPTED, "interrupted; nothing committed"
-        )
+        # A command that commits as it goes (migrate backfill) says what it committed.
+        committed = getattr(exc, "committed", None) or "nothing committed"
+        return Failure(ExitCode.INTERRUPTED, ErrorCode.INTERRUPTED, f"interrupted; {committed}")
     if isinstance(exc, AppException):
         return Failure(exit_code_for_status(exc.status), exc.error_code, exc.message)
     if isinstance(exc, DatabaseLayerError):
@@ -179,12 +179,25 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
 def database_layer_exit(exc: Any) -> ExitCode:
     """The exit code for one of db/errors.py's exceptions (the API maps the same classes to
     HTTP statuses in app/api/errors.py)."""
-    from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired
+    from db.errors import (
+        BackfillPending,
+        Conflict,
+        DatabaseUnavailable,
+        InvalidArgument,
+        LockNotAcquired,
+        NotFound,
+    )
 
     if isinstance(exc, DatabaseUnavailable | LockNotAcquired):
         return ExitCode.UNAVAILABLE
     if isinstance(exc, InvalidArgument):
         return ExitCode.INVALID
+    if isinstance(exc, NotFound):
+        return ExitCode.NOT_FOUND
+    if isinstance(exc, Conflict):
+        return ExitCode.CONFLICT
+    if isinstance(exc, BackfillPending):
+        return ExitCode.REFUSED
     return ExitCode.INTERNAL
 
 

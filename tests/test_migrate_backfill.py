@@ -1,0 +1,220 @@
+"""`manage migrate backfill`: declare, run, resume, require-before, on SQLite and PostgreSQL.
+
+The test chain (tests/migrations_fixtures/backfill/, copied after the shipped revisions into a
+temporary MANAGE_MIGRATIONS_DIR): bf000001 creates bf_items; bf000002 adds total and label and
+declares bf_total (SQL, integer key) and bf_label (a Python function, text key); bf000003 requires
+bf_total before SET NOT NULL. Each batch body counts its visits per row (hits, label_hits): a
+batch applied twice shows as 2.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, fetch
+
+FIXTURES = Path(__file__).resolve().parent / "migrations_fixtures" / "backfill"
+ROWS = 95
+
+
+@pytest.fixture
+def scripts(tmp_path: Path) -> dict[str, str]:
+    copy = tmp_path / "migrations_copy"
+    shutil.copytree(REPO / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in FIXTURES.glob("*.py"):
+        shutil.copy(path, copy / "versions" / path.name)
+    return {"MANAGE_MIGRATIONS_DIR": str(copy)}
+
+
+def seed_items(url: str, count: int = ROWS, start: int = 1) -> None:
+    for first in range(start, start + count, 500):
+        values = ", ".join(
+            f"({i}, 'c{i:05d}', {i})" for i in range(first, min(first + 500, start + count))
+        )
+        fetch(url, f"INSERT INTO bf_items (id, code, qty) VALUES {values}")
+
+
+def items(url: str) -> list[tuple]:
+    return fetch(url, "SELECT id, total, hits, label, label_hits FROM bf_items ORDER BY id")
+
+
+def expected_items(count: int = ROWS) -> list[tuple]:
+    return [(i, 2 * i, 1, f"item-c{i:05d}", 1) for i in range(1, count + 1)]
+
+
+def progress(url: str, name: str) -> tuple | None:
+    rows = fetch(
+        url,
+        "SELECT state, last_key, rows_done, batches_done FROM manage_backfills WHERE name = :n",
+        {"n": name},
+    )
+    return rows[0] if rows else None
+
+
+def envelope(stdout: str) -> dict:
+    return json.loads(stdout)
+
+
+@pytest.fixture
+def declared(cli, db_url: str, scripts: dict[str, str]) -> str:
+    """bf_items holds ROWS rows, and bf000002 (the declaring revision) is applied."""
+    assert cli(["migrate", "upgrade", "bf000001"], db=db_url, env=scripts).exit_code == 0
+    seed_items(db_url)
+    assert cli(["migrate", "upgrade", "bf000002"], db=db_url, env=scripts).exit_code == 0
+    return db_url
+
+
+def test_upgrading_a_declaring_revision_records_pending_backfills_and_changes_no_row(
+    declared: str,
+) -> None:
+    assert progress(declared, "bf_total") == ("pending", None, 0, 0)
+    assert progress(declared, "bf_label") == ("pending", None, 0, 0)
+    assert {row[1:] for row in items(declared)} == {(None, 0, None, 0)}
+
+
+def test_dry_run_reports_keys_and_batches_left_and_writes_nothing(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    result = cli(["migrate", "backfill", "--all", "--dry-run", "--json"], db=declared, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    data = {r["name"]: r for r in envelope(result.stdout)["data"]}
+    assert (data["bf_total"]["state"], data["bf_total"]["remaining"]) == ("planned", ROWS)
+    assert data["bf_total"]["batches"] == 10  # 95 keys, 10 per batch
+    assert data["bf_label"]["batches"] == 19  # 5 per batch
+    assert progress(declared, "bf_total") == ("pending", None, 0, 0)
+    assert {row[1:] for row in items(declared)} == {(None, 0, None, 0)}
+
+
+def test_backfill_runs_every_batch_once_and_records_completion(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    result = cli(["migrate", "backfill", "--all", "--json"], db=declared, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    data = {r["name"]: r for r in envelope(result.stdout)["data"]}
+    assert data["bf_total"]["state"] == "complete"
+    assert (data["bf_total"]["rows"], data["bf_total"]["batches"]) == (ROWS, 10)
+    assert data["bf_total"]["changed"] == ROWS
+    assert (data["bf_label"]["rows"], data["bf_label"]["batches"]) == (ROWS, 19)
+    assert items(declared) == expected_items()
+    assert progress(declared, "bf_total") == ("complete", str(ROWS), ROWS, 10)
+    assert progress(declared, "bf_label") == ("complete", f"c{ROWS:05d}", ROWS, 19)
+    # Nothing owed: a second run does nothing and says so.
+    again = cli(["migrate", "backfill", "--all"], db=declared, env=scripts)
+    assert again.exit_code == 0
+    assert "every declared backfill is complete" in again.stdout
+    assert items(declared) == expected_items()
+
+
+def test_batch_size_option_overrides_the_declaration(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    args = ["migrate", "backfill", "bf_total", "--batch-size", "50", "--json"]
+    result = cli(args, db=declared, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    assert envelope(result.stdout)["data"][0]["batches"] == 2
+    assert progress(declared, "bf_total") == ("complete", str(ROWS), ROWS, 2)
+
+
+def test_max_seconds_stops_between_batches_and_the_next_run_resumes_exactly(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    args = ["migrate", "backfill", "bf_total", "--pause", "100", "--max-seconds", "0.25", "--json"]
+    first = cli(args, db=declared, env=scripts)
+    assert first.exit_code == 0, first.stderr
+    report = envelope(first.stdout)["data"][0]
+    assert report["state"] == "stopped"
+    assert 1 <= report["batches"] < 10
+    done = report["batches"] * 10
+    state, last_key, rows_done, batches = progress(declared, "bf_total")
+    assert (state, last_key, rows_done, batches) == ("pending", str(done), done, report["batches"])
+    touched = [row for row in items(declared) if row[2]]
+    assert [row[0] for row in touched] == list(range(1, done + 1))
+
+    second = cli(["migrate", "backfill", "bf_total", "--json"], db=declared, env=scripts)
+    assert second.exit_code == 0, second.stderr
+    assert envelope(second.stdout)["data"][0]["rows"] == ROWS - done
+    assert [row[:3] for row in items(declared)] == [(i, 2 * i, 1) for i in range(1, ROWS + 1)]
+
+
+def test_rows_added_after_a_stop_are_walked_by_the_resumed_run(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    args = ["migrate", "backfill", "bf_total", "--max-seconds", "0", "--json"]
+    assert envelope(cli(args, db=declared, env=scripts).stdout)["data"][0]["state"] == "stopped"
+    seed_items(declared, count=5, start=ROWS + 1)
+    assert cli(["migrate", "backfill", "bf_total"], db=declared, env=scripts).exit_code == 0
+    assert [row[:3] for row in items(declared)] == [(i, 2 * i, 1) for i in range(1, ROWS + 6)]
+
+
+def test_a_revision_id_runs_the_backfills_it_declares(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    result = cli(["migrate", "backfill", "bf000002", "--json"], db=declared, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    assert [r["name"] for r in envelope(result.stdout)["data"]] == ["bf_total", "bf_label"]
+    assert items(declared) == expected_items()
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "error_code", "words"),
+    [
+        (["nosuchthing"], 5, "BAD_REVISION", "neither a backfill name nor a known revision"),
+        (["bf000001"], 3, "NOT_FOUND", "revision bf000001 declares no backfill"),
+    ],
+)
+def test_unknown_targets_exit_with_one_line_and_change_nothing(
+    cli, declared: str, scripts: dict[str, str], args, exit_code, error_code, words
+) -> None:
+    result = cli(["migrate", "backfill", *args, "--json"], db=declared, env=scripts)
+    assert result.exit_code == exit_code
+    assert envelope(result.stdout)["error_code"] == error_code
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert progress(declared, "bf_total") == ("pending", None, 0, 0)
+
+
+def test_a_backfill_whose_revision_is_not_applied_is_refused_with_the_upgrade_to_run(
+    cli, db_url: str, scripts: dict[str, str]
+) -> None:
+    assert cli(["migrate", "upgrade", "bf000001"], db=db_url, env=scripts).exit_code == 0
+    result = cli(["migrate", "backfill", "bf_total"], db=db_url, env=scripts)
+    assert result.exit_code == 5
+    assert "manage migrate upgrade bf000002" in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["bf_total", "--all"]])
+def test_target_and_all_are_one_or_the_other_exit_2(cli, args) -> None:
+    result = cli(["migrate", "backfill", *args])
+    assert result.exit_code == 2
+    assert "--all" in result.stderr
+
+
+def test_require_backfill_refuses_the_upgrade_until_the_backfill_is_complete(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    refused = cli(["migrate", "upgrade", "--json"], db=declared, env=scripts)
+    assert refused.exit_code == 7
+    body = envelope(refused.stdout)
+    assert body["error_code"] == "BACKFILL_PENDING"
+    assert "manage migrate backfill bf_total" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert fetch(declared, "SELECT version_num FROM alembic_version") == [("bf000002",)]
+
+    assert cli(["migrate", "backfill", "bf_total"], db=declared, env=scripts).exit_code == 0
+    applied = cli(["migrate", "upgrade"], db=declared, env=scripts)
+    assert applied.exit_code == 0, applied.stderr
+    assert fetch(declared, "SELECT version_num FROM alembic_version") == [("bf000003",)]
+    with pytest.raises(Exception, match=r"(?i)not.null|null value"):
+        fetch(declared, "INSERT INTO bf_items (id, code, qty) VALUES (999, 'z', 1)")
+
+
+def test_a_fresh_database_upgrades_to_head_since_an_empty_table_owes_nothing(
+    cli, blank_db_url: str, scripts: dict[str, str]
+) -> None:
+    result = cli(["migrate", "upgrade"], db=blank_db_url, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    assert progress(blank_db_url, "bf_total")[0] == "complete"
+    assert progress(blank_db_url, "bf_label")[0] == "pending"  # never required
