@@ -116,7 +116,11 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
 
     if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
         # A command that commits as it goes (migrate backfill) says what it committed.
-        committed = getattr(exc, "committed", None) or "nothing committed"
+        # (asyncio.run raises KeyboardInterrupt with the task's CancelledError as its context.)
+        committed = next(
+            (getattr(e, "committed", None) for e in _chain(exc) if getattr(e, "committed", None)),
+            "nothing committed",
+        )
         return Failure(ExitCode.INTERRUPTED, ErrorCode.INTERRUPTED, f"interrupted; {committed}")
     if isinstance(exc, AppException):
         return Failure(exit_code_for_status(exc.status), exc.error_code, exc.message)

@@ -178,16 +178,18 @@ async def _run_locked(conn: AsyncConnection, bf: Backfill, report: Report, run: 
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         await _pg_lock(conn, bf.name)
+    # Held here: after an invalidation, reading conn.info would reconnect.
+    info = conn.info
     try:
         if not postgres:
-            conn.info["sqlite_begin"] = "IMMEDIATE"  # the batch's write lock from its first read
+            info["sqlite_begin"] = "IMMEDIATE"  # the batch's write lock from its first read
         await _run_one(conn, bf, report, run)
     except BaseException:
         await _abandon(conn)
         raise
     finally:
-        conn.info.pop("sqlite_begin", None)
-        if postgres:
+        info.pop("sqlite_begin", None)
+        if postgres and not conn.invalidated:
             await asyncio.shield(_pg_unlock(conn, bf.name))
 
 
