@@ -228,3 +228,27 @@ def render(reports: list[Any]) -> None:
                 f"{r.name}: stopped at --max-seconds after {r.batches} batches ({r.rows} keys); "
                 f"{r.remaining} keys left; run `manage migrate backfill {r.name}` to resume"
             )
+
+
+def show_owed(backfills: list[Any]) -> None:
+    """One warning line per backfill still owed (for `migrate status` and `db check`)."""
+    from types import SimpleNamespace
+
+    for item in backfills:
+        state = SimpleNamespace(**item) if isinstance(item, dict) else item
+        warning_line(
+            f"backfill {state.name} ({state.revision}, {state.table}): {state.state}, "
+            f"{state.rows_done} rows done; run `manage migrate backfill {state.name}`"
+        )
+
+
+def announce(applied: list[str]) -> None:
+    """After an upgrade: name the backfills the applied revisions declared, and how to run them."""
+    from db.backfill.discovery import declared_by
+
+    for item in declared_by(applied):
+        warning_line(
+            f"revision {item.revision} declared backfill {item.backfill.name} on "
+            f"{item.backfill.table}: run `manage migrate backfill {item.backfill.name}` "
+            "(docs/migrations.md, \"Backfills\")"
+        )

@@ -88,7 +88,7 @@ def run_action(
 
         if engine is runtime.engine:
             _refuse_pgbouncer(runtime, engine)
-        return await getattr(migrations, action)(
+        result = await getattr(migrations, action)(
             engine,
             revision,
             lock_timeout=lock_timeout,
@@ -96,6 +96,11 @@ def run_action(
             settings=runtime.settings.db,
             on_step=render.step if render.interactive() else None,
         )
+        if action == "upgrade":
+            from commands.migrate_backfill import announce
+
+            announce(result.applied)  # backfills the applied revisions declared
+        return result
 
     async def handler(runtime: Runtime) -> Any:
         if sql:

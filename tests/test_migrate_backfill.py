@@ -122,7 +122,7 @@ def test_batch_size_option_overrides_the_declaration(
 def test_max_seconds_stops_between_batches_and_the_next_run_resumes_exactly(
     cli, declared: str, scripts: dict[str, str]
 ) -> None:
-    args = ["migrate", "backfill", "bf_total", "--pause", "100", "--max-seconds", "0.25", "--json"]
+    args = ["migrate", "backfill", "bf_total", "--pause", "400", "--max-seconds", "1.5", "--json"]
     first = cli(args, db=declared, env=scripts)
     assert first.exit_code == 0, first.stderr
     report = envelope(first.stdout)["data"][0]
@@ -218,3 +218,40 @@ def test_a_fresh_database_upgrades_to_head_since_an_empty_table_owes_nothing(
     assert result.exit_code == 0, result.stderr
     assert progress(blank_db_url, "bf_total")[0] == "complete"
     assert progress(blank_db_url, "bf_label")[0] == "pending"  # never required
+
+
+def test_upgrade_names_the_backfills_the_applied_revisions_declared(
+    cli, db_url: str, scripts: dict[str, str]
+) -> None:
+    assert cli(["migrate", "upgrade", "bf000001"], db=db_url, env=scripts).exit_code == 0
+    result = cli(["migrate", "upgrade", "bf000002"], db=db_url, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    assert "revision bf000002 declared backfill bf_total" in result.stderr
+    assert "manage migrate backfill bf_label" in result.stderr
+
+
+def test_status_and_db_check_show_owed_backfills_until_they_complete(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    args = ["migrate", "backfill", "bf_total", "--max-seconds", "1.5", "--pause", "400"]
+    assert cli(args, db=declared, env=scripts).exit_code == 0
+    status = cli(["migrate", "status", "--json"], db=declared, env=scripts)
+    assert status.exit_code == 0
+    owed = {b["name"]: b for b in envelope(status.stdout)["data"]["backfills"]}
+    assert owed["bf_total"]["state"] == "partial" and owed["bf_total"]["rows_done"] > 0
+    assert owed["bf_label"]["state"] == "pending"
+    human = cli(["migrate", "status"], db=declared, env=scripts)
+    assert "backfill bf_total (bf000002, bf_items): partial" in human.stderr
+
+    # db check (at head): reported, never a reason to be unready (the app runs meanwhile).
+    assert cli(["migrate", "backfill", "bf_total"], db=declared, env=scripts).exit_code == 0
+    assert cli(["migrate", "upgrade"], db=declared, env=scripts).exit_code == 0
+    check = cli(["db", "check", "--json"], db=declared, env=scripts)
+    report = envelope(check.stdout)["data"]
+    assert [b["name"] for b in report["backfills"]] == ["bf_label"]
+    assert report["problems"] == ["no active superuser: run `manage users create-superuser`"]
+
+    assert cli(["migrate", "backfill", "--all"], db=declared, env=scripts).exit_code == 0
+    status = cli(["migrate", "status", "--json"], db=declared, env=scripts)
+    assert envelope(status.stdout)["data"]["backfills"] == []
+    assert "backfill" not in cli(["migrate", "status"], db=declared, env=scripts).stderr

@@ -8,17 +8,18 @@ costs no extra import.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.backfill import progress
 from db.backfill.declaration import Backfill
 from db.errors import BadRevision, InvalidArgument, NotFound
-from db.migrations import alembic_errors, current_heads
+from db.migrations import MigrationStatus, alembic_errors, current_heads
 
 # pg_advisory_lock(int, int) namespace for "this backfill is running": "mbf1" in ASCII. The
 # second key is crc32(name) & 0x7fffffff, so pg_locks shows classid = NS, objid = that, objsubid 2.
@@ -178,3 +179,30 @@ def select(connection: Connection, script: ScriptDirectory, target: str | None) 
                 f"which is not applied yet: run `manage migrate upgrade {item.revision}` first"
             )
     return chosen
+
+
+async def owed(engine: AsyncEngine) -> list[BackfillState]:
+    """The backfills this database still owes (pending, partial or running), oldest first."""
+    from db.migrations import on_connection, script_directory
+
+    found = await on_connection(engine, states, script_directory())
+    return [state for state in found if state.owed]
+
+
+def declared_by(revisions: list[str]) -> list[Declared]:
+    """The backfills these revisions declare (no database needed), oldest first."""
+    from db.migrations import script_directory
+
+    wanted = set(revisions)
+    return [item for item in declared(script_directory()) if item.revision in wanted]
+
+
+@dataclass
+class StatusWithBackfills(MigrationStatus):
+    """`migrate status`'s report plus the backfills still owed."""
+
+    backfills: list[BackfillState] = field(default_factory=list)
+
+
+async def with_owed(engine: AsyncEngine, status: MigrationStatus) -> StatusWithBackfills:
+    return StatusWithBackfills(**vars(status), backfills=await owed(engine))
