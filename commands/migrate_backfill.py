@@ -94,6 +94,7 @@ def backfill_command(
     display = _Display(json_output=json_output)
 
     async def handler(runtime: Runtime) -> Any:
+        from commands.migrate_support import _refuse_pgbouncer as refuse_pgbouncer
         from commands.migrate_support import with_migration_engine
         from db.backfill.runner import Options, run
 
@@ -105,13 +106,15 @@ def backfill_command(
             max_lag=max_lag,
             max_lock_waiters=max_lock_waiters,
         )
-        try:
-            return await with_migration_engine(
-                runtime,
-                lambda engine: run(
-                    engine, target, options, settings=runtime.settings.db, on_event=display.event
-                ),
+        async def body(engine: Any) -> Any:
+            if engine is runtime.engine:
+                refuse_pgbouncer(runtime, engine)  # the per-backfill lock is session-level
+            return await run(
+                engine, target, options, settings=runtime.settings.db, on_event=display.event
             )
+
+        try:
+            return await with_migration_engine(runtime, body)
         except BaseException as exc:
             display.close()
             committed = display.committed()
