@@ -57,7 +57,8 @@ RULES: dict[str, Rule] = {
             "add-not-null-column",
             "error",
             "adding a NOT NULL column without a default fails on a table that has rows",
-            "give it a server_default, or add it nullable, backfill, then set NOT NULL",
+            "give it a server_default, or add it nullable, declare a Backfill (manage migrate "
+            "backfill), then SET NOT NULL in a revision that calls require_backfill()",
         ),
         Rule(
             "set-not-null",
@@ -70,7 +71,18 @@ RULES: dict[str, Rule] = {
             "alter-column-type",
             "warning",
             "changing a column's type usually rewrites the table under an ACCESS EXCLUSIVE lock",
-            "add a new column, backfill in batches, switch reads, drop the old one later",
+            "add a new column, fill it with a declared Backfill (manage migrate backfill), "
+            "switch reads, drop the old one later",
+        ),
+        Rule(
+            "data-in-revision",
+            "warning",
+            "an UPDATE or DELETE inside the revision runs in its DDL transaction: on a big table "
+            "it locks every row it touches until the end, bloats WAL, cannot be paused, and a "
+            "killed deploy throws the work away",
+            "declare it as a Backfill (from db.backfill import Backfill; .declare() in "
+            "upgrade()) and run `manage migrate backfill`: batched, resumable, throttled "
+            '(docs/migrations.md, "Backfills")',
         ),
         Rule(
             "index-not-concurrent",

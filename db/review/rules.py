@@ -196,6 +196,10 @@ class _Review:
         text = string_of(call.args.get("sqltext")) or ""
         if re.search(r"\b(ALTER|CREATE|DROP)\s+TYPE\b", text, re.IGNORECASE):
             self.add("enum-change", call, call.line, "changes a PostgreSQL type in raw SQL")
+        data = re.match(r"\s*(UPDATE|DELETE\s+FROM)\s+(\S+)", text, re.IGNORECASE)
+        if data:
+            verb, table = data.group(1).split()[0].upper(), data.group(2)
+            self.add("data-in-revision", call, call.line, f"runs {verb} on {table} in the revision")
 
     def _downgrade(self) -> None:
         function = self.script.function("downgrade")
