@@ -106,6 +106,7 @@ def backfill_command(
             max_lag=max_lag,
             max_lock_waiters=max_lock_waiters,
         )
+
         async def body(engine: Any) -> Any:
             if engine is runtime.engine:
                 refuse_pgbouncer(runtime, engine)  # the per-backfill lock is session-level
@@ -253,5 +254,5 @@ def announce(applied: list[str]) -> None:
         warning_line(
             f"revision {item.revision} declared backfill {item.backfill.name} on "
             f"{item.backfill.table}: run `manage migrate backfill {item.backfill.name}` "
-            "(docs/migrations.md, \"Backfills\")"
+            '(docs/migrations.md, "Backfills")'
         )

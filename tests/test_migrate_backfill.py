@@ -255,3 +255,39 @@ def test_status_and_db_check_show_owed_backfills_until_they_complete(
     status = cli(["migrate", "status", "--json"], db=declared, env=scripts)
     assert envelope(status.stdout)["data"]["backfills"] == []
     assert "backfill" not in cli(["migrate", "status"], db=declared, env=scripts).stderr
+
+
+def test_make_empty_with_backfill_scaffolds_a_revision_that_declares_one(
+    cli, db_url: str, scripts: dict[str, str]
+) -> None:
+    made = cli(
+        ["migrate", "make", "-m", "fill users", "--empty", "--backfill", "users", "--json"],
+        db=db_url,
+        env=scripts,
+    )
+    assert made.exit_code == 0, made.stderr
+    data = envelope(made.stdout)["data"]
+    source = Path(data["path"]).read_text()
+    assert "from db.backfill import Backfill" in source
+    assert ".declare()" in source and ".forget()" in source
+    name = f"users_{data['revision']}"
+    assert cli(["migrate", "upgrade"], db=db_url, env=scripts).exit_code == 0
+    assert progress(db_url, name) == ("pending", None, 0, 0)
+    plan = cli(["migrate", "backfill", name, "--dry-run", "--json"], db=db_url, env=scripts)
+    assert plan.exit_code == 0, plan.stderr
+    assert envelope(plan.stdout)["data"][0]["table"] == "users"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--backfill", "users"], ["--empty", "--backfill", "users; DROP TABLE users"]],
+    ids=["without-empty", "not-a-table-name"],
+)
+def test_make_backfill_refuses_bad_combinations_with_exit_5_and_writes_nothing(
+    cli, scripts: dict[str, str], args
+) -> None:
+    before = set((Path(scripts["MANAGE_MIGRATIONS_DIR"]) / "versions").glob("*.py"))
+    result = cli(["migrate", "make", "-m", "x", *args], env=scripts)
+    assert result.exit_code == 5
+    assert "--backfill" in result.stderr
+    assert set((Path(scripts["MANAGE_MIGRATIONS_DIR"]) / "versions").glob("*.py")) == before

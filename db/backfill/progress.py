@@ -40,9 +40,9 @@ progress = sa.Table(
     sa.Column("last_key", sa.Text(), nullable=True),
     sa.Column("rows_done", sa.BigInteger(), nullable=False),
     sa.Column("batches_done", sa.Integer(), nullable=False),
-    sa.Column("declared_at", sa.DateTime(), nullable=False),
-    sa.Column("updated_at", sa.DateTime(), nullable=False),
-    sa.Column("completed_at", sa.DateTime(), nullable=True),
+    sa.Column("declared_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 
@@ -65,7 +65,7 @@ class Progress:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC)
 
 
 def _row(row: Any) -> Progress:

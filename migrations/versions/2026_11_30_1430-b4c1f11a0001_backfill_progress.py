@@ -28,9 +28,9 @@ def upgrade() -> None:
         sa.Column('last_key', sa.Text(), nullable=True),
         sa.Column('rows_done', sa.BigInteger(), nullable=False),
         sa.Column('batches_done', sa.Integer(), nullable=False),
-        sa.Column('declared_at', sa.DateTime(), nullable=False),
-        sa.Column('updated_at', sa.DateTime(), nullable=False),
-        sa.Column('completed_at', sa.DateTime(), nullable=True),
+        sa.Column('declared_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('name', name=op.f('pk_manage_backfills')),
     )
 
