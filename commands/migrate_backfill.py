@@ -137,14 +137,18 @@ class _Display:
         self.interactive = sys.stderr.isatty()
         self.json_output = json_output
         self.last_line = 0.0
+        self.last_detail: str | None = None  # a throttle or retry reason, said once per change
         self.reports: dict[str, Any] = {}
 
     def event(self, event: str, report: Any, detail: str | None) -> None:
         self.reports[report.name] = report
         if self.interactive:
             self._bar(event, report, detail)
-        elif event in {"start", "finish"} or time.monotonic() - self.last_line >= LOG_EVERY:
+            return
+        news = event in {"start", "finish"} or (detail is not None and detail != self.last_detail)
+        if news or time.monotonic() - self.last_line >= LOG_EVERY:
             self._line(event, report, detail)
+        self.last_detail = detail
 
     def _bar(self, event: str, report: Any, detail: str | None) -> None:
         from rich.progress import (

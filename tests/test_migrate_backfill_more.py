@@ -1,0 +1,285 @@
+"""`manage migrate backfill`: bad declarations, failing batches, plain alembic, and the
+PostgreSQL extras (a second runner refused, lock timeouts retried, throttling on lock waiters).
+
+Fixtures and the test chain: tests/test_migrate_backfill.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, fetch, manage_env, run_async
+from tests.test_migrate_backfill import (  # noqa: F401 (fixtures)
+    ROWS,
+    declared,
+    envelope,
+    expected_items,
+    items,
+    progress,
+    scripts,
+    seed_items,
+)
+
+BAD_REVISION = '''"""bad backfill
+
+Revision ID: bf000009
+Revises: bf000002
+Create Date: 2026-11-30 15:09:00.000000
+
+"""
+from db.backfill import Backfill
+
+revision = "bf000009"
+down_revision = "bf000002"
+branch_labels = None
+depends_on = None
+
+{declaration}
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def _add_revision(scripts: dict[str, str], declaration: str) -> None:  # noqa: F811
+    path = Path(scripts["MANAGE_MIGRATIONS_DIR"]) / "versions" / "2026_11_30_1509-bf000009_bad.py"
+    path.write_text(BAD_REVISION.format(declaration=declaration))
+
+
+@pytest.mark.parametrize(
+    ("declaration", "words"),
+    [
+        (
+            'b = Backfill(name="x", table="bf_items", key="id", sql="UPDATE bf_items SET qty = 1")',
+            "sql must use both :lo and :hi",
+        ),
+        ('b = Backfill(name="x", table="bf_items", key="id")', "exactly one of sql= or function="),
+        (
+            'b = Backfill(name="x y", table="bf_items", key="id", function=print)',
+            "the name must be",
+        ),
+        (
+            'b = Backfill(name="x", table="bf_items; --", key="id", function=print)',
+            "table must be a plain SQL identifier",
+        ),
+        (
+            'b = Backfill(name="x", table="bf_items", key="id", function=print, batch_size=0)',
+            "batch_size must be a positive integer",
+        ),
+        (
+            'b = Backfill(name="bf_total", table="bf_items", key="id", function=print)',
+            "backfill name 'bf_total' is declared by revisions bf000002 and bf000009",
+        ),
+    ],
+    ids=["no-range", "no-work", "bad-name", "bad-table", "zero-batch", "duplicate-name"],
+)
+def test_a_bad_declaration_is_exit_5_naming_it_and_nothing_runs(
+    cli,
+    declared: str,  # noqa: F811
+    scripts: dict[str, str],  # noqa: F811
+    declaration: str,
+    words: str,
+) -> None:
+    _add_revision(scripts, declaration)
+    result = cli(["migrate", "backfill", "--all", "--json"], db=declared, env=scripts)
+    assert result.exit_code == 5, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert envelope(result.stdout)["success"] is False
+    assert progress(declared, "bf_total") == ("pending", None, 0, 0)
+
+
+def test_a_batch_function_that_raises_rolls_that_batch_back_and_keeps_the_earlier_ones(
+    cli,
+    declared: str,  # noqa: F811
+    scripts: dict[str, str],  # noqa: F811
+) -> None:
+    # Fails on the batch holding id 42: keys 1-40 (4 batches of 10) stay done, 41-50 do not.
+    _add_revision(
+        scripts,
+        "import sqlalchemy as sa\n\n\n"
+        "def fail_at_42(connection, lo, hi):\n"
+        '    connection.execute(sa.text("UPDATE bf_items SET hits = hits + 1 '
+        'WHERE id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi})\n'
+        "    if lo <= 42 <= hi:\n"
+        '        raise RuntimeError("boom")\n\n\n'
+        'b = Backfill(name="fails", table="bf_items", key="id", function=fail_at_42, '
+        "batch_size=10)",
+    )
+    assert cli(["migrate", "upgrade", "bf000009"], db=declared, env=scripts).exit_code == 0
+    result = cli(["migrate", "backfill", "fails"], db=declared, env=scripts)
+    assert result.exit_code == 70
+    assert "RuntimeError" in result.stderr and "Traceback" not in result.stderr
+    assert progress(declared, "fails") == ("pending", "40", 40, 4)
+    hits = [row[2] for row in items(declared)]
+    assert hits == [1] * 40 + [0] * (ROWS - 40)
+
+
+def test_plain_alembic_upgrade_declares_the_backfill_too(
+    cli,
+    db_url: str,
+    scripts: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    ini = tmp_path / "alembic.ini"  # the project's, pointed at the test chain
+    ini.write_text(
+        re.sub(
+            r"(?m)^script_location = .*$",
+            f"script_location = {scripts['MANAGE_MIGRATIONS_DIR']}",
+            (REPO / "alembic.ini").read_text(),
+        )
+    )
+    command = [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "bf000002"]
+    proc = subprocess.run(
+        command, env=manage_env(db_url), capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert progress(db_url, "bf_total") == ("pending", None, 0, 0)
+    assert cli(["migrate", "backfill", "bf_total"], db=db_url, env=scripts).exit_code == 0
+    assert progress(db_url, "bf_total")[0] == "complete"
+
+
+def test_on_a_pipe_progress_is_json_lines_on_stderr_and_the_report_on_stdout(
+    manage_proc,
+    declared: str,  # noqa: F811
+    scripts: dict[str, str],  # noqa: F811
+) -> None:
+    result = manage_proc(["migrate", "backfill", "bf_total"], db=declared, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines[0]["event"] == "start"
+    assert lines[-1] == {
+        **lines[-1],
+        "event": "finish",
+        "backfill": "bf_total",
+        "rows_done": ROWS,
+        "remaining": 0,
+    }
+    assert result.stdout.startswith("bf_total: complete; 95 keys in 10 batches")
+
+
+# -- PostgreSQL: the per-backfill lock, lock timeouts, throttling ----------------------------
+
+
+def _hold(url: str, statements: list[str], seconds: float, started: threading.Event) -> None:
+    """Run `statements` in one transaction on its own connection, hold it `seconds`, roll back."""
+
+    async def go() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            transaction = conn.transaction()
+            await transaction.start()
+            for statement in statements:
+                await conn.execute(statement)
+            started.set()
+            await asyncio.sleep(seconds)
+            await transaction.rollback()
+        finally:
+            await conn.close()
+
+    run_async(go())
+
+
+def _in_background(url: str, statements: list[str], seconds: float) -> threading.Thread:
+    started = threading.Event()
+    thread = threading.Thread(target=_hold, args=(url, statements, seconds, started))
+    thread.start()
+    assert started.wait(10)
+    return thread
+
+
+def test_postgresql_refuses_a_second_runner_of_the_same_backfill_exit_4(
+    cli,
+    pg_declared: str,
+    scripts: dict[str, str],  # noqa: F811
+) -> None:
+    from db.backfill.discovery import LOCK_NAMESPACE, lock_id
+
+    holder = _in_background(
+        pg_declared, [f"SELECT pg_advisory_lock({LOCK_NAMESPACE}, {lock_id('bf_total')})"], 3
+    )
+    try:
+        status = cli(["migrate", "status", "--json"], db=pg_declared, env=scripts)
+        states = {b["name"]: b["state"] for b in envelope(status.stdout)["data"]["backfills"]}
+        assert states["bf_total"] == "running"
+        result = cli(["migrate", "backfill", "bf_total", "--json"], db=pg_declared, env=scripts)
+    finally:
+        holder.join()
+    assert result.exit_code == 4
+    assert envelope(result.stdout)["error_code"] == "CONFLICT"
+    assert "backfill 'bf_total' is already running in pid" in result.stderr
+    assert progress(pg_declared, "bf_total") == ("pending", None, 0, 0)
+
+
+def test_postgresql_a_batch_past_lock_timeout_is_retried_and_the_run_completes(
+    cli,
+    pg_declared: str,
+    scripts: dict[str, str],  # noqa: F811
+) -> None:
+    # Another transaction holds row 15 for 1.5 s; each batch may wait 0.2 s for a lock.
+    holder = _in_background(pg_declared, ["UPDATE bf_items SET qty = qty WHERE id = 15"], 1.5)
+    try:
+        result = cli(
+            ["migrate", "backfill", "bf_total", "--json"],
+            db=pg_declared,
+            env={**scripts, "MIGRATION_LOCK_TIMEOUT": "0.2"},
+        )
+    finally:
+        holder.join()
+    assert result.exit_code == 0, result.stderr
+    report = envelope(result.stdout)["data"][0]
+    assert report["state"] == "complete" and report["retries"] >= 1
+    assert [row[:3] for row in items(pg_declared)] == [(i, 2 * i, 1) for i in range(1, ROWS + 1)]
+
+
+def test_postgresql_throttles_while_sessions_wait_for_locks_and_stops_at_max_seconds(
+    cli,
+    pg_declared: str,
+    scripts: dict[str, str],  # noqa: F811
+) -> None:
+    # One session holds a lock on an unrelated table, a second one waits for it.
+    fetch(pg_declared, "CREATE TABLE bf_other (id integer)")
+    holder = _in_background(pg_declared, ["LOCK TABLE bf_other IN ACCESS EXCLUSIVE MODE"], 6)
+    waiter = threading.Thread(
+        target=lambda: fetch(pg_declared, "SELECT count(*) FROM bf_other"), daemon=True
+    )
+    waiter.start()
+    time.sleep(0.5)
+    try:
+        args = ["migrate", "backfill", "bf_total", "--max-lock-waiters", "0"]
+        result = cli([*args, "--max-seconds", "2", "--json"], db=pg_declared, env=scripts)
+    finally:
+        holder.join()
+        waiter.join(10)
+    assert result.exit_code == 0, result.stderr
+    report = envelope(result.stdout)["data"][0]
+    assert (report["state"], report["batches"]) == ("stopped", 0)
+    assert report["throttled_seconds"] >= 1
+    throttled = [json.loads(line) for line in result.stderr.splitlines()][1]
+    assert throttled["event"] == "throttle"
+    assert "sessions waiting for locks > 0" in throttled["detail"]
+    assert progress(pg_declared, "bf_total") == ("pending", None, 0, 0)
+
+
+@pytest.fixture
+def pg_declared(cli, pg_db_url: str, scripts: dict[str, str]) -> str:  # noqa: F811
+    assert cli(["migrate", "upgrade", "bf000001"], db=pg_db_url, env=scripts).exit_code == 0
+    seed_items(pg_db_url)
+    assert cli(["migrate", "upgrade", "bf000002"], db=pg_db_url, env=scripts).exit_code == 0
+    return pg_db_url
