@@ -19,7 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.backfill import progress
 from db.backfill.declaration import Backfill
 from db.errors import BadRevision, InvalidArgument, NotFound
-from db.migrations import MigrationStatus, alembic_errors, current_heads
+from db.migrations import (
+    MigrationStatus,
+    alembic_errors,
+    check_revision_argument,
+    current_heads,
+)
 
 # pg_advisory_lock(int, int) namespace for "this backfill is running": "mbf1" in ASCII. The
 # second key is crc32(name) & 0x7fffffff, so pg_locks shows classid = NS, objid = that, objsubid 2.
@@ -158,6 +163,7 @@ def select(connection: Connection, script: ScriptDirectory, target: str | None) 
     if target is None:
         owed = {s.name for s in states(connection, script) if s.owed}
         return [item for item in items if item.backfill.name in owed]
+    target = check_revision_argument(target, what="backfill name or revision")
     chosen = [item for item in items if item.backfill.name == target]
     if not chosen:
         try:

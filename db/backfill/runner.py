@@ -28,22 +28,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.backfill import postgres as pg
 from db.backfill import progress
 from db.backfill.declaration import Backfill
-from db.backfill.discovery import LOCK_NAMESPACE, Declared, lock_id, select
+from db.backfill.discovery import Declared, select
 from db.config import DatabaseSettings
-from db.errors import Conflict
 from db.migrations import script_directory
 
 RETRY_SQLSTATES = {"55P03", "40P01", "40001"}  # lock_timeout, deadlock, serialization failure
 RETRIES = 5
-THROTTLE_POLL = 1.0  # seconds between health checks while throttled
-
-_HEALTH = sa.text(
-    "SELECT (SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) FROM pg_stat_replication)"
-    " AS lag, (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-    " AND datname = current_database()) AS waiters"
-)
 
 
 @dataclass
@@ -100,7 +93,9 @@ class _Batch:
 
 
 @dataclass
-class _Run:
+class RunState:
+    """One `run` call: its options, deadline and reports (the PostgreSQL health check reads it)."""
+
     options: Options
     settings: DatabaseSettings
     on_event: OnEvent | None
@@ -126,7 +121,7 @@ async def run(
     """Run `target` (a backfill name or revision; None: every backfill still owed), in order."""
     options = options or Options()
     deadline = None if options.max_seconds is None else time.monotonic() + options.max_seconds
-    state = _Run(options, settings or DatabaseSettings(), on_event, deadline)
+    state = RunState(options, settings or DatabaseSettings(), on_event, deadline)
     async with engine.connect() as conn:
         chosen = await conn.run_sync(lambda c: select(c, script_directory(), target))
         await conn.commit()
@@ -174,10 +169,10 @@ async def _plan(conn: AsyncConnection, bf: Backfill, report: Report) -> None:
     report.last_key = row.last_key if row else None
 
 
-async def _run_locked(conn: AsyncConnection, bf: Backfill, report: Report, run: _Run) -> None:
+async def _run_locked(conn: AsyncConnection, bf: Backfill, report: Report, run: RunState) -> None:
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        await _pg_lock(conn, bf.name)
+        await pg.lock(conn, bf.name)
     # Held here: after an invalidation, reading conn.info would reconnect.
     info = conn.info
     try:
@@ -190,7 +185,7 @@ async def _run_locked(conn: AsyncConnection, bf: Backfill, report: Report, run: 
     finally:
         info.pop("sqlite_begin", None)
         if postgres and not conn.invalidated:
-            await asyncio.shield(_pg_unlock(conn, bf.name))
+            await asyncio.shield(pg.unlock(conn, bf.name))
 
 
 async def _abandon(conn: AsyncConnection) -> None:
@@ -202,7 +197,7 @@ async def _abandon(conn: AsyncConnection) -> None:
         await asyncio.shield(conn.invalidate())
 
 
-async def _run_one(conn: AsyncConnection, bf: Backfill, report: Report, run: _Run) -> None:
+async def _run_one(conn: AsyncConnection, bf: Backfill, report: Report, run: RunState) -> None:
     await conn.run_sync(lambda c: progress.declare(c, bf))  # a row even without .declare()
     column, count, row = await conn.run_sync(_count_remaining, bf)
     await conn.commit()
@@ -213,7 +208,7 @@ async def _run_one(conn: AsyncConnection, bf: Backfill, report: Report, run: _Ru
     run.emit("start", report)
     try:
         while True:
-            if run.left() <= 0 or not await _healthy(conn, report, run):
+            if run.left() <= 0 or not await pg.healthy(conn, report, run):
                 report.state = "stopped"
                 break
             batch = await _batch_with_retries(conn, bf, column, report, run)
@@ -283,7 +278,7 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 
 async def _batch_with_retries(
-    conn: AsyncConnection, bf: Backfill, column: sa.Column, report: Report, run: _Run
+    conn: AsyncConnection, bf: Backfill, column: sa.Column, report: Report, run: RunState
 ) -> _Batch | None:
     timeouts = _timeouts(run.settings)
     for attempt in range(RETRIES + 1):
@@ -299,59 +294,3 @@ async def _batch_with_retries(
             run.emit("retry", report, _sqlstate(exc))
             await asyncio.sleep(0.5 * (attempt + 1))
     return None  # unreachable: the last attempt returns or raises
-
-
-async def _healthy(conn: AsyncConnection, report: Report, run: _Run) -> bool:
-    """Wait while the server is under strain (PostgreSQL); False when the deadline passes."""
-    if conn.dialect.name != "postgresql":
-        return True
-    while True:
-        row = (await conn.execute(_HEALTH)).one()
-        await conn.commit()
-        lag, waiters = float(row.lag or 0), int(row.waiters or 0)
-        if lag <= run.options.max_lag and waiters <= run.options.max_lock_waiters:
-            return True
-        reason = (
-            f"replication lag {lag:.1f}s > {run.options.max_lag:g}s"
-            if lag > run.options.max_lag
-            else f"{waiters} sessions waiting for locks > {run.options.max_lock_waiters}"
-        )
-        run.emit("throttle", report, reason)
-        wait = min(THROTTLE_POLL, run.left())
-        if wait <= 0:
-            return False
-        report.throttled_seconds += wait
-        await asyncio.sleep(wait)
-
-
-async def _pg_lock(conn: AsyncConnection, name: str) -> None:
-    params = {"ns": LOCK_NAMESPACE, "id": lock_id(name)}
-    got = (await conn.execute(sa.text("SELECT pg_try_advisory_lock(:ns, :id)"), params)).scalar()
-    holder = None
-    if not got:
-        holder = (
-            await conn.execute(
-                sa.text(
-                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                    "AND classid = :ns AND objid = :id AND objsubid = 2 LIMIT 1"
-                ),
-                params,
-            )
-        ).scalar()
-    await conn.commit()
-    if not got:
-        who = f"pid {holder}" if holder is not None else "another session"
-        raise Conflict(f"backfill {name!r} is already running in {who}", code="CONFLICT")
-
-
-async def _pg_unlock(conn: AsyncConnection, name: str) -> None:
-    try:
-        if conn.in_transaction():
-            await conn.rollback()
-        await conn.execute(
-            sa.text("SELECT pg_advisory_unlock(:ns, :id)"),
-            {"ns": LOCK_NAMESPACE, "id": lock_id(name)},
-        )
-        await conn.commit()
-    except Exception:
-        await conn.invalidate()  # closing the session releases the lock
