@@ -291,3 +291,15 @@ def test_make_backfill_refuses_bad_combinations_with_exit_5_and_writes_nothing(
     assert result.exit_code == 5
     assert "--backfill" in result.stderr
     assert set((Path(scripts["MANAGE_MIGRATIONS_DIR"]) / "versions").glob("*.py")) == before
+
+
+def test_downgrading_the_declaring_revision_forgets_its_backfills(
+    cli, declared: str, scripts: dict[str, str]
+) -> None:
+    assert cli(["migrate", "backfill", "bf_total"], db=declared, env=scripts).exit_code == 0
+    down = cli(["migrate", "downgrade", "bf000001", "--yes"], db=declared, env=scripts)
+    assert down.exit_code == 0, down.stderr
+    assert progress(declared, "bf_total") is None and progress(declared, "bf_label") is None
+    # Applied again: pending again, from the first key.
+    assert cli(["migrate", "upgrade", "bf000002"], db=declared, env=scripts).exit_code == 0
+    assert progress(declared, "bf_total") == ("pending", None, 0, 0)

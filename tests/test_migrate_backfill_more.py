@@ -283,3 +283,26 @@ def pg_declared(cli, pg_db_url: str, scripts: dict[str, str]) -> str:  # noqa: F
     seed_items(pg_db_url)
     assert cli(["migrate", "upgrade", "bf000002"], db=pg_db_url, env=scripts).exit_code == 0
     return pg_db_url
+
+
+def test_on_a_terminal_a_progress_bar_shows_rows_per_second(
+    declared: str,  # noqa: F811
+    scripts: dict[str, str],  # noqa: F811
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    from tests.conftest import MANAGE_BIN
+
+    child = pexpect.spawn(
+        str(MANAGE_BIN),
+        ["migrate", "backfill", "bf_total", "--pause", "50"],
+        env=manage_env(declared, **scripts, COLUMNS="120"),
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(r"bf_total \(bf_items\)")
+    child.expect(r"rows/s")
+    child.expect(r"bf_total: complete; 95 keys in 10 batches")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert progress(declared, "bf_total")[0] == "complete"
