@@ -62,7 +62,8 @@ async def lock(conn: AsyncConnection, name: str) -> None:
             await conn.execute(
                 sa.text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                    "AND classid = :ns AND objid = :id AND objsubid = 2 LIMIT 1"
+                    "AND classid = :ns AND objid = :id AND objsubid = 2 AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
                 ),
                 params,
             )

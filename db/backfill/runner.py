@@ -288,7 +288,9 @@ async def _batch_with_retries(
             return batch
         except sa.exc.DBAPIError as exc:
             await _abandon(conn)
-            if _sqlstate(exc) not in RETRY_SQLSTATES or attempt == RETRIES:
+            # A dropped connection lost its session (and the backfill's lock): never retry on it.
+            retry = _sqlstate(exc) in RETRY_SQLSTATES and not conn.invalidated
+            if not retry or attempt == RETRIES:
                 raise
             report.retries += 1
             run.emit("retry", report, _sqlstate(exc))
