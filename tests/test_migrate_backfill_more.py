@@ -306,3 +306,51 @@ def test_on_a_terminal_a_progress_bar_shows_rows_per_second(
     child.close()
     assert child.exitstatus == 0
     assert progress(declared, "bf_total")[0] == "complete"
+
+
+KEY_TYPES = {
+    # name: (PostgreSQL type, SQLite type, 23 key literals in ascending order)
+    "uuid": (
+        "uuid",
+        "CHAR(36)",
+        [f"'{i:08x}-0000-4000-8000-{i * 7919:012x}'" for i in range(1, 24)],
+    ),
+    "timestamp": (
+        "timestamp",
+        "DATETIME",
+        [f"'2026-01-{i:02d} 10:{i:02d}:00.000000'" for i in range(1, 24)],
+    ),
+    "negative-bigint": ("bigint", "BIGINT", [str(i * 1000 - 12000) for i in range(23)]),
+    "text-with-quotes": (
+        "varchar(20)",
+        "VARCHAR(20)",
+        [f"'k''{chr(65 + i)} \\ x'" for i in range(23)],
+    ),
+}
+
+
+@pytest.mark.parametrize("key_type", sorted(KEY_TYPES))
+def test_every_ordered_key_type_is_walked_once_in_batches(
+    cli,
+    declared: str,  # noqa: F811
+    scripts: dict[str, str],  # noqa: F811
+    backend: str,
+    key_type: str,
+) -> None:
+    pg_type, sqlite_type, keys = KEY_TYPES[key_type]
+    column = pg_type if backend == "postgresql" else sqlite_type
+    fetch(declared, f"CREATE TABLE bf_keys (k {column} PRIMARY KEY, hits integer NOT NULL)")
+    fetch(declared, "INSERT INTO bf_keys VALUES " + ", ".join(f"({k}, 0)" for k in keys))
+    _add_revision(
+        scripts,
+        'b = Backfill(name="keys", table="bf_keys", key="k", batch_size=5, '
+        'sql="UPDATE bf_keys SET hits = hits + 1 WHERE k BETWEEN :lo AND :hi")',
+    )
+    assert cli(["migrate", "upgrade", "bf000009"], db=declared, env=scripts).exit_code == 0
+    first = cli(["migrate", "backfill", "keys", "--max-seconds", "1.2", "--pause", "400"],
+                db=declared, env=scripts)  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    result = cli(["migrate", "backfill", "keys", "--json"], db=declared, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    assert fetch(declared, "SELECT count(*), min(hits), max(hits) FROM bf_keys") == [(23, 1, 1)]
+    assert progress(declared, "keys")[2:] == (23, 5)  # 23 keys in 5 batches, over two runs

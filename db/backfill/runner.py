@@ -248,11 +248,7 @@ def _one_batch(
     row = progress.get(connection, bf.name, for_update=True)
     if row is None or row.complete:
         return None
-    cursor = progress.decode_key(row.last_key, column)
-    keys = progress.keys_after(column, cursor).limit(batch_size).subquery()
-    lo, hi, count = connection.execute(
-        sa.select(sa.func.min(keys.c.k), sa.func.max(keys.c.k), sa.func.count())
-    ).one()
+    lo, hi, count = _next_range(connection, column, row.last_key, batch_size)
     if not count:
         progress.mark_complete(connection, bf.name)
         return None
@@ -266,6 +262,28 @@ def _one_batch(
         changed = bf.function(connection, lo, hi)
     progress.advance(connection, bf.name, last_key=hi, keys=int(count))
     return _Batch(keys=int(count), changed=int(count if changed is None else changed), last_key=hi)
+
+
+def _next_range(
+    connection: Connection, column: sa.Column, last_key: str | None, batch_size: int
+) -> tuple[Any, Any, int]:
+    """(first key, last key, number of keys) of the next batch: index probes, no aggregate
+    over the key (PostgreSQL has no min()/max() for uuid)."""
+    after = progress.keys_after(column, progress.decode_key(last_key, column))
+    lo, hi = connection.execute(
+        sa.select(
+            after.limit(1).scalar_subquery(),
+            after.offset(batch_size - 1).limit(1).scalar_subquery(),
+        )
+    ).one()
+    if lo is None:
+        return None, None, 0
+    if hi is not None:
+        return lo, hi, batch_size
+    # The last, short batch: its end is the largest key.
+    hi = connection.execute(after.order_by(None).order_by(column.desc()).limit(1)).scalar()
+    count = connection.execute(sa.select(sa.func.count()).select_from(after.subquery())).scalar()
+    return lo, hi, int(count or 0)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
