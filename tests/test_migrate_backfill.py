@@ -303,3 +303,27 @@ def test_downgrading_the_declaring_revision_forgets_its_backfills(
     # Applied again: pending again, from the first key.
     assert cli(["migrate", "upgrade", "bf000002"], db=declared, env=scripts).exit_code == 0
     assert progress(declared, "bf_total") == ("pending", None, 0, 0)
+
+
+def test_upgrading_through_a_declaring_and_a_requiring_revision_at_once_tells_what_to_run(
+    cli, db_url: str, scripts: dict[str, str], backend: str
+) -> None:
+    assert cli(["migrate", "upgrade", "bf000001"], db=db_url, env=scripts).exit_code == 0
+    seed_items(db_url)
+    refused = cli(["migrate", "upgrade"], db=db_url, env=scripts)
+    assert refused.exit_code == 7
+    assert "manage migrate backfill bf_total" in refused.stderr
+    hint = "upgrade to the revision that declares it, run"
+    assert (hint in refused.stderr) == (backend == "sqlite")
+    # PostgreSQL keeps the revisions before the refusing one; SQLite's run is one transaction.
+    at = "bf000002" if backend == "postgresql" else "bf000001"
+    assert fetch(db_url, "SELECT version_num FROM alembic_version") == [(at,)]
+    step = cli(["migrate", "backfill", "bf_total"], db=db_url, env=scripts)
+    if backend == "sqlite":
+        assert step.exit_code == 5
+        assert "run `manage migrate upgrade bf000002` first" in step.stderr
+        assert cli(["migrate", "upgrade", "bf000002"], db=db_url, env=scripts).exit_code == 0
+        step = cli(["migrate", "backfill", "bf_total"], db=db_url, env=scripts)
+    assert step.exit_code == 0, step.stderr
+    assert cli(["migrate", "upgrade"], db=db_url, env=scripts).exit_code == 0
+    assert fetch(db_url, "SELECT version_num FROM alembic_version") == [("bf000003",)]

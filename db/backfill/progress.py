@@ -240,9 +240,13 @@ def require_complete(connection: Connection, name: str) -> None:
     if not remaining(connection, row):
         mark_complete(connection, name)
         return
+    first = (
+        # One transaction for the whole run: the declaring revision rolled back too.
+        "upgrade to the revision that declares it, " if connection.dialect.name == "sqlite" else ""
+    )
     raise BackfillPending(
         f"this revision requires backfill {name!r} on {row.table} to be complete "
-        f"({row.rows_done} rows done so far): run `manage migrate backfill {name}`, "
+        f"({row.rows_done} rows done so far): {first}run `manage migrate backfill {name}`, "
         "then upgrade again",
         code="BACKFILL_PENDING",
     )
