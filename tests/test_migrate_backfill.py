@@ -218,6 +218,10 @@ def test_a_fresh_database_upgrades_to_head_since_an_empty_table_owes_nothing(
     assert result.exit_code == 0, result.stderr
     assert progress(blank_db_url, "bf_total")[0] == "complete"
     assert progress(blank_db_url, "bf_label")[0] == "pending"  # never required
+    # ... and an empty table owes nothing: no warning from status on a fresh database.
+    status = cli(["migrate", "status", "--json"], db=blank_db_url, env=scripts)
+    assert envelope(status.stdout)["data"]["backfills"] == []
+    assert "backfill" not in cli(["migrate", "status"], db=blank_db_url, env=scripts).stderr
 
 
 def test_upgrade_names_the_backfills_the_applied_revisions_declared(

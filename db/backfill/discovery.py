@@ -50,7 +50,8 @@ class BackfillState:
 
     state: 'not applied' (its revision is pending), 'pending' (no batch yet), 'partial' (some
     batches committed, not running now), 'running' (a session holds its lock; PostgreSQL only),
-    or 'complete'.
+    'nothing left' (no key past its cursor, e.g. an empty table; a run or `require_backfill`
+    records it complete) or 'complete'.
     """
 
     name: str
@@ -132,6 +133,8 @@ def states(connection: Connection, script: ScriptDirectory) -> list[BackfillStat
             state = "complete"
         elif lock_id(item.backfill.name) in busy:
             state = "running"
+        elif not _work_left(connection, item.backfill, row):
+            state = "nothing left"
         elif row is not None and row.batches_done:
             state = "partial"
         else:
@@ -150,6 +153,18 @@ def states(connection: Connection, script: ScriptDirectory) -> list[BackfillStat
             )
         )
     return result
+
+
+def _work_left(connection: Connection, backfill: Backfill, row: progress.Progress | None) -> bool:
+    """A key past the cursor exists (a LIMIT 1 probe). An empty table on a fresh database owes
+    nothing; a table a later revision dropped (or renamed) is left to `migrate backfill` to
+    report."""
+    try:
+        return progress.has_keys_after(
+            connection, backfill.table, backfill.key, row.last_key if row else None
+        )
+    except InvalidArgument:
+        return True
 
 
 def select(connection: Connection, script: ScriptDirectory, target: str | None) -> list[Declared]:

@@ -220,8 +220,12 @@ def keys_after(column: sa.Column, cursor: Any) -> sa.Select:
 
 def remaining(connection: Connection, row: Progress) -> bool:
     """True when some row has a key past the cursor (an indexed probe, LIMIT 1)."""
-    column = key_column(connection, row.table, row.key)
-    probe = keys_after(column, decode_key(row.last_key, column)).limit(1)
+    return has_keys_after(connection, row.table, row.key, row.last_key)
+
+
+def has_keys_after(connection: Connection, table: str, key: str, last_key: str | None) -> bool:
+    column = key_column(connection, table, key)
+    probe = keys_after(column, decode_key(last_key, column)).limit(1)
     return connection.execute(probe).first() is not None
 
 
