@@ -250,13 +250,16 @@ def show_owed(backfills: list[Any]) -> None:
         )
 
 
-def announce(applied: list[str]) -> None:
-    """After an upgrade: name the backfills the applied revisions declared, and how to run them."""
-    from db.backfill.discovery import declared_by
+async def announce(engine: Any, applied: list[str]) -> None:
+    """After an upgrade: name the backfills the applied revisions declared that have work to do,
+    and how to run them (an empty table on a fresh database has none)."""
+    if not applied:
+        return
+    from db.backfill.discovery import owed
 
-    for item in declared_by(applied):
-        warning_line(
-            f"revision {item.revision} declared backfill {item.backfill.name} on "
-            f"{item.backfill.table}: run `manage migrate backfill {item.backfill.name}` "
-            '(docs/migrations.md, "Backfills")'
-        )
+    for state in await owed(engine):
+        if state.revision in applied:
+            warning_line(
+                f"revision {state.revision} declared backfill {state.name} on {state.table}: "
+                f'run `manage migrate backfill {state.name}` (docs/migrations.md, "Backfills")'
+            )

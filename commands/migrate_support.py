@@ -99,7 +99,7 @@ def run_action(
         if action == "upgrade":
             from commands.migrate_backfill import announce
 
-            announce(result.applied)  # backfills the applied revisions declared
+            await announce(engine, result.applied)  # backfills the applied revisions declared
         return result
 
     async def handler(runtime: Runtime) -> Any:

@@ -228,6 +228,7 @@ def test_upgrade_names_the_backfills_the_applied_revisions_declared(
     cli, db_url: str, scripts: dict[str, str]
 ) -> None:
     assert cli(["migrate", "upgrade", "bf000001"], db=db_url, env=scripts).exit_code == 0
+    seed_items(db_url)
     result = cli(["migrate", "upgrade", "bf000002"], db=db_url, env=scripts)
     assert result.exit_code == 0, result.stderr
     assert "revision bf000002 declared backfill bf_total" in result.stderr
@@ -331,3 +332,11 @@ def test_upgrading_through_a_declaring_and_a_requiring_revision_at_once_tells_wh
     assert step.exit_code == 0, step.stderr
     assert cli(["migrate", "upgrade"], db=db_url, env=scripts).exit_code == 0
     assert fetch(db_url, "SELECT version_num FROM alembic_version") == [("bf000003",)]
+
+
+def test_upgrade_of_a_fresh_database_announces_no_backfill(
+    cli, blank_db_url: str, scripts: dict[str, str]
+) -> None:
+    result = cli(["migrate", "upgrade", "bf000002"], db=blank_db_url, env=scripts)
+    assert result.exit_code == 0, result.stderr
+    assert "backfill" not in result.stderr

@@ -210,14 +210,6 @@ async def owed(engine: AsyncEngine) -> list[BackfillState]:
     return [state for state in found if state.owed]
 
 
-def declared_by(revisions: list[str]) -> list[Declared]:
-    """The backfills these revisions declare (no database needed), oldest first."""
-    from db.migrations import script_directory
-
-    wanted = set(revisions)
-    return [item for item in declared(script_directory()) if item.revision in wanted]
-
-
 @dataclass
 class StatusWithBackfills(MigrationStatus):
     """`migrate status`'s report plus the backfills still owed."""
