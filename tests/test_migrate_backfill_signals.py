@@ -67,8 +67,9 @@ def _wait_for_batches(url: str, proc: subprocess.Popen, at_least: int) -> None:
         # default action kills the process: either way the batch in flight must roll back.
         (signal.SIGTERM, {143, -signal.SIGTERM}),
         (signal.SIGINT, {130}),
+        (signal.SIGKILL, {-signal.SIGKILL}),  # a crash: no handler runs at all
     ],
-    ids=["SIGTERM", "SIGINT"],
+    ids=["SIGTERM", "SIGINT", "SIGKILL"],
 )
 def test_a_signal_at_a_random_batch_then_a_rerun_applies_every_batch_exactly_once(
     declared_200: str,
