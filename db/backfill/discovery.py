@@ -184,9 +184,9 @@ def select(connection: Connection, script: ScriptDirectory, target: str | None) 
         try:
             with alembic_errors():
                 revision = script.get_revision(target)
-        except BadRevision:
+        except BadRevision as exc:
             raise BadRevision(
-                f"{target!r} is neither a backfill name nor a known revision"
+                f"{target!r} is neither a backfill name nor a known revision ({exc.message})"
             ) from None
         if revision is None:
             raise BadRevision(f"{target!r} is not a single revision")
