@@ -112,3 +112,30 @@ def test_a_signal_at_a_random_batch_then_a_rerun_applies_every_batch_exactly_onc
     assert rerun.returncode == 0, rerun.stderr
     assert _labels(declared_200) == _expected(), seed
     assert progress(declared_200, "bf_label") == ("complete", f"c{ROWS:05d}", ROWS, ROWS // 5)
+
+
+def test_two_runners_at_once_never_apply_a_batch_twice(
+    declared_200: str,
+    scripts: dict[str, str],  # noqa: F811
+    tmp_path,
+    backend: str,
+) -> None:
+    first = _start(declared_200, scripts, tmp_path)
+    _wait_for_batches(declared_200, first, 1)
+    second = _start(declared_200, scripts, tmp_path)
+    outcomes = []
+    for proc in (first, second):
+        try:
+            _out, stderr = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        outcomes.append((proc.returncode, stderr))
+    assert outcomes[0][0] == 0, outcomes
+    if backend == "postgresql":  # the second is refused while the first holds the lock
+        assert outcomes[1][0] == 4, outcomes
+        assert "already running in pid" in outcomes[1][1]
+    else:  # SQLite: their batches take turns on the write lock
+        assert outcomes[1][0] == 0, outcomes
+    assert _labels(declared_200) == _expected()
+    assert progress(declared_200, "bf_label") == ("complete", f"c{ROWS:05d}", ROWS, ROWS // 5)
