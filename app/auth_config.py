@@ -1,4 +1,4 @@
-"""API authentication settings: the JWT signing key and token lifetime."""
+"""API authentication settings: the JWT signing key, token lifetime, login throttling."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ class AuthSettings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     jwt_algorithm: str = Field(default="HS256", pattern=r"^HS(256|384|512)$")
     access_token_expire_minutes: int = Field(default=30, ge=1, le=60 * 24 * 30)
+    # Login throttling (per process): this many wrong passwords within the window lock the
+    # account (any client) or the client address (any account) for the lockout time.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_failure_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    login_lockout_seconds: int = Field(default=900, ge=1, le=86_400)
+    # Threads that hash and verify passwords off the event loop (0: half the CPUs).
+    password_hash_workers: int = Field(default=0, ge=0, le=64)
 
     def secret_key_problem(self) -> str | None:
         """Why SECRET_KEY may not sign tokens outside development/test, or None."""

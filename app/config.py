@@ -6,9 +6,11 @@ directory > defaults.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,8 +48,51 @@ class Settings:
         self.auth = AuthSettings(**sources)
 
     @property
+    def environment_is_explicit(self) -> bool:
+        """True when ENVIRONMENT was set (environment or `.env`), not the default."""
+        return "environment" in self.app.model_fields_set
+
+    @property
     def is_production(self) -> bool:
-        return self.app.environment is Environment.production
+        """Whether the production guard applies to destructive commands.
+
+        ENVIRONMENT=production, and also an unset ENVIRONMENT while DATABASE_URL (or
+        DB_MIGRATION_URL) points at a server other than this machine: an unlabelled remote
+        database is treated as production (fail safe). Set ENVIRONMENT=development (or test,
+        staging) to say otherwise.
+        """
+        if self.app.environment is Environment.production:
+            return True
+        if self.environment_is_explicit:
+            return False
+        urls = (self.db.database_url, self.db.db_migration_url)
+        return not all(is_local_database(url) for url in urls if url)
+
+
+def is_local_database(url: str) -> bool:
+    """True for SQLite, a Unix socket, or a loopback host (localhost, 127.0.0.0/8, ::1).
+
+    Anything that cannot be parsed counts as remote.
+    """
+    if url.startswith("sqlite"):
+        return True
+    try:
+        parts = urlsplit(url)
+        hosts = [*parse_qs(parts.query).get("host", []), parts.hostname or ""]
+    except ValueError:
+        return False
+    return all(_is_local_host(host) for host in hosts if host) or not any(hosts)
+
+
+def _is_local_host(host: str) -> bool:
+    if host.startswith("/"):  # a Unix-domain socket directory
+        return True
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_env_file() -> Path:

@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     REFUSED = "REFUSED"
     INTERRUPTED = "INTERRUPTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    USAGE_ERROR = "USAGE_ERROR"  # the CLI only: unknown option or command, bad value (exit 2)
     # roles and permissions
     ROLE_NOT_FOUND = "ROLE_NOT_FOUND"
     ROLE_EXISTS = "ROLE_EXISTS"
@@ -44,11 +45,16 @@ class ErrorCode(StrEnum):
     REVIEW_FINDINGS = "REVIEW_FINDINGS"
     NOT_AT_HEAD = "NOT_AT_HEAD"
     BACKFILL_PENDING = "BACKFILL_PENDING"  # a revision requires a backfill not yet complete
+    MIGRATION_FAILED = "MIGRATION_FAILED"  # a revision raised while it ran (exit 8)
+    FOREIGN_KEY_VIOLATION = "FOREIGN_KEY_VIOLATION"  # a SQLite migration left orphans (exit 8)
+    OFFLINE_READ = "OFFLINE_READ"  # --sql on a revision that reads the database (exit 5)
+    REVISION_BROKEN = "REVISION_BROKEN"  # `make` wrote a file that does not import (exit 5)
     # the API's authentication
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
     INACTIVE_USER = "INACTIVE_USER"
     NOT_ALLOWED = "NOT_ALLOWED"  # HTTP method not allowed
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"  # login throttled (429, Retry-After)
 
 
 class AppException(Exception):

@@ -49,14 +49,15 @@ def _render(entries: list[Any]) -> None:
 
     from rich.table import Table
 
-    from manage.output import out
+    from manage.output import add_row, out
 
     if not entries:
         out().print("no audit entries")
         return
     table = Table("at", "actor", "action", "target", "details")
     for entry in entries:
-        table.add_row(
+        add_row(
+            table,
             entry.at.strftime("%Y-%m-%d %H:%M:%S"),
             entry.actor,
             entry.action,

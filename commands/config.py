@@ -33,7 +33,7 @@ def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
     table = Table("name", "value", "source")
     for row in rows:
-        table.add_row(row["name"], "" if row["value"] is None else str(row["value"]), row["source"])
+        output.add_row(table, row["name"], row["value"], row["source"])
     output.out().print(table)
 
 

@@ -104,7 +104,8 @@ def shell(ctx: typer.Context) -> None:
         fail(ctx, exc)
         return
     # Replace this process: the client owns the terminal, signals and exit code from here.
-    os.execve(program, command.argv, {**os.environ, **command.env})
+    # Only what a client needs: no MANAGE_PASSWORD, SECRET_KEY, DATABASE_URL, ...
+    os.execve(program, command.argv, command.environment(os.environ))
 
 
 @app.command("reset")

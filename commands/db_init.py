@@ -77,7 +77,8 @@ def _first_superuser(settings: Settings) -> tuple[str, str] | None:
     """(email, password) from the FIRST_SUPERUSER_* settings, validated; None when unset."""
     from app.errors import AppException, ErrorCode
     from app.schemas.user import normalize_email
-    from app.security import SecretFileError, check_password_policy, read_secret_file
+    from app.secret_files import SecretFileError, read_secret_file, strip_secret
+    from app.security import check_password_policy
 
     app_settings = settings.app
     if not app_settings.first_superuser_email:
@@ -94,7 +95,7 @@ def _first_superuser(settings: Settings) -> tuple[str, str] | None:
                 ErrorCode.INVALID_INPUT,
             ) from None
     elif app_settings.first_superuser_password is not None:
-        password = app_settings.first_superuser_password.get_secret_value()
+        password = strip_secret(app_settings.first_superuser_password.get_secret_value())
     else:
         raise AppException(
             422,

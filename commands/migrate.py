@@ -16,7 +16,12 @@ from commands.migrate_backfill import EPILOG as BACKFILL_EPILOG
 from commands.migrate_backfill import backfill_command, show_owed
 from commands.migrate_review import EPILOG as REVIEW_EPILOG
 from commands.migrate_review import review_command, review_written
-from commands.migrate_support import guard, run_action, with_migration_engine
+from commands.migrate_support import (
+    clean_output,
+    guard,
+    run_action,
+    with_migration_engine,
+)
 from manage.options import ForceOption, JsonOption, YesOption
 from manage.runner import run_engine
 
@@ -169,7 +174,12 @@ def status(
         render.status(result)
         show_owed(result.backfills)
 
-    run_engine(ctx, handler, json_output=json_output, render=show)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=show,
+    )
 
 
 @app.command("current")
@@ -187,7 +197,12 @@ def current(ctx: typer.Context, json_output: JsonOption = False) -> None:
         heads = [info.revision for info in migrations.heads()]
         return {"current": state, "heads": heads, "at_head": sorted(state) == sorted(heads)}
 
-    run_engine(ctx, handler, json_output=json_output, render=render.current)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.current,
+    )
 
 
 @app.command("heads")
@@ -204,7 +219,12 @@ def heads(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
         return migrations.heads()
 
-    run_engine(ctx, handler, json_output=json_output, render=render.revisions)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.revisions,
+    )
 
 
 @app.command("history")
@@ -229,7 +249,12 @@ def history(
             return migrations.history(None)
         return migrations.history(migrations.check_revision_argument(revision_range, what="range"))
 
-    run_engine(ctx, handler, json_output=json_output, render=render.revisions)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.revisions,
+    )
 
 
 @app.command("make")
@@ -279,7 +304,12 @@ def make(
         review_written(made.path)  # the review's findings on stderr; the exit code stays
         return made
 
-    run_engine(ctx, handler, json_output=json_output, render=render.made)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.made,
+    )
 
 
 @app.command("check")
@@ -317,7 +347,12 @@ def check(
             data=report,
         )
 
-    run_engine(ctx, handler, json_output=json_output, render=render.drift)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.drift,
+    )
 
 
 @app.command(
@@ -363,7 +398,12 @@ def sql_range(
             range=span, dialect=name, sql=offline_sql(action, span, dialect=name)
         )
 
-    run_engine(ctx, handler, json_output=json_output, render=render.offline_sql)
+    run_engine(
+        ctx,
+        clean_output(handler, json_output=json_output),
+        json_output=json_output,
+        render=render.offline_sql,
+    )
 
 
 # `migrate backfill`: commands/migrate_backfill.py, docs/migrations.md ("Backfills").

@@ -125,7 +125,12 @@ def backfill_command(
         finally:
             display.close()
 
-    run_engine(ctx, handler, json_output=json_output, render=render)
+    from commands.migrate_support import clean_output
+
+    # Loading the scripts may warn or print: one warning line each, stdout kept for --json.
+    run_engine(
+        ctx, clean_output(handler, json_output=json_output), json_output=json_output, render=render
+    )
 
 
 class _Display:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from manage.output import err, out, success_line, warning_line
+from manage.output import add_row, out, progress_line, success_line, text_block, warning_line
 
 
 @dataclass
@@ -24,7 +24,7 @@ def _plural(count: int, word: str) -> str:
 def waiting(holder: Any) -> None:
     """Progress on stderr while another process holds the migration lock."""
     who = holder.describe() if holder is not None else "another session"
-    err().print(f"waiting for the migration lock held by {who}", markup=False, highlight=False)
+    progress_line(f"waiting for the migration lock held by {who}")
 
 
 def interactive() -> bool:
@@ -34,7 +34,7 @@ def interactive() -> bool:
 
 def step(revision: str, message: str, is_upgrade: bool) -> None:
     verb = "applied" if is_upgrade else "reverted"
-    err().print(f"  {verb} {revision}  {message}", markup=False, highlight=False)
+    progress_line(f"  {verb} {revision}  {message}")
 
 
 def offline_sql(result: OfflineSql) -> None:
@@ -70,14 +70,13 @@ def status(result: Any, *, warn_edited: bool = True) -> None:
             state += " (current)"
         if rev.edited:
             state += " (edited after applied)"
-        table.add_row(rev.revision, rev.created or "", rev.message, state)
+        add_row(table, rev.revision, rev.created, rev.message, state)
     out().print(table)
     if result.edited and warn_edited:  # `--check` says it once, as its error line
         warning_line(edited_reason(result.edited))
     pending = len(result.pending)
-    out().print(
-        "up to date" if pending == 0 else f"{pending} pending; run `manage migrate upgrade`",
-        markup=False,
+    success_line(
+        "up to date" if pending == 0 else f"{pending} pending; run `manage migrate upgrade`"
     )
 
 
@@ -106,6 +105,11 @@ def revisions(result: list[Any]) -> None:
 
 
 def made(result: Any) -> None:
+    for note in result.manual:  # enum labels removed or reordered: autogenerate cannot
+        warning_line(f"needs a manual revision: {note}")
+    if result.path is None and result.manual:
+        success_line("nothing written: the changes above need a manual revision")
+        return
     if result.path is None:
         success_line(
             "no changes between the models and the database; nothing written "
@@ -131,4 +135,4 @@ def drift(report: Any) -> None:
         success_line(f"  - {difference.description}")
     if report.sql is not None:
         success_line("")
-        success_line(report.sql)
+        text_block(report.sql)

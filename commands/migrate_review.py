@@ -284,23 +284,18 @@ def review_written(path: str | None) -> None:
     from pathlib import Path
 
     from db.review.review import review
-    from manage.output import err
+    from manage.output import progress_line, warning_line
 
-    console = err()
     try:
         report = review(None, scope="file", only=Path(path))
     except Exception as exc:  # the file is written: a review problem must not fail `make`
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        console.print(f"warning: could not review {path}: {reason}", markup=False)
+        warning_line(f"could not review {path}: {reason}")
         return
     for note in report.notes:
-        console.print(f"warning: {note}", markup=False, highlight=False)
+        warning_line(note)
     for item in report.findings:
         for line in finding_lines(item):
-            console.print(line, markup=False, highlight=False)
+            progress_line(line)
     if report.findings:
-        console.print(
-            f"review: {_counts(report)} in the new revision; see `manage migrate review`",
-            markup=False,
-            highlight=False,
-        )
+        progress_line(f"review: {_counts(report)} in the new revision; see `manage migrate review`")

@@ -6,6 +6,10 @@ Light to import (typer and the runner only): heavy imports stay inside the funct
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Awaitable, Callable
+from contextlib import redirect_stdout
 from typing import TYPE_CHECKING, Any, Literal
 
 import typer
@@ -16,6 +20,39 @@ if TYPE_CHECKING:
     from manage.runner import Runtime
 
 Action = Literal["upgrade", "downgrade", "stamp"]
+
+
+def clean_output(
+    handler: Callable[[Runtime], Awaitable[Any]], *, json_output: bool = False
+) -> Callable[[Runtime], Awaitable[Any]]:
+    """Run `handler` with clean output.
+
+    Python warnings raised meanwhile (Alembic's UserWarnings: a revision present twice, a
+    missing renderer, ...) become one `warning: ...` line each on stderr, never Python's raw
+    `file:line: UserWarning:` block. With --json, anything written to stdout meanwhile (a
+    print() in a revision file, which loading the scripts runs) goes to stderr: the runner
+    writes the one JSON document after the handler returns.
+    """
+    from manage.output import one_line, warning_line
+
+    async def wrapped(runtime: Runtime) -> Any:
+        # The process's filters stay (library DeprecationWarnings stay hidden); what would have
+        # been printed raw is recorded instead.
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                if json_output:
+                    with redirect_stdout(sys.stderr):
+                        return await handler(runtime)
+                return await handler(runtime)
+            finally:
+                seen: set[str] = set()
+                for item in caught:
+                    text = one_line(str(item.message))
+                    if text not in seen:
+                        seen.add(text)
+                        warning_line(text)
+
+    return wrapped
 
 
 def migration_engine(runtime: Runtime) -> Any:
@@ -109,7 +146,7 @@ def run_action(
 
     run_engine(
         ctx,
-        handler,
+        clean_output(handler, json_output=json_output),
         json_output=json_output,
         render=render.offline_sql if sql else render.run_renderer(action),
     )

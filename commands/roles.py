@@ -292,6 +292,13 @@ def sync_roles(
         bool,
         typer.Option("--force", help="With --prune: also remove roles that users still hold."),
     ] = False,
+    prune_all: Annotated[
+        bool,
+        typer.Option(
+            "--prune-all",
+            help="With --prune: allow a file that leaves no role at all (removes every role).",
+        ),
+    ] = False,
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -304,13 +311,12 @@ def sync_roles(
 
     Example: manage roles export roles.yaml && manage roles sync roles.yaml --dry-run
     """
-    from app.services.role_sync import parse_roles_file
-    from manage.files import read_text
+    from app.services.role_sync import read_roles_file, require_roles_key
 
     try:
-        source = "<stdin>" if str(file) == "-" else str(file)
-        text = read_text(file)
-        document = parse_roles_file(text, source=source)
+        document = read_roles_file(file)
+        if prune:
+            require_roles_key(document, source="<stdin>" if str(file) == "-" else str(file))
     except Exception as exc:
         fail(ctx, exc, json_output=json_output)
         return
@@ -319,11 +325,17 @@ def sync_roles(
         from app.services import role_sync
         from manage.confirm import confirm_destructive
 
+        if not dry_run:
+            from app.services.convergence import serialize_declarative_writes
+
+            await serialize_declarative_writes(db)
         plan = await role_sync.plan_sync(db, document=document, prune=prune)
         plan.dry_run = dry_run
         if dry_run or not plan.changes:
             return plan
         removals = [c.role for c in plan.changes if c.op == "remove"]
+        if removals and not prune_all:
+            role_sync.refuse_pruning_everything(plan, document)
         if removals:
             if not json_output:
                 views.render_plan(plan, header=True)
@@ -332,6 +344,7 @@ def sync_roles(
                 yes=yes,
                 production=settings_for(ctx).is_production,
                 force=force,
+                type_to_confirm=",".join(removals),
             )
         await role_sync.apply_sync(db, plan=plan, force=force, actor=_actor())
         plan.applied = True

@@ -13,30 +13,28 @@ if TYPE_CHECKING:
 def render_roles(roles: list[RoleRead]) -> None:
     from rich.table import Table
 
-    from manage.output import out
+    from manage.output import add_row, out
 
     if not roles:
         out().print("no roles")
         return
     table = Table("name", "description", "permissions", "members")
     for role in roles:
-        table.add_row(
-            role.name, role.description, ", ".join(role.permissions), str(role.member_count)
-        )
+        add_row(table, role.name, role.description, ", ".join(role.permissions), role.member_count)
     out().print(table)
 
 
 def render_role(role: RoleRead) -> None:
     from rich.table import Table
 
-    from manage.output import out
+    from manage.output import add_row, out, plain_lines
 
     table = Table(show_header=False, box=None)
-    table.add_row("name", role.name)
-    table.add_row("description", role.description)
-    table.add_row("permissions", "\n".join(role.permissions) or "(none)")
-    table.add_row("members", str(role.member_count))
-    table.add_row("created", role.created_at.strftime("%Y-%m-%d %H:%M"))
+    add_row(table, "name", role.name)
+    add_row(table, "description", role.description)
+    add_row(table, "permissions", plain_lines(role.permissions, empty="(none)"))
+    add_row(table, "members", role.member_count)
+    add_row(table, "created", role.created_at.strftime("%Y-%m-%d %H:%M"))
     out().print(table)
 
 
@@ -73,12 +71,10 @@ def _plan_lines(plan: SyncPlan) -> list[str]:
 
 
 def render_plan(plan: SyncPlan, *, header: bool = False) -> None:
-    from manage.output import out
-
     if header:
-        out().print("plan:", markup=False, highlight=False)
+        success_line("plan:")
     for line in _plan_lines(plan):
-        out().print(line, markup=False, highlight=False)
+        success_line(line)
 
 
 def render_sync(plan: SyncPlan) -> None:
@@ -98,7 +94,7 @@ def render_sync(plan: SyncPlan) -> None:
 def render_user_permissions(report: UserPermissions) -> None:
     from rich.table import Table
 
-    from manage.output import out
+    from manage.output import add_row, out
 
     flags = [] if report.is_active else ["inactive"]
     if report.is_superuser:
@@ -110,5 +106,5 @@ def render_user_permissions(report: UserPermissions) -> None:
         return
     table = Table("permission", "granted by")
     for item in report.permissions:
-        table.add_row(item.permission, ", ".join(item.granted_by))
+        add_row(table, item.permission, ", ".join(item.granted_by))
     out().print(table)

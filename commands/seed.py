@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from manage.options import JsonOption, PasswordFileOption, PasswordStdinOption
+from commands import seed_render as views
+from manage.options import (
+    ForceOption,
+    JsonOption,
+    PasswordFileOption,
+    PasswordStdinOption,
+    YesOption,
+)
 from manage.output import success_line
 from manage.runner import prepare, run_session, settings_for
 
@@ -36,7 +41,6 @@ SeedsDirOption = Annotated[
         file_okay=False,
     ),
 ]
-MAX_CHANGE_LINES = 50
 
 
 @app.command("run")
@@ -60,9 +64,14 @@ def run(
         bool, typer.Option("--dry-run", help="Print what would change; write nothing.")
     ] = False,
     seeds_dir: SeedsDirOption = Path("seeds"),
+    yes: YesOption = False,
+    force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Upsert seed sets by natural key, in one transaction.
+
+    With ENVIRONMENT=production, sets other than base and production are refused unless
+    --yes (and on a terminal you type the set names; without one, --force).
 
     Every row is validated before anything is written; a bad row is exit 5 naming
     file:line: section[i].field. A second run changes nothing and says so.
@@ -77,6 +86,8 @@ def run(
         settings = settings_for(ctx)
         default = seed_set or settings.app.environment.value
         files = select_files(seeds_dir, list(targets or []), default_set=default)
+        if settings.is_production:
+            _guard_production_sets(files, yes=yes, force=force)
         return load(
             files,
             production=settings.is_production,
@@ -94,7 +105,25 @@ def run(
 
         return await run_seeds(db, loaded=loaded, dry_run=dry_run, actor=current_actor())
 
-    run_session(ctx, handler, json_output=json_output, render=_render_run)
+    run_session(ctx, handler, json_output=json_output, render=views.render_run)
+
+
+PRODUCTION_SETS = ("base", "production")
+
+
+def _guard_production_sets(files: list[Any], *, yes: bool, force: bool) -> None:
+    """In production, loading a set meant for another environment is a destructive act."""
+    from manage.confirm import confirm_destructive
+
+    others = list(dict.fromkeys(f.seed_set for f in files if f.seed_set not in PRODUCTION_SETS))
+    if others:
+        confirm_destructive(
+            action=f"load seed set(s) {', '.join(others)}",
+            yes=yes,
+            production=True,
+            force=force,
+            type_to_confirm=",".join(others),
+        )
 
 
 @app.command("status")
@@ -119,7 +148,7 @@ def status(
 
         return await seed_status(db, on_disk=on_disk)
 
-    run_session(ctx, handler, json_output=json_output, render=_render_status)
+    run_session(ctx, handler, json_output=json_output, render=views.render_status)
 
 
 @app.command("list")
@@ -176,16 +205,19 @@ def dump(
     Users and roles get their own sections; other tables a `models:` section keyed by their
     first unique constraint (else the primary key), foreign keys by natural key.
 
+    With --output, a symlink at FILE is refused; with --include-secrets the file is
+    owner-only (0600) and an existing file's mode is never widened.
+
     Example: manage seed dump roles users --output seeds/staging/snapshot.yaml
     """
 
     async def handler(db: AsyncSession) -> dict[str, Any]:
         from app.services.seed_dump import dump_tables, render_yaml
-        from manage.files import write_text
+        from manage.private_files import write_file
 
         document = await dump_tables(db, tables=tables, include_secrets=include_secrets)
         if output is not None:
-            write_text(output, render_yaml(document))
+            write_file(output, render_yaml(document), private=include_secrets)
         return document
 
     def render(document: dict[str, Any]) -> None:
@@ -215,6 +247,8 @@ def fake_users(
     ] = None,
     password_stdin: PasswordStdinOption = False,
     password_file: PasswordFileOption = None,
+    yes: YesOption = False,
+    force: ForceOption = False,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, hidden=True, help="Rows per batch.")
     ] = 10_000,
@@ -226,15 +260,28 @@ def fake_users(
     hashed once. Emails that already exist are skipped. One transaction: Ctrl-C writes
     nothing (exit 130). A progress bar shows on a terminal only.
 
+    Refused with ENVIRONMENT=production unless --yes (and typing 'fake users' on a
+    terminal; without one, --force).
+
     Example: MANAGE_PASSWORD=... manage seed fake users --count 100000 --seed 42 --role viewer
     """
     from pydantic import SecretStr
 
     def build() -> SecretStr:
         from app.security import password_problem
+        from manage.confirm import confirm_destructive
         from manage.passwords import read_password
 
-        min_length = settings_for(ctx).security.password_min_length
+        settings = settings_for(ctx)
+        if settings.is_production:
+            confirm_destructive(
+                action=f"create {count} fake users",
+                yes=yes,
+                production=True,
+                force=force,
+                type_to_confirm="fake users",
+            )
+        min_length = settings.security.password_min_length
         password = read_password(
             stdin=password_stdin,
             file=password_file,
@@ -246,8 +293,9 @@ def fake_users(
 
     async def handler(db: AsyncSession) -> FakeUsersResult:
         from app.services.fake_users import create_fake_users
+        from manage.actor import current_actor
 
-        with _progress_bar(count, enabled=not json_output) as advance:
+        with views.progress_bar(count, enabled=not json_output) as advance:
             return await create_fake_users(
                 db,
                 count=count,
@@ -256,61 +304,7 @@ def fake_users(
                 role=role,
                 batch_size=batch_size,
                 progress=advance,
+                actor=current_actor(),
             )
 
-    run_session(ctx, handler, json_output=json_output, render=_render_fake)
-
-
-@contextmanager
-def _progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing on a pipe."""
-    import sys
-
-    if not (enabled and sys.stderr.isatty()):
-        yield None
-        return
-    from rich.progress import Progress
-
-    from manage.output import err
-
-    with Progress(console=err(), transient=True) as bar:
-        task = bar.add_task("users", total=total)
-        yield lambda n: bar.advance(task, n)
-
-
-def _render_run(result: SeedRunResult) -> None:
-    symbols = {"create": "+", "update": "~"}
-    for change in result.changes[:MAX_CHANGE_LINES]:
-        fields = f" ({', '.join(change.fields)})" if change.fields else ""
-        success_line(f"{symbols[change.op]} {change.model} {change.key}{fields}")
-    if len(result.changes) > MAX_CHANGE_LINES:
-        success_line(f"... and {len(result.changes) - MAX_CHANGE_LINES} more")
-    verb = "would be " if result.dry_run else ""
-    for counts in result.models:
-        success_line(
-            f"{counts.model}: {counts.created} {verb}created, {counts.updated} {verb}updated, "
-            f"{counts.unchanged} unchanged"
-        )
-    if not result.files:
-        success_line("no seed files to run")
-    elif result.dry_run:
-        success_line("dry run: nothing written")
-    elif not result.changed:
-        success_line(f"no changes: {len(result.files)} file(s) already seeded")
-    else:
-        success_line(f"seeded {len(result.files)} file(s)")
-
-
-def _render_status(statuses: list[SeedFileStatus]) -> None:
-    if not statuses:
-        success_line("no seed files and no seed history")
-    for entry in statuses:
-        when = entry.applied_at.isoformat(timespec="seconds") if entry.applied_at else "never"
-        success_line(f"{entry.state:<8} {entry.file}  (last run: {when})")
-
-
-def _render_fake(result: FakeUsersResult) -> None:
-    success_line(
-        f"created {result.created} user(s), skipped {result.skipped} existing, "
-        f"in {result.seconds:.1f}s"
-    )
+    run_session(ctx, handler, json_output=json_output, render=views.render_fake)

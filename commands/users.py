@@ -9,13 +9,13 @@ import typer
 
 from app.choices import IfExists
 from commands.roles import RoleOption, user_permissions_command
+from commands.users_list import list_users_command
 from commands.users_support import (
     EmailArgument,
     FullNameOption,
     GeneratePasswordOption,
     read_password,
     render_user,
-    render_users,
     run_change,
     show_generated,
 )
@@ -124,7 +124,10 @@ def create_superuser(
             success_line(f"updated {user.email}: superuser, active, new password")
         else:
             kind = "superuser" if user.is_superuser else "user (not a superuser)"
-            success_line(f"{kind} {user.email} already exists; left unchanged (--if-exists skip)")
+            success_line(
+                f"{kind} {user.email} already exists; left unchanged "
+                f"(--if-exists {if_exists.value})"
+            )
         if outcome != "unchanged":
             show_generated(password)
 
@@ -193,44 +196,8 @@ def create(
     run_session(ctx, handler, json_output=json_output, render=render)
 
 
-@app.command("list")
-def list_users(
-    ctx: typer.Context,
-    superusers: Annotated[bool, typer.Option("--superusers", help="Only superusers.")] = False,
-    active: Annotated[
-        bool | None,
-        typer.Option(
-            "--active/--inactive",
-            help="Only active (or inactive) accounts.",
-            show_default=False,
-        ),
-    ] = None,
-    search: Annotated[
-        str | None,
-        typer.Option("--search", help="Substring of the email or name.", show_default=False),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option("--limit", min=1, help="At most this many.", show_default=False),
-    ] = None,
-    json_output: JsonOption = False,
-) -> None:
-    """List accounts, oldest first.
-
-    With --json, `data` is a list of users: id, email, full_name, is_active, is_superuser,
-    roles, created_at, updated_at.
-    """
-    from app.schemas.user import UserRead
-
-    async def handler(db: AsyncSession) -> list[UserRead]:
-        from app.services import users
-
-        found = await users.list_users(
-            db, superusers_only=superusers, active=active, search=search, limit=limit
-        )
-        return [UserRead.model_validate(user) for user in found]
-
-    run_session(ctx, handler, json_output=json_output, render=render_users)
+# `list` lives in commands/users_list.py (paging and streaming); registered here, in order.
+app.command("list")(list_users_command)
 
 
 @app.command("show")
@@ -362,6 +329,7 @@ def delete(
             yes=yes,
             force=force,
             production=settings_for(ctx).is_production,
+            type_to_confirm=email.strip().lower(),
         ),
         json_output=json_output,
     )
@@ -370,6 +338,24 @@ def delete(
         json_output=json_output,
         message="deleted {email}",
         change=lambda db, actor: _users().delete_user(db, email=email, actor=actor),
+    )
+
+
+@app.command("logout-everywhere")
+def logout_everywhere(
+    ctx: typer.Context, email: EmailArgument, json_output: JsonOption = False
+) -> None:
+    """End every API token of an account (exit 3 if there is none); audited.
+
+    The account's security stamp is replaced, so every token issued before is refused (401)
+    on its next request; logging in again works. `set-password`, `deactivate`, `demote` and
+    role changes do the same. With --json, `data` is the user.
+    """
+    run_change(
+        ctx,
+        json_output=json_output,
+        message="ended every API session of {email}",
+        change=lambda db, actor: _users().end_sessions(db, email=email, actor=actor),
     )
 
 

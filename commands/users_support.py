@@ -92,7 +92,7 @@ def run_change(
 def render_users(users: list[Any]) -> None:
     from rich.table import Table
 
-    from manage.output import out
+    from manage.output import add_row, out, plain
 
     if not users:
         out().print("no users")
@@ -100,27 +100,30 @@ def render_users(users: list[Any]) -> None:
     table = Table("id", "email", "name", "active", "superuser", "roles", "created")
     # An email is what people grep for and copy: never wrap it, whatever the width.
     table.columns[1].no_wrap = True
-    table.columns[1].min_width = max(len(user.email) for user in users)
+    table.columns[1].min_width = max(plain(user.email).cell_len for user in users)
     for user in users:
-        table.add_row(
-            str(user.id),
-            user.email,
-            user.full_name or "",
-            "yes" if user.is_active else "no",
-            "yes" if user.is_superuser else "no",
-            ", ".join(user.roles),
-            user.created_at.strftime("%Y-%m-%d"),  # the time: `users show`
-        )
+        add_row(table, *row_cells(user))
     out().print(table)
 
 
 def render_user(user: UserRead) -> None:
     from rich.table import Table
 
-    from manage.output import out
+    from manage.output import add_row, out
 
     table = Table(show_header=False, box=None)
     for key, value in user.model_dump().items():
-        shown = ", ".join(value) if isinstance(value, list) else value
-        table.add_row(key, "" if shown is None else str(shown))
+        add_row(table, key, ", ".join(value) if isinstance(value, list) else value)
     out().print(table)
+
+
+def row_cells(user: Any) -> list[str]:
+    return [
+        str(user.id),
+        user.email,
+        user.full_name or "",
+        "yes" if user.is_active else "no",
+        "yes" if user.is_superuser else "no",
+        ", ".join(user.roles),
+        user.created_at.strftime("%Y-%m-%d"),  # the time: `users show`
+    ]

@@ -46,6 +46,9 @@ class DatabaseSettings(BaseSettings):
     # after the migration lock is held (waiting for the lock is `--lock-timeout`).
     migration_lock_timeout: float | None = Field(default=None, gt=0)
     migration_statement_timeout: float | None = Field(default=None, gt=0)
+    # False for an adopted Alembic history whose revisions create unnamed constraints and
+    # later refer to them by the database's default names (docs/migrations.md).
+    migration_naming_convention: bool = True
 
     @field_validator("database_url", "db_migration_url")
     @classmethod

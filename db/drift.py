@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from alembic.autogenerate import produce_migrations
 from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Enum, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import enum_labels
 from db.migrations import current_heads, on_connection, script_directory, target_metadata
 from db.revision_checksums import include_name
 
@@ -160,52 +160,15 @@ def _ops_sql(upgrade_ops: ops.UpgradeOps, dialect_name: str) -> list[str]:
     return lines
 
 
-def _model_enums(metadata: MetaData) -> dict[str, tuple[str, list[str]]]:
-    """Native enum types the models declare: type name -> (table, labels)."""
-    enums: dict[str, tuple[str, list[str]]] = {}
-    for table in metadata.tables.values():
-        for column in table.columns:
-            kind = column.type
-            if isinstance(kind, Enum) and kind.native_enum and kind.name:
-                enums[kind.name] = (table.name, list(kind.enums))
-    return enums
-
-
 def _enum_drift(connection: Connection, metadata: MetaData) -> tuple[list[Difference], list[str]]:
-    expected = _model_enums(metadata)
-    if connection.dialect.name != "postgresql" or not expected:
-        return [], []
-    rows = connection.execute(
-        text(
-            "SELECT t.typname, e.enumlabel FROM pg_type t"
-            " JOIN pg_enum e ON e.enumtypid = t.oid"
-            " JOIN pg_namespace n ON n.oid = t.typnamespace"
-            " WHERE n.nspname = current_schema() ORDER BY t.typname, e.enumsortorder"
-        )
-    )
-    actual: dict[str, list[str]] = {}
-    for name, label in rows:
-        actual.setdefault(name, []).append(label)
     differences, sql = [], []
-    for name, (table, labels) in sorted(expected.items()):
-        if name not in actual or actual[name] == labels:
-            continue  # a missing type comes with its table (create table)
-        added = [label for label in labels if label not in actual[name]]
-        removed = [label for label in actual[name] if label not in labels]
-        parts = [f"add {added}" if added else "", f"remove {removed}" if removed else ""]
-        detail = "; ".join(p for p in parts if p) or "same labels in another order"
+    for change in enum_labels.changes(connection, metadata):
         differences.append(
-            Difference(
-                "enum_labels",
-                table,
-                name,
-                f"change labels of enum type {name}: database {actual[name]} -> models "
-                f"{labels} ({detail})",
-            )
+            Difference("enum_labels", change.table, change.name, enum_labels.describe(change))
         )
-        sql += [f"ALTER TYPE {name} ADD VALUE '{label}';" for label in added]
-        if removed or not added:
-            sql.append(f"-- enum {name}: PostgreSQL cannot drop or reorder labels; recreate it")
+        sql += [f"{statement};" for statement in change.statements]
+        if change.manual:
+            sql.append(f"-- {enum_labels.manual_note(change)}")
     return differences, sql
 
 

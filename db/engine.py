@@ -84,7 +84,12 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.info.get("sqlite_begin", "")
+        # A deferred transaction that reads and then writes cannot upgrade its lock while
+        # another writer holds one: it fails at once with "database is locked" instead of
+        # waiting out the busy timeout. Sessions opened by the runner begin IMMEDIATE.
+        mode = connection.info.get("sqlite_begin") or connection.get_execution_options().get(
+            "sqlite_begin", ""
+        )
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
@@ -120,7 +125,8 @@ def create_engine(
         kwargs["connect_args"] = {"timeout": settings.db_sqlite_busy_timeout}
     if not pooled:
         kwargs["poolclass"] = NullPool
-    engine = create_async_engine(parsed, **kwargs)
+    # hide_parameters: a --verbose traceback or a log line never shows bound values (hashes).
+    engine = create_async_engine(parsed, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_transactions(engine)
         database = parsed.database

@@ -61,3 +61,19 @@ class BackfillPending(DatabaseLayerError):
     """A revision requires a backfill that is not complete: refused (exit 7, HTTP 403)."""
 
     code = "BACKFILL_PENDING"
+
+
+class RevisionFailed(DatabaseLayerError):
+    """A revision raised while upgrade, downgrade or stamp ran it (exit 8, HTTP 500).
+
+    The message names the revision, the reason (the database's own first line) and the revision
+    the database is at now; not a bug in `manage` (70) and not transient (6).
+    """
+
+    code = "MIGRATION_FAILED"
+
+
+class ForeignKeyViolation(RevisionFailed):
+    """A SQLite migration left rows whose foreign key points nowhere; rolled back (exit 8)."""
+
+    code = "FOREIGN_KEY_VIOLATION"

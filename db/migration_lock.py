@@ -7,7 +7,9 @@ who holds the lock (pg_stat_activity) and give up after `timeout` seconds.
 
 SQLite: one exclusive transaction around the whole run (`BEGIN EXCLUSIVE`, see
 db/engine.py); a second writer waits up to `timeout` seconds (the busy timeout). Alembic
-sees the connection already in a transaction and runs every revision inside it.
+sees the connection already in a transaction and runs every revision inside it. Foreign-key
+enforcement is off from before BEGIN until after the transaction ends, so table rebuilds keep
+their children's rows; db/migration_run.py runs `PRAGMA foreign_key_check` before committing.
 
 Lock and statement timeouts for the migrations themselves (MIGRATION_LOCK_TIMEOUT,
 MIGRATION_STATEMENT_TIMEOUT) are set only after the lock is held: waiting for our own lock
@@ -28,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import sqlite_foreign_keys
 from db.config import DatabaseSettings
 from db.errors import LockNotAcquired
 
@@ -148,11 +151,14 @@ async def _sqlite_busy_timeout(conn: AsyncConnection, seconds: float) -> None:
 
 async def _sqlite_acquire(conn: AsyncConnection, timeout: float) -> None:
     await _sqlite_busy_timeout(conn, timeout)
+    # Before BEGIN: SQLite ignores the pragma inside a transaction (db/sqlite_foreign_keys.py).
+    await conn.run_sync(sqlite_foreign_keys.set_enforcement, on=False)
     conn.info["sqlite_begin"] = _EXCLUSIVE
     try:
         await conn.begin()
     except sa_exc.OperationalError as exc:
         conn.info.pop("sqlite_begin", None)
+        await conn.run_sync(sqlite_foreign_keys.set_enforcement, on=True)
         if "locked" in str(exc.orig):
             raise _locked(timeout, "another process writing this SQLite database") from None
         raise
@@ -162,6 +168,7 @@ async def _sqlite_release(conn: AsyncConnection, settings: DatabaseSettings) -> 
     if conn.in_transaction():
         await conn.rollback()
     conn.info.pop("sqlite_begin", None)
+    await conn.run_sync(sqlite_foreign_keys.set_enforcement, on=True)
     await _sqlite_busy_timeout(conn, settings.db_sqlite_busy_timeout)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
+import importlib.util
+import symtable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -11,6 +15,7 @@ from alembic.script import Script
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import enum_labels
 from db.drift import describe_difference, flat_diffs
 from db.errors import InvalidArgument
 from db.migrations import alembic_config, alembic_errors, current_heads, script_directory
@@ -22,19 +27,75 @@ class MadeRevision:
     revision: str | None
     message: str
     operations: list[str] = field(default_factory=list)
+    # Changes autogenerate cannot write (enum labels removed or reordered): a manual revision.
+    manual: list[str] = field(default_factory=list)
 
 
-def _made(script: Any, message: str, operations: list[str]) -> MadeRevision:
+def _made(
+    script: Any, message: str, operations: list[str], manual: list[str] | None = None
+) -> MadeRevision:
     if not isinstance(script, Script):  # the directives were emptied: nothing to write
-        return MadeRevision(path=None, revision=None, message=message)
+        return MadeRevision(path=None, revision=None, message=message, manual=manual or [])
     return MadeRevision(
-        path=str(script.path), revision=script.revision, message=message, operations=operations
+        path=str(script.path),
+        revision=script.revision,
+        message=message,
+        operations=operations,
+        manual=manual or [],
     )
+
+
+def undefined_names(source: str, filename: str) -> list[str]:
+    """Global names the file's functions use but nothing defines (module level or builtins):
+    what would raise NameError only when `upgrade()` runs. Static (symtable), any dialect."""
+    table = symtable.symtable(source, filename, "exec")
+    defined = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_assigned()}
+    defined |= {symbol.get_name() for symbol in table.get_symbols() if symbol.is_imported()}
+    defined |= set(dir(builtins))
+    missing: set[str] = set()
+    pending = list(table.get_children())
+    while pending:
+        scope = pending.pop()
+        pending.extend(scope.get_children())
+        for symbol in scope.get_symbols():
+            if symbol.is_global() and symbol.is_referenced() and symbol.get_name() not in defined:
+                missing.add(symbol.get_name())
+    return sorted(missing)
+
+
+def verify_written(path: Path) -> None:
+    """Import the file `make` wrote and check every name its functions use is defined (an
+    autogenerate rendering a name it never imported fails here, not in `upgrade`). A file that
+    fails is removed; raises InvalidArgument (exit 5, REVISION_BROKEN)."""
+    reason = None
+    try:
+        source = path.read_text()
+        missing = undefined_names(source, str(path))
+        if missing:
+            reason = f"undefined name{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        else:
+            spec = importlib.util.spec_from_file_location(f"_manage_made_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    except Exception as exc:
+        first = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
+    if reason is not None:
+        path.unlink(missing_ok=True)
+        raise InvalidArgument(
+            f"the generated revision {path.name} does not import ({reason}); removed it. "
+            "Write this revision by hand (`manage migrate make --empty`) and report the "
+            "autogenerate output",
+            code="REVISION_BROKEN",
+        )
 
 
 def make_empty(message: str) -> MadeRevision:
     with alembic_errors():
-        return _made(command.revision(alembic_config(), message), message, [])
+        script = command.revision(alembic_config(), message)
+    if isinstance(script, Script):
+        verify_written(Path(script.path))
+    return _made(script, message, [])
 
 
 def _autogenerate(connection: Connection, message: str) -> MadeRevision:
@@ -49,23 +110,36 @@ def _autogenerate(connection: Connection, message: str) -> MadeRevision:
             code="NOT_AT_HEAD",
         )
     operations: list[str] = []
+    manual: list[str] = []
 
     def keep_if_changed(context: MigrationContext, _revision: Any, directives: list) -> None:
         upgrade_ops = directives[0].upgrade_ops
-        if upgrade_ops.is_empty():
-            directives[:] = []
-            return
         operations.extend(
             describe_difference(diff, context.connection).description
             for diff in flat_diffs(upgrade_ops)
         )
+        metadata = context.opts["target_metadata"]
+        for change in enum_labels.changes(context.connection, metadata):
+            if change.manual:
+                manual.append(enum_labels.manual_note(change))
+                continue
+            operations.append(enum_labels.describe(change))
+            upgrade_ops.ops.append(enum_labels.AddEnumLabelsOp(change.statements))
+            directives[0].downgrade_ops.ops.insert(
+                0, enum_labels.KeepEnumLabelsOp(change.statements)
+            )
+        if upgrade_ops.is_empty():
+            directives[:] = []
 
     cfg.attributes["connection"] = connection
+    cfg.attributes["autogenerate"] = True
     with alembic_errors():
         script = command.revision(
             cfg, message, autogenerate=True, process_revision_directives=keep_if_changed
         )
-    return _made(script, message, operations)
+    if isinstance(script, Script):
+        verify_written(Path(script.path))
+    return _made(script, message, operations, manual)
 
 
 async def make_autogenerated(engine: AsyncEngine, message: str) -> MadeRevision:

@@ -7,12 +7,18 @@ takes the dialect from the `sqlalchemy.url` main option we set here.
 from __future__ import annotations
 
 import io
+import sys
+from contextlib import redirect_stdout
 from typing import Literal
 
 from alembic import command
+from alembic.config import Config
+from alembic.script.revision import RevisionError
+from alembic.util.exc import CommandError
 
-from db.errors import BadRevision, InvalidArgument
-from db.migrations import alembic_config, alembic_errors
+from db.errors import BadRevision, DatabaseLayerError, InvalidArgument
+from db.migration_failures import failing_step, reason
+from db.migrations import alembic_config, alembic_errors, script_directory
 
 Action = Literal["upgrade", "downgrade", "stamp"]
 Dialect = Literal["postgresql", "sqlite"]
@@ -34,9 +40,35 @@ def offline_sql(action: Action, revision: str, *, dialect: str) -> str:
     cfg = alembic_config(output_buffer=buffer)
     cfg.set_main_option("sqlalchemy.url", DIALECT_URLS[dialect])
     runner = {"upgrade": command.upgrade, "downgrade": command.downgrade, "stamp": command.stamp}
-    with alembic_errors():
-        runner[action](cfg, revision, sql=True)
+    with alembic_errors():  # Alembic's errors outside any revision: a bad revision, exit 5
+        try:
+            # print() in a revision goes to stderr: stdout carries the SQL (or --json).
+            with redirect_stdout(sys.stderr):
+                runner[action](cfg, revision, sql=True)
+        except DatabaseLayerError:
+            raise
+        except Exception as exc:
+            failed = _offline_failure(exc, cfg)
+            if failed is None:
+                raise
+            raise failed from exc
     return buffer.getvalue()
+
+
+def _offline_failure(exc: Exception, cfg: Config) -> InvalidArgument | None:
+    """Offline mode has no database: a revision that reads one (`op.get_bind().execute(...)`
+    returns None there, an Inspector raises, SQLite batch mode needs to reflect) cannot render.
+    Exit 5, naming the revision; None when the error came from outside any revision."""
+    revision, _ = failing_step(exc, script_directory(cfg))
+    if revision is None and isinstance(exc, CommandError | RevisionError):
+        return None
+    which = f"revision {revision}" if revision else "a revision"
+    return InvalidArgument(
+        f"{which} cannot be rendered as offline SQL ({reason(exc)}); if it reads the database "
+        "(op.get_bind().execute, an Inspector), guard the read with "
+        "`if not context.is_offline_mode():` (from alembic import context)",
+        code="OFFLINE_READ",
+    )
 
 
 def range_from(current: list[str], revision: str) -> str:

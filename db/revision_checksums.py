@@ -2,9 +2,11 @@
 
 When `manage` applies revisions (upgrade, stamp; db init and db reset upgrade), it records the
 sha256 of each newly applied revision file in `manage_revision_checksums`, on the migration
-connection and under the migration lock; downgrade and stamp delete the rows of the revisions they
-unmark. A revision with no row (applied before this existed, or by plain `alembic`) is "unknown"
-and never flagged. The table is bookkeeping, not a model: drift checks and autogenerate skip it.
+connection and under the migration lock, inside that revision's own transaction (Alembic's
+on_version_apply hook, db/migration_run.py): a later failure or an interrupt keeps the rows of the
+revisions that committed. Downgrade and stamp delete the rows of the revisions they unmark. A
+revision with no row (applied before this existed, or by plain `alembic`) is "unknown" and never
+flagged. The table is bookkeeping, not a model: drift checks and autogenerate skip it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -63,7 +65,27 @@ class LazyGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         _plain_string_options(self.get_params(ctx))
-        return super().parse_args(ctx, args)
+        argv = ctx.meta[ARGV_KEY] = list(args)  # a copy: click's parser consumes `args`
+        with usage_errors_reported(argv, lambda: ctx.command_path):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        # Sub-groups and commands parse their own arguments in here.
+        argv = ctx.meta.get(ARGV_KEY, [])
+        with usage_errors_reported(argv, lambda: self._command_path(ctx, argv)):
+            return super().invoke(ctx)
+
+    def _command_path(self, ctx: Any, argv: list[str]) -> str:
+        """`manage users create` for argv `users create --email`: the deepest command named."""
+        words, command = [ctx.command_path], self
+        for token in argv:
+            if token == "--" or not hasattr(command, "get_command"):
+                break
+            if token.startswith("-") or token not in command.list_commands(ctx):
+                continue
+            command = command.get_command(ctx, token)
+            words.append(token)
+        return " ".join(words)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
@@ -71,6 +93,46 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+ARGV_KEY = "manage.argv"
+
+
+@contextmanager
+def usage_errors_reported(argv: list[str], command_path: Callable[[], str]) -> Iterator[None]:
+    """Turn click's usage errors (unknown option or command, bad value, missing argument)
+    into our contract: one `error:` line on stderr and exit 2; with --json anywhere in argv
+    (before a `--`) also the one JSON envelope on stdout (error_code USAGE_ERROR); without
+    it, one hint line naming the command's --help. Never click's multi-line box.
+
+    Typer re-exports only BadParameter of click's exceptions, so the base classes come from
+    the click copy Typer 0.2x vendors (or click itself, for older Typer).
+    """
+    try:
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # pragma: no cover - Typer < 0.2x depends on click instead
+        from click.exceptions import ClickException, NoArgsIsHelpError
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # `manage users` with nothing else: the help, as before
+    except ClickException as exc:
+        from app.errors import ErrorCode
+        from manage import output
+        from manage.exit_codes import ExitCode
+
+        message = exc.format_message().strip().removesuffix(".")
+        if message[:2].istitle():  # "No such option" -> "no such option", like our messages
+            message = message[0].lower() + message[1:]
+        output.error_line(message)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        if "--json" in options:
+            output.emit_json(success=False, message=message, error_code=ErrorCode.USAGE_ERROR)
+        else:
+            where = getattr(exc, "ctx", None)  # click leaves it out for some parser errors
+            command = where.command_path if where is not None else command_path()
+            output.hint_line(f"run `{command} --help` for the usage")
+        raise typer.Exit(ExitCode.USAGE) from None
 
 
 def _reflow(text: str | None) -> str | None:

@@ -190,8 +190,11 @@ def database_layer_exit(exc: Any) -> ExitCode:
         InvalidArgument,
         LockNotAcquired,
         NotFound,
+        RevisionFailed,
     )
 
+    if isinstance(exc, RevisionFailed):
+        return ExitCode.MIGRATION_FAILED
     if isinstance(exc, DatabaseUnavailable | LockNotAcquired):
         return ExitCode.UNAVAILABLE
     if isinstance(exc, InvalidArgument):

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     INVALID = 5  # validation, weak password, no password source
     UNAVAILABLE = 6  # database unreachable, timed out, migration lock not acquired
     REFUSED = 7  # confirmation declined, production guard
+    MIGRATION_FAILED = 8  # a revision raised while upgrade/downgrade/stamp ran it
     INTERNAL = 70  # a bug: an exception nobody anticipated (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C / SIGINT; nothing committed
 

@@ -26,9 +26,9 @@ PasswordFileOption = Annotated[
     Path | None,
     typer.Option(
         "--password-file",
-        help="Read the password from this file (e.g. a Docker or Kubernetes secret); "
-        "one trailing newline is ignored.",
-        dir_okay=False,
+        # No dir_okay=False: app/secret_files.py checks the file (exit 5, like every source).
+        help="Read the password from this regular file (e.g. a Docker or Kubernetes secret; "
+        "at most 64 KiB, UTF-8); a leading byte-order mark and one trailing newline are ignored.",
         show_default=False,
     ),
 ]

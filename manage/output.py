@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from datetime import date, datetime
 from enum import Enum
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 # rich is imported on first output, not with this module: commands import it at their top,
 # and `manage GROUP --help` must stay as light as a bare Typer app.
@@ -22,7 +25,9 @@ def _console(stderr: bool) -> Console:
     from rich.console import Console
 
     # rich honours NO_COLOR and turns styling off when the stream is not a terminal.
-    return Console(stderr=stderr, soft_wrap=True, highlight=False)
+    # markup and emoji off: a plain string that reaches print() is never interpreted
+    # (our own styling goes through Text objects); data also goes through plain() below.
+    return Console(stderr=stderr, soft_wrap=True, highlight=False, markup=False, emoji=False)
 
 
 def out() -> Console:
@@ -71,12 +76,62 @@ def emit_json(
 def one_line(text: str) -> str:
     """Escape control characters: a message echoing user input stays one line and cannot
     forge extra lines in a log."""
+    return escape_controls(text)
+
+
+def escape_controls(text: str, *, keep: str = "") -> str:
+    r"""`text` with every non-printable character (C0/C1 controls such as ESC, newlines,
+    Unicode format characters such as bidi overrides) written as its Python escape, e.g.
+    "\x1b"; characters in `keep` (e.g. "\n" for a block of SQL) pass through."""
     if text.isprintable():
         return text
     return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        ch
+        if ch.isprintable() or ch == " " or ch in keep
+        else ch.encode("unicode_escape").decode("ascii")
         for ch in text
     )
+
+
+def plain(value: object) -> Text:
+    """Data (from the database, a file, the environment, a user) as one line of rich Text:
+    never markup (`[/]`), emoji codes or control sequences. None is an empty cell."""
+    from rich.text import Text
+
+    return Text(escape_controls("" if value is None else str(value)))
+
+
+def plain_lines(values: list[str], *, empty: str = "") -> Text:
+    """Several data values as one multi-line cell, each escaped like plain()."""
+    from rich.text import Text
+
+    if not values:
+        return Text(empty)
+    return Text("\n").join(plain(value) for value in values)
+
+
+def add_row(table: Table, *values: object) -> None:
+    """Add a table row whose every cell is data: see plain()."""
+    from rich.text import Text
+
+    table.add_row(*(value if isinstance(value, Text) else plain(value) for value in values))
+
+
+# PostgreSQL quotes the offending row in an error's DETAIL ("Failing row contains (1, ops@...,
+# $argon2id$...)", "Key (email)=(...) already exists"); asyncpg puts it into the message. It
+# runs to the next part SQLAlchemy or the traceback adds, or to the end.
+_DETAIL = re.compile(r"DETAIL: .*?(?=\n\[SQL: |\n\(Background on |\nHINT: |\n\n|\Z)", re.DOTALL)
+
+
+def print_traceback(exc: BaseException) -> None:
+    """The --verbose traceback on stderr: never local variables (a frame may hold a
+    password), never SQL parameters (every engine hides them), never the row values of a
+    PostgreSQL error's DETAIL (they can hold a password hash)."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    sys.stderr.write(_DETAIL.sub("DETAIL: (hidden: it may quote row values)", text))
+    sys.stderr.flush()
 
 
 def error_line(message: str) -> None:
@@ -92,5 +147,24 @@ def warning_line(message: str) -> None:
     err().print(Text.assemble(("warning:", "yellow"), " ", one_line(message)))
 
 
+def hint_line(message: str) -> None:
+    """What to try next, on stderr after an error line."""
+    err().print(plain(message))
+
+
 def success_line(message: str) -> None:
-    out().print(message, markup=False, highlight=False)
+    """One line of a result on stdout; data in it is escaped (see plain())."""
+    out().print(plain(message))
+
+
+def progress_line(message: str) -> None:
+    """One line of progress on stderr (nothing a script parses); escaped like plain()."""
+    err().print(plain(message))
+
+
+def text_block(message: str) -> None:
+    """Several lines of a result on stdout (e.g. generated SQL): each line escaped like
+    plain(), the line breaks kept."""
+    from rich.text import Text
+
+    out().print(Text(escape_controls(message, keep="\n\t")))

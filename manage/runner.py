@@ -8,7 +8,6 @@ place that calls asyncio.run.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -88,7 +87,10 @@ async def open_session(
     from db.engine import session_factory
 
     async def body(runtime: Runtime) -> T:
-        async with session_factory(runtime.engine)() as session:
+        # SQLite: take the write lock at BEGIN (db/engine.py), so concurrent writers queue
+        # for the busy timeout instead of failing when a read lock cannot be upgraded.
+        immediate = {"sqlite_begin": "IMMEDIATE"}
+        async with session_factory(runtime.engine)(execution_options=immediate) as session:
             try:
                 result = await handler(session)
                 await session.commit()
@@ -130,10 +132,23 @@ def _finish(
         raise
     except BaseException as exc:  # KeyboardInterrupt and CancelledError included
         _fail(options, exc, json_output=json_output)
-    if json_output:
-        output.emit_json(success=True, data=result)
-    elif render is not None:
-        render(result)
+    try:
+        if json_output:
+            output.emit_json(success=True, data=result)
+        elif render is not None:
+            render(result)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
+        from app.errors import AppException, ErrorCode
+
+        reason = (
+            f"cannot show the result ({type(exc).__name__}); "
+            "the command finished and its changes were committed"
+        )
+        failure = AppException(500, reason, ErrorCode.INTERNAL_ERROR)
+        failure.__cause__ = exc  # --verbose shows the original traceback
+        _fail(options, failure, json_output=json_output)
     return result
 
 
@@ -143,10 +158,7 @@ def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> N
 
     failure = classify(exc, where=_where(options))
     if options.verbose:
-        import traceback
-
-        # Never with local variables: a frame may hold a password.
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        output.print_traceback(exc)
     output.error_line(failure.message)
     if json_output:
         output.emit_json(

@@ -15,8 +15,10 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import sqlite_foreign_keys
 from db.migrations import target_metadata as _target_metadata
 from db.revision_checksums import include_name
+from db.type_render import render_item
 
 config = context.config
 # The models' MetaData (app.models registers every table on it), or MANAGE_TARGET_METADATA.
@@ -26,14 +28,38 @@ if config.config_file_name is not None and not config.attributes.get("skip_loggi
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
+def _naming_convention_on() -> bool:
+    """MIGRATION_NAMING_CONVENTION (default true): `manage` passes the setting it loaded;
+    plain `alembic` reads it from the environment / .env."""
+    given = config.attributes.get("naming_convention")
+    if given is not None:
+        return bool(given)
+    from app.config import get_settings
+
+    return get_settings().db.migration_naming_convention
+
+
+def _autogenerating() -> bool:
+    return bool(
+        config.attributes.get("autogenerate") or getattr(config.cmd_opts, "autogenerate", False)
+    )
+
+
 def _configure_options(dialect_name: str) -> dict:
+    # Alembic names the constraints that `op` calls create without a name by the target
+    # MetaData's naming convention. An adopted history that refers to them later by the
+    # database's default names (orders_user_id_fkey) needs it off: then running revisions get
+    # no target metadata (autogenerate still compares with the models).
+    adopted = not _autogenerating() and not _naming_convention_on()
     return {
-        "target_metadata": target_metadata,
+        "target_metadata": None if adopted else target_metadata,
         "compare_type": True,
         "compare_server_default": True,
         # `manage`'s own bookkeeping table (revision checksums): never compared, never dropped.
         "include_name": include_name,
         "render_as_batch": dialect_name == "sqlite",
+        # Dialect types module-qualified on any dialect (JSONB on SQLite: db/type_render.py).
+        "render_item": render_item,
         # One transaction per revision: a failure keeps every earlier revision applied and
         # recorded, and `autocommit_block()` (CREATE INDEX CONCURRENTLY) can work.
         "transaction_per_migration": True,
@@ -51,9 +77,19 @@ def _run_on_connection(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _run_on_own_connection(connection: Connection) -> None:
+    """A connection env.py opened itself (plain `alembic`, pytest-alembic). On SQLite: foreign
+    keys off, one transaction, `PRAGMA foreign_key_check`, commit, foreign keys on, exactly as
+    `manage` runs it (db/sqlite_foreign_keys.py): a table rebuild must not fire ON DELETE."""
+    if connection.dialect.name == "sqlite" and not context.is_offline_mode():
+        sqlite_foreign_keys.run_checked(connection, _run_on_connection)
+    else:
+        _run_on_connection(connection)
+
+
 async def _run_on_async_engine(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
-        await connection.run_sync(_run_on_connection)
+        await connection.run_sync(_run_on_own_connection)
         await connection.commit()
 
 
@@ -89,7 +125,7 @@ def run_migrations_online() -> None:
         asyncio.run(_run_on_async_engine(given))
     elif isinstance(given, Engine):
         with given.connect() as connection:
-            _run_on_connection(connection)
+            _run_on_own_connection(connection)
             connection.commit()
     else:
         engine = _own_engine()

@@ -95,7 +95,7 @@ def test_accounts_and_roles_made_by_the_cli_are_enforced_by_the_api(
     assert r["root /admin/users"].status_code == 200
     listed = r["root /admin/users"].json()
     assert listed["success"] is True
-    assert [u["email"] for u in listed["data"]] == [
+    assert [u["email"] for u in listed["data"]["items"]] == [
         "root@example.com",
         "audit@example.com",
         "gone@example.com",
@@ -186,8 +186,8 @@ def test_tokens_signed_with_another_key_or_expired_are_401(db_url, monkeypatch) 
     from app.services.auth import create_access_token
 
     create_user(db_url, "ann@example.com")
-    [(user_id,)] = fetch(db_url, "SELECT id FROM users")
-    user = User(id=user_id, email="ann@example.com", hashed_password="x")
+    [(user_id, stamp)] = fetch(db_url, "SELECT id, security_stamp FROM users")
+    user = User(id=user_id, email="ann@example.com", hashed_password="x", security_stamp=stamp)
     forged = create_access_token(
         AuthSettings(secret_key="another-key-that-is-long-enough-0123456789"), user=user
     )

@@ -17,8 +17,16 @@ import pytest
 from tests.conftest import REPO, fetch, manage_env
 
 TABLE = "manage_revision_checksums"
-# the shipped chain, oldest first
-FIRST, SECOND, THIRD = "3f2d9d9930a0", "7fea82b9ef4f", "b4c1f11a0001"
+# The shipped chain, oldest first (file names are date-prefixed: NAME-REV_slug.py).
+SHIPPED = [
+    path.name.split("-", 1)[1].split("_", 1)[0]
+    for path in sorted((REPO / "migrations" / "versions").glob("*-*_*.py"))
+]
+FIRST, SECOND, LAST = SHIPPED[0], SHIPPED[1], SHIPPED[-1]
+
+
+def _all(value: bool | None) -> dict[str, bool | None]:
+    return dict.fromkeys(SHIPPED, value)
 
 
 @pytest.fixture
@@ -55,12 +63,8 @@ def _edited(cli, url: str, scripts: dict[str, str]) -> dict[str, bool | None]:
 
 def test_upgrade_records_the_checksum_of_each_applied_file(cli, blank_db_url, scripts) -> None:
     assert cli(["migrate", "upgrade"], db=blank_db_url, env=scripts).exit_code == 0
-    assert _rows(blank_db_url) == {
-        FIRST: _sha(_file(scripts, FIRST)),
-        SECOND: _sha(_file(scripts, SECOND)),
-        THIRD: _sha(_file(scripts, THIRD)),
-    }
-    assert _edited(cli, blank_db_url, scripts) == {FIRST: False, SECOND: False, THIRD: False}
+    assert _rows(blank_db_url) == {rev: _sha(_file(scripts, rev)) for rev in SHIPPED}
+    assert _edited(cli, blank_db_url, scripts) == _all(False)
 
 
 def test_editing_an_applied_revision_is_flagged_by_status_and_db_check(
@@ -70,7 +74,7 @@ def test_editing_an_applied_revision_is_flagged_by_status_and_db_check(
     edited = _file(scripts, FIRST)
     _edit(edited)
 
-    assert _edited(cli, blank_db_url, scripts) == {FIRST: True, SECOND: False, THIRD: False}
+    assert _edited(cli, blank_db_url, scripts) == {**_all(False), FIRST: True}
     shown = cli(["migrate", "status"], db=blank_db_url, env=scripts)
     assert shown.exit_code == 0
     assert f"edited after applied: {edited.name} ({FIRST})" in shown.stderr
@@ -94,7 +98,7 @@ def test_editing_an_applied_revision_is_flagged_by_status_and_db_check(
 def test_an_edit_to_a_pending_revision_is_not_flagged(cli, blank_db_url, scripts) -> None:
     cli(["migrate", "upgrade", FIRST], db=blank_db_url, env=scripts)
     _edit(_file(scripts, SECOND))
-    assert _edited(cli, blank_db_url, scripts) == {FIRST: False, SECOND: None, THIRD: None}
+    assert _edited(cli, blank_db_url, scripts) == {**_all(None), FIRST: False}
     gate = cli(["migrate", "status", "--check", "--json"], db=blank_db_url, env=scripts)
     assert gate.exit_code == 1
     assert json.loads(gate.stdout)["error_code"] == "PENDING_MIGRATIONS"
@@ -104,16 +108,16 @@ def test_downgrade_forgets_and_reupgrade_records_the_new_checksum(
     cli, blank_db_url, scripts
 ) -> None:
     cli(["migrate", "upgrade"], db=blank_db_url, env=scripts)
-    second = _file(scripts, SECOND)
-    _edit(second)
-    assert _edited(cli, blank_db_url, scripts)[SECOND] is True
+    last = _file(scripts, LAST)
+    _edit(last)
+    assert _edited(cli, blank_db_url, scripts)[LAST] is True
 
-    down = cli(["migrate", "downgrade", FIRST, "--yes"], db=blank_db_url, env=scripts)
+    down = cli(["migrate", "downgrade", "-1", "--yes"], db=blank_db_url, env=scripts)
     assert down.exit_code == 0, down.stderr
-    assert set(_rows(blank_db_url)) == {FIRST}
+    assert set(_rows(blank_db_url)) == set(SHIPPED[:-1])
 
     assert cli(["migrate", "upgrade"], db=blank_db_url, env=scripts).exit_code == 0
-    assert _rows(blank_db_url)[SECOND] == _sha(second)
+    assert _rows(blank_db_url)[LAST] == _sha(last)
     assert cli(["migrate", "status", "--check"], db=blank_db_url, env=scripts).exit_code == 0
 
 
@@ -121,16 +125,16 @@ def test_restamping_an_edited_revision_records_it_again(cli, blank_db_url, scrip
     cli(["migrate", "upgrade"], db=blank_db_url, env=scripts)
     _edit(_file(scripts, FIRST))
     assert cli(["migrate", "stamp", FIRST, "--yes"], db=blank_db_url, env=scripts).exit_code == 0
-    assert set(_rows(blank_db_url)) == {FIRST}  # SECOND, THIRD no longer marked applied
+    assert set(_rows(blank_db_url)) == {FIRST}  # the later ones are no longer marked applied
     assert cli(["migrate", "stamp", "head", "--yes"], db=blank_db_url, env=scripts).exit_code == 0
-    assert _edited(cli, blank_db_url, scripts) == {FIRST: False, SECOND: False, THIRD: False}
+    assert _edited(cli, blank_db_url, scripts) == _all(False)
 
 
 def test_a_line_ending_only_change_is_not_an_edit(cli, blank_db_url, scripts) -> None:
     cli(["migrate", "upgrade"], db=blank_db_url, env=scripts)
     path = _file(scripts, FIRST)
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
-    assert _edited(cli, blank_db_url, scripts) == {FIRST: False, SECOND: False, THIRD: False}
+    assert _edited(cli, blank_db_url, scripts) == _all(False)
     assert cli(["migrate", "status", "--check"], db=blank_db_url, env=scripts).exit_code == 0
 
 
@@ -155,7 +159,7 @@ def test_plain_alembic_records_nothing_and_nothing_is_flagged(cli, blank_db_url)
     )
     assert proc.returncode == 0, proc.stderr
     status = json.loads(cli(["migrate", "status", "--json"], db=blank_db_url).stdout)["data"]
-    assert [rev["edited"] for rev in status["revisions"]] == [None, None, None]
+    assert [rev["edited"] for rev in status["revisions"]] == [None] * len(SHIPPED)
     assert cli(["migrate", "status", "--check"], db=blank_db_url).exit_code == 0
 
 
@@ -163,8 +167,4 @@ def test_db_reset_starts_the_checksums_over_from_the_current_files(cli, db_url, 
     fetch(db_url, f"UPDATE {TABLE} SET checksum = 'stale'")
     outcome = cli(["db", "reset", "--yes"], db=db_url, env=scripts)
     assert outcome.exit_code == 0, outcome.stderr
-    assert _rows(db_url) == {
-        FIRST: _sha(_file(scripts, FIRST)),
-        SECOND: _sha(_file(scripts, SECOND)),
-        THIRD: _sha(_file(scripts, THIRD)),
-    }
+    assert _rows(db_url) == {rev: _sha(_file(scripts, rev)) for rev in SHIPPED}

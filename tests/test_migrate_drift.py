@@ -85,7 +85,7 @@ def test_check_reports_postgresql_enum_labels_autogenerate_ignores(cli, pg_db_ur
         "change labels of enum type mood: database ['happy', 'sad'] -> models "
         "['happy', 'sad', 'meh'] (add ['meh'])"
     ) in outcome.stdout
-    assert "ALTER TYPE mood ADD VALUE 'meh';" in outcome.stdout
+    assert "ALTER TYPE mood ADD VALUE 'meh' AFTER 'sad';" in outcome.stdout
     assert "1 difference" in outcome.stderr
 
 

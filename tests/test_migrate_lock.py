@@ -146,6 +146,9 @@ def test_migration_statement_timeout_applies_to_the_migrations(
     outcome = cli(["migrate", "upgrade"], db=url, env=env)
     assert outcome.exit_code == 6, outcome.stderr
     assert "statement timed out" in outcome.stderr
+    # The line names the revision and where the database is (nothing applied: base).
+    assert f"revision {CHAIN[0]} (marker 1): statement timed out" in outcome.stderr
+    assert outcome.stderr.strip().endswith("the database is at base")
     assert markers(url) is None  # the revision's transaction rolled back
     assert cli(["migrate", "upgrade"], db=url, env=CHAIN_ENV).exit_code == 0
     assert markers(url) == CHAIN
@@ -184,7 +187,8 @@ def test_migration_lock_timeout_stops_a_revision_stuck_behind_a_table_lock(
         release.set()
         blocker.join()
     assert outcome.exit_code == 6, outcome.stderr
-    assert "lock not available (lock_timeout)" in outcome.stderr
+    assert f"revision {CHAIN[1]} (marker 2): lock not available (lock_timeout)" in (outcome.stderr)
+    assert outcome.stderr.strip().endswith(f"the database is at {CHAIN[0]}")
     assert elapsed < 5
     assert markers(url) == CHAIN[:1]
 

@@ -160,7 +160,7 @@ def test_sync_with_json_reports_the_plan(cli, db_url, roles_file) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("roles: [\n  - name: x\n", "roles.yaml:2: expected the node content"),
+        ("roles: [\n  - name: x\n", "roles.yaml:2: did not find expected node content"),
         (
             "roles:\n  - name: ok\n  - name: Bad Name\n",
             "roles.yaml:3: invalid role name 'Bad Name'",

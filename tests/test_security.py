@@ -27,9 +27,11 @@ def test_bcrypt_hashes_still_verify_and_report_needs_update() -> None:
     assert needs_rehash(legacy)
 
 
-def test_over_72_byte_password_against_bcrypt_is_a_failed_check_not_a_crash() -> None:
+def test_over_72_byte_password_against_bcrypt_checks_the_first_72_bytes_as_bcrypt_did() -> None:
+    # Older bcrypt and passlib truncated silently; bcrypt 5 raises. Users must still get in.
     legacy = bcrypt.hashpw(b"x" * 72, bcrypt.gensalt(rounds=4)).decode()
-    assert verify_password("x" * 100, legacy) is False
+    assert verify_password("x" * 100, legacy) is True
+    assert verify_password("x" * 71 + "y" * 29, legacy) is False
 
 
 def test_malformed_hash_is_a_failed_check() -> None:

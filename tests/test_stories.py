@@ -81,6 +81,48 @@ def test_a_developers_loop(blank_db_url, tmp_path, backend) -> None:
     columns = fetch(blank_db_url, "SELECT nickname FROM users")
     assert columns == []
 
+    # Then users.full_name grows. On SQLite `make` writes a rebuild of users (batch mode),
+    # and the memberships already in the database must all survive it.
+    _members(blank_db_url)
+    wider = {
+        "MANAGE_TARGET_METADATA": "tests.migrations_fixtures.drift_models:with_wider_full_name"
+    }
+    result = _script(
+        "manage migrate check && exit 20\n"
+        "manage migrate make -m 'wider full name' || exit 21\n"
+        "manage migrate upgrade || exit 22\n"
+        "manage migrate check || exit 23\n",
+        env={**env, **wider},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (written,) = (migrations / "versions").glob("*wider_full_name.py")
+    if backend == "sqlite":
+        assert "batch_alter_table('users'" in written.read_text()
+    assert fetch(blank_db_url, "SELECT user_id, role_id FROM user_roles ORDER BY user_id") == [
+        (1, 1),
+        (2, 1),
+    ]
+    assert fetch(blank_db_url, "SELECT count(*) FROM role_permissions") == [(1,)]
+    fetch(blank_db_url, "DELETE FROM users WHERE id = 1")  # foreign keys enforced again
+    assert fetch(blank_db_url, "SELECT user_id FROM user_roles") == [(2,)]
+
+
+def _members(url: str) -> None:
+    """Two users, one role with a permission, both users members of it."""
+    now = "'2026-01-01 00:00:00'"
+    for user_id in (1, 2):
+        fetch(
+            url,
+            "INSERT INTO users (id, email, hashed_password, created_at, updated_at) "
+            f"VALUES ({user_id}, 'dev{user_id}@example.com', 'x', {now}, {now})",
+        )
+    fetch(
+        url, f"INSERT INTO roles (id, name, description, created_at) VALUES (1, 'dev', '', {now})"
+    )
+    fetch(url, "INSERT INTO role_permissions (role_id, permission) VALUES (1, 'users:read')")
+    fetch(url, "INSERT INTO user_roles (user_id, role_id) VALUES (1, 1), (2, 1)")
+
 
 def test_scripted_seeding(db_url, tmp_path) -> None:
     seeds = tmp_path / "seeds"

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.auth_config import AuthSettings
 from app.config import Settings
 from app.errors import AppException, ErrorCode
 from app.models import User
@@ -22,6 +23,11 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def get_auth(request: Request) -> AuthSettings:
+    """The auth settings tokens are signed with (a per-process key in development; main.py)."""
+    return request.app.state.auth
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -35,15 +41,17 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
+AuthDep = Annotated[AuthSettings, Depends(get_auth)]
 
 
 async def get_current_user(
-    db: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    db: SessionDep, auth_settings: AuthDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
-    """The user the bearer token names (active or not); 401 without a valid token."""
+    """The user the bearer token names (active or not); 401 without a valid token, or with a
+    token issued before the user's security stamp last changed."""
     if not token:
         raise auth.unauthorized("not authenticated")
-    return await auth.user_for_token(db, settings.auth, token)
+    return await auth.user_for_token(db, auth_settings, token)
 
 
 async def require_auth(user: Annotated[User, Depends(get_current_user)]) -> User:

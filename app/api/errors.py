@@ -40,7 +40,9 @@ def _envelope(status: int, message: str, error_code: str, headers=None) -> JSONR
 
 async def _app_exception(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppException)
-    return _envelope(exc.status, exc.message, exc.error_code)
+    retry_after = getattr(exc, "retry_after", None)  # a throttled login (429)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return _envelope(exc.status, exc.message, exc.error_code, headers)
 
 
 async def _database_layer_error(_: Request, exc: Exception) -> JSONResponse:

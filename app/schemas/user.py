@@ -67,3 +67,12 @@ class EmailInput(BaseModel):
 def normalize_email(value: str) -> str:
     """Validate and lower-case an email address; raises pydantic.ValidationError naming `email`."""
     return EmailInput(email=value).email
+
+
+class UserPage(BaseModel):
+    """One page of users: `items` oldest first, `total` matching users, the page asked for."""
+
+    items: list[UserRead]
+    total: int
+    limit: int
+    offset: int

@@ -1,7 +1,15 @@
-"""Login for the API: check a password, rehash old hashes, issue and read JWT access tokens."""
+"""Login for the API: check a password, rehash old hashes, issue and read JWT access tokens.
+
+A token names its user by id (`sub`) and carries the user's security stamp (`stamp`); each
+request reloads the user and compares the stamp, so replacing the stamp (password change,
+deactivation, demotion, role change, logout everywhere) ends every token issued before, and a
+token never carries over to another account that later gets the same id.
+"""
 
 from __future__ import annotations
 
+import hmac
+import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -13,38 +21,69 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth_config import AuthSettings
 from app.errors import AppException, ErrorCode
 from app.models import User
-from app.security import hash_password, needs_rehash, verify_password
+from app.models.user import new_security_stamp
+from app.security import hash_password, hash_password_async, needs_rehash, verify_password_async
 from app.services import audit
+from app.services.login_throttle import LoginThrottle
+
+# users.id is a 32-bit INTEGER on PostgreSQL; anything outside is no user, not a database error.
+MAX_USER_ID = 2**31 - 1
+_ASCII_ID = re.compile(r"[1-9][0-9]{0,9}")
+_STAMP = re.compile(r"[0-9a-f]{32}")
 
 
 def unauthorized(message: str, error_code: str = ErrorCode.NOT_AUTHENTICATED) -> AppException:
     return AppException(401, message, error_code)
 
 
+class LoginThrottled(AppException):
+    """429: too many wrong passwords for this account or from this address."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            f"too many failed logins; try again in {retry_after} seconds",
+            ErrorCode.TOO_MANY_ATTEMPTS,
+        )
+        self.retry_after = retry_after
+
+
 @lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    # Verifying against this when the email is unknown keeps both failures equally slow.
+def dummy_hash() -> str:
+    """A hash to verify against when the email is unknown, so both failures cost the same."""
     return hash_password("not-a-real-password-for-timing")
 
 
-async def authenticate(db: AsyncSession, *, email: str, password: str) -> User:
+def _invalid_credentials() -> AppException:
+    return unauthorized("incorrect email or password", ErrorCode.INVALID_CREDENTIALS)
+
+
+async def authenticate(
+    db: AsyncSession, *, email: str, password: str, workers: int | None = None
+) -> User:
     """The active user with this email and password; 401 otherwise (one message for both).
 
-    A correct password whose hash uses an old scheme (bcrypt) is rehashed with the current one.
+    Known and unknown emails do the same database work (one SELECT of the users row) and one
+    password verification, in the hashing thread pool. A correct password whose hash uses an
+    old scheme (bcrypt) is rehashed with the current one and audited; a user with no security
+    stamp gets one.
     """
     address = email.strip().lower()
-    query = select(User).where(User.email == address).options(selectinload(User.roles))
-    user = (await db.exec(query)).first()
-    if user is None:
-        verify_password(password, _dummy_hash())
-        raise unauthorized("incorrect email or password", ErrorCode.INVALID_CREDENTIALS)
-    if not verify_password(password, user.hashed_password):
-        raise unauthorized("incorrect email or password", ErrorCode.INVALID_CREDENTIALS)
+    user = (await db.exec(select(User).where(User.email == address))).first()
+    hashed = user.hashed_password if user is not None else dummy_hash()
+    matches = await verify_password_async(password, hashed, workers=workers)
+    if user is None or not matches:
+        raise _invalid_credentials()
     if not user.is_active:
         raise unauthorized("inactive user", ErrorCode.INACTIVE_USER)
+    if user.security_stamp is None:
+        user.security_stamp = new_security_stamp()
+        db.add(user)
+        await db.flush()
     if needs_rehash(user.hashed_password):
         scheme = user.hashed_password.split("$")[1] if "$" in user.hashed_password else "unknown"
-        user.hashed_password = hash_password(password)
+        # Same stamp: the password did not change, so the user's other tokens stay valid.
+        user.hashed_password = await hash_password_async(password, workers=workers)
         db.add(user)
         await db.flush()
         await audit.record(
@@ -57,10 +96,54 @@ async def authenticate(db: AsyncSession, *, email: str, password: str) -> User:
     return user
 
 
+async def login(
+    db: AsyncSession,
+    throttle: LoginThrottle,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    workers: int | None = None,
+) -> User:
+    """authenticate(), throttled per account and per client `address`.
+
+    A locked account or address is LoginThrottled (429) before any password is checked. A wrong
+    password counts against both; a lockout it starts is audited (`auth.lockout`, in the
+    caller's transaction: commit it even though this raises).
+    """
+    account = email.strip().lower()
+    wait = throttle.retry_after(account=account, address=address)
+    if wait is not None:
+        raise LoginThrottled(wait)
+    try:
+        user = await authenticate(db, email=account, password=password, workers=workers)
+    except AppException as exc:
+        if exc.error_code == ErrorCode.INVALID_CREDENTIALS:
+            for lockout in throttle.failed(account=account, address=address):
+                await audit.record(
+                    db,
+                    actor=f"api:{address}",
+                    action="auth.lockout",
+                    target=lockout.key,
+                    details={
+                        "scope": lockout.scope,
+                        "failures": lockout.failures,
+                        "seconds": lockout.seconds,
+                    },
+                )
+        raise
+    throttle.succeeded(account=account)
+    return user
+
+
 def create_access_token(settings: AuthSettings, *, user: User, now: datetime | None = None) -> str:
+    """A signed JWT: `sub` (user id), `stamp` (security stamp), `iat`, `exp`, `type`."""
+    if user.security_stamp is None:
+        raise ValueError("a user without a security stamp cannot be given a token")
     issued = now or datetime.now(UTC)
     claims = {
         "sub": str(user.id),
+        "stamp": user.security_stamp,
         "iat": issued,
         "exp": issued + timedelta(minutes=settings.access_token_expire_minutes),
         "type": "access",
@@ -70,28 +153,43 @@ def create_access_token(settings: AuthSettings, *, user: User, now: datetime | N
     )
 
 
-def read_access_token(settings: AuthSettings, token: str) -> int:
-    """The user id in a valid, unexpired access token; 401 for anything else."""
+def read_access_token(settings: AuthSettings, token: str) -> tuple[int, str]:
+    """The user id and security stamp in a valid, unexpired access token; 401 for anything else.
+
+    `sub` must be a decimal id in ASCII digits within the id column's range (40 digits or
+    non-ASCII digits are a 401, never a database error) and `stamp` 32 lower-case hex digits.
+    """
     try:
         claims = jwt.decode(
             token,
             settings.secret_key.get_secret_value(),
             algorithms=[settings.jwt_algorithm],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "stamp"]},
         )
     except jwt.ExpiredSignatureError:
         raise unauthorized("token expired") from None
     except jwt.PyJWTError:
         raise unauthorized("invalid token") from None
-    if claims.get("type") != "access" or not str(claims["sub"]).isdigit():
+    subject, stamp = claims.get("sub"), claims.get("stamp")
+    if (
+        claims.get("type") != "access"
+        or not isinstance(subject, str)
+        or not _ASCII_ID.fullmatch(subject)
+        or int(subject) > MAX_USER_ID
+        or not isinstance(stamp, str)
+        or not _STAMP.fullmatch(stamp)
+    ):
         raise unauthorized("invalid token")
-    return int(claims["sub"])
+    return int(subject), stamp
 
 
 async def user_for_token(db: AsyncSession, settings: AuthSettings, token: str) -> User:
-    user_id = read_access_token(settings, token)
+    """The user a token names, if the token is still theirs (same security stamp); else 401."""
+    user_id, stamp = read_access_token(settings, token)
     query = select(User).where(User.id == user_id).options(selectinload(User.roles))
     user = (await db.exec(query)).first()
-    if user is None:
+    if user is None or user.security_stamp is None:
         raise unauthorized("invalid token")
+    if not hmac.compare_digest(user.security_stamp.encode(), stamp.encode()):
+        raise unauthorized("token revoked")
     return user

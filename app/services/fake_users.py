@@ -113,9 +113,15 @@ async def create_fake_users(
     role: str | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
+    actor: str = "manage",
 ) -> FakeUsersResult:
-    """Insert `count` fake users (existing emails are skipped); optionally grant `role`."""
+    """Insert `count` fake users (existing emails are skipped); optionally grant `role`.
+
+    One `seed.fake_users` audit row per run that creates any (count, seed, role), not one
+    per user: a million audit rows would double the work.
+    """
     from app.security import hash_password
+    from app.services import audit
     from app.services.roles import get_role
 
     started = time.perf_counter()
@@ -134,6 +140,14 @@ async def create_fake_users(
             created = await _insert_sqlite(db, rows, role_id, batch_size, progress)
     finally:
         hashing.cancel()  # a no-op once done; never leave the task dangling on errors
+    if created:
+        await audit.record(
+            db,
+            actor=actor,
+            action="seed.fake_users",
+            target="users",
+            details={"requested": count, "created": created, "seed": used_seed, "role": role},
+        )
     return FakeUsersResult(
         requested=count,
         created=created,

@@ -14,11 +14,13 @@ the caller's transaction, so a sync is all or nothing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import yaml_loader
 from app.errors import AppException, ErrorCode
 from app.permissions import permission_problem, role_name_problem
 from app.schemas.role import PlannedChange, RolesDocument, RoleSpec, SyncPlan
@@ -27,33 +29,52 @@ from app.services import roles as role_service
 
 def _invalid(source: str, line: int | None, message: str) -> AppException:
     where = f"{source}:{line}" if line is not None else source
-    return AppException(422, f"{where}: {message}", ErrorCode.INVALID_ROLES_FILE)
+    text = f"{where}: {message}"
+    if len(text) > 300:  # a message echoing file content stays a short fragment
+        text = text[:297] + "..."
+    return AppException(422, text, ErrorCode.INVALID_ROLES_FILE)
 
 
-def _item_lines(text: str) -> list[int]:
+def _item_lines(node: Any) -> list[int]:
     """1-based line of each entry under `roles:` (for messages); empty when not a sequence."""
     import yaml
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if not isinstance(root, yaml.MappingNode):
+    if not isinstance(node, yaml.MappingNode):
         return []
-    for key, value in root.value:
+    for key, value in node.value:
         if key.value == "roles" and isinstance(value, yaml.SequenceNode):
             return [item.start_mark.line + 1 for item in value.value]
     return []
 
 
-def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocument:
-    """Read and validate a roles file. Any problem is a 422 naming file:line and the field."""
-    import yaml
+def read_roles_file(path: Path | str, *, source: str | None = None) -> RolesDocument:
+    """Read (regular file or "-" for stdin, size-capped) and parse a roles file.
 
+    A missing file is a 404; anything else wrong with it a 422 naming file:line.
+    """
+    source = source or ("<stdin>" if str(path) == "-" else str(path))
     try:
-        raw: Any = yaml.safe_load(text)
-        lines = _item_lines(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or "not valid YAML"
-        raise _invalid(source, mark.line + 1 if mark else None, reason) from None
+        text = yaml_loader.decode(yaml_loader.read_bytes(path, source=source), source)
+    except yaml_loader.FileMissing:
+        raise AppException(404, f"{source}: no such file", ErrorCode.NOT_FOUND) from None
+    except yaml_loader.YamlError as exc:
+        raise _invalid(exc.where, None, exc.message) from None
+    return parse_roles_file(text, source=source)
+
+
+def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocument:
+    """Read and validate a roles file. Any problem is a 422 naming file:line and the field.
+
+    The loader (app/yaml_loader.py) refuses duplicate keys, aliases and deep nesting. A file
+    that never says `roles:` (empty, comments only) gives a document whose `model_fields_set`
+    lacks "roles": `--prune` refuses it (an intentionally empty set is `roles: []`).
+    """
+    try:
+        loaded = yaml_loader.load_text(text, source)
+    except yaml_loader.YamlError as exc:
+        raise _invalid(exc.where, None, exc.message) from None
+    raw: Any = loaded.data
+    lines = _item_lines(loaded.node)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -79,6 +100,33 @@ def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocumen
             raise _invalid(source, line, problem)
         seen[spec.name] = index
     return document
+
+
+def require_roles_key(document: RolesDocument, *, source: str) -> None:
+    """422 unless the file says `roles:` itself: with --prune, an empty or comment-only file
+    (or a truncated one) must not read as "remove every role"."""
+    if "roles" not in document.model_fields_set:
+        raise _invalid(
+            source,
+            None,
+            "no `roles:` list; --prune refuses a file that declares nothing "
+            "(write `roles: []` to mean no roles)",
+        )
+
+
+def refuse_pruning_everything(plan: SyncPlan, document: RolesDocument) -> None:
+    """403 when the file declares no role (`roles: []`) and the plan removes every role.
+
+    The caller lets it through with an explicit flag (`--prune-all`).
+    """
+    removals = [c.role for c in plan.changes if c.op == "remove"]
+    if removals and not document.roles:
+        raise AppException(
+            403,
+            f"--prune with `roles: []` would remove every role ({', '.join(removals)}); "
+            "add --prune-all to mean it",
+            ErrorCode.REFUSED,
+        )
 
 
 def dump_roles_file(document: RolesDocument) -> str:

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlmodel import col, delete, func, select
+from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
 from app.models import Role, RolePermission, User, UserRole
+from app.models.user import new_security_stamp
 from app.permissions import (
     check_permissions,
     check_role_name,
@@ -157,6 +158,12 @@ async def delete_role(
     permissions = (await permissions_by_role(db, role_ids=[role.id])).get(role.id, [])
     holders = select(User.email).join(UserRole, col(UserRole.user_id) == col(User.id))
     emails = list((await db.exec(holders.where(UserRole.role_id == role.id))).all())
+    if emails:  # the holders lose a role: end their API tokens, as `revoke` does
+        await db.exec(
+            update(User)
+            .where(col(User.id).in_(select(UserRole.user_id).where(UserRole.role_id == role.id)))
+            .values(security_stamp=new_security_stamp())
+        )
     # Core deletes: the ORM would lazy-load both collections first, which async forbids.
     await db.exec(delete(UserRole).where(col(UserRole.role_id) == role.id))
     await db.exec(delete(RolePermission).where(col(RolePermission.role_id) == role.id))
@@ -198,6 +205,7 @@ async def _set_membership(
             user.roles.append(found)
         else:
             user.roles.remove(found)
+        user.security_stamp = new_security_stamp()  # ends the user's API tokens
         await db.flush()
         await audit.record(
             db, actor=actor, action=f"role.{action}", target=user.email, details={"role": role}

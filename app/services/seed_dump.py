@@ -8,15 +8,15 @@ hashes, tokens) are left out unless asked for.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import Table, UniqueConstraint, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
+from app.services.seed_guards import append_only_problem
 from app.services.seed_rows import table_models
+from app.services.seed_values import plain_value
 
 SECRET_MARKERS = ("password", "secret", "token")
 HEADER = "# Written by `manage seed dump`; `manage seed run FILE` loads it back.\n"
@@ -24,14 +24,6 @@ HEADER = "# Written by `manage seed dump`; `manage seed run FILE` loads it back.
 
 def _secret(column: str) -> bool:
     return any(marker in column for marker in SECRET_MARKERS)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
 
 
 def natural_key(table: Table) -> list[str]:
@@ -46,15 +38,18 @@ def natural_key(table: Table) -> list[str]:
 
 
 def _models_for(names: list[str]) -> list[Any]:
-    from db.metadata import metadata
+    from sqlalchemy.schema import sort_tables
 
     known = table_models()
     missing = [name for name in names if name not in known]
     if missing:
         raise AppException(404, f"no table or model {', '.join(missing)}", ErrorCode.SEED_NOT_FOUND)
-    order = {table.name: index for index, table in enumerate(metadata.sorted_tables)}
+    for name in names:
+        if problem := append_only_problem(known[name].__tablename__):
+            raise AppException(422, problem, ErrorCode.INVALID_SEED)
     chosen = {known[name].__tablename__: known[name] for name in names}
-    return [chosen[name] for name in sorted(chosen, key=order.__getitem__)]
+    tables = sort_tables([model.__table__ for model in chosen.values()])
+    return [chosen[table.name] for table in tables]
 
 
 async def dump_tables(
@@ -123,7 +118,7 @@ async def _reference_keys(db: AsyncSession, table: Table) -> dict[str, Any]:
             if len(key) != 1 or key[0] == target.name:
                 continue
             query = select(target, target.table.c[key[0]])
-            found[column.name] = (key[0], dict((await db.exec(query)).all()))
+            found[column.name] = (key[0], dict((await db.exec(query)).all()), target.table)
     return found
 
 
@@ -139,17 +134,47 @@ async def _model_section(db: AsyncSession, model: Any, *, include_secrets: bool)
     }
     rows = []
     query = select(table).order_by(*(table.c[k] for k in key))
-    for record in (await db.exec(query)).mappings().all():
+    records = _parents_first(table, list((await db.exec(query)).mappings().all()))
+    for record in records:
         row = {}
         for column, value in record.items():
             if column in skip:
                 continue
             if column in references and value is not None:
-                ref_column, lookup = references[column]
-                value = {ref_column: lookup[value]}
-            row[column] = _plain(value)
+                ref_column, lookup, ref_table = references[column]
+                row[column] = {ref_column: plain_value(ref_table.c[ref_column], lookup[value])}
+                continue
+            row[column] = plain_value(table.c[column], value)
         rows.append(row)
     return {"model": model.__name__, "key": key, "rows": rows}
+
+
+def _parents_first(table: Table, records: list[Any]) -> list[Any]:
+    """Rows of a table that references itself (a parent_id), each after the row it names,
+    so `seed run` can resolve it; otherwise (and within a cycle) the given order."""
+    links = [
+        (column.name, fk.column.name)
+        for column in table.columns
+        for fk in column.foreign_keys
+        if fk.column.table is table
+    ]
+    if not links:
+        return records
+    remaining, ordered = list(records), []
+    emitted: dict[str, set[Any]] = {target: set() for _, target in links}
+    while remaining:
+        ready = [
+            r
+            for r in remaining
+            if all(r[column] is None or r[column] in emitted[target] for column, target in links)
+        ] or remaining[:1]
+        ids = {id(r) for r in ready}
+        remaining = [r for r in remaining if id(r) not in ids]
+        for record in ready:
+            ordered.append(record)
+            for _, target in links:
+                emitted[target].add(record[target])
+    return ordered
 
 
 def render_yaml(document: dict[str, Any]) -> str:

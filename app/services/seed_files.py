@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app import yaml_loader
 from app.errors import AppException, ErrorCode
 from app.services.seed_rows import (
     ModelSection,
@@ -52,6 +53,7 @@ class SeedFile:
     name: str  # relative to the seeds directory: "base/roles.yaml"
     display: str  # as messages show it: "seeds/base/roles.yaml"
     checksum: str
+    content: bytes = field(default=b"", repr=False, compare=False)  # read once, capped
 
 
 @dataclass
@@ -72,23 +74,38 @@ def _display(path: Path) -> str:
 
 
 def _seed_file(seeds_dir: Path, path: Path, seed_set: str) -> SeedFile:
+    """The file's identity and content, read once through the capped loader (app/yaml_loader)."""
     try:
         name = str(path.resolve().relative_to(seeds_dir.resolve()))
     except ValueError:
         name = f"{seed_set}/{path.name}"
+    display = _display(path)
+    try:
+        content = yaml_loader.read_bytes(path, source=display)
+    except yaml_loader.FileMissing:
+        raise AppException(404, f"no seed file {display}", ErrorCode.SEED_NOT_FOUND) from None
+    except yaml_loader.YamlError as exc:
+        raise invalid(exc.where, exc.message) from None
     return SeedFile(
         seed_set=seed_set,
         path=path,
         name=name,
-        display=_display(path),
-        checksum=hashlib.sha256(path.read_bytes()).hexdigest(),
+        display=display,
+        checksum=hashlib.sha256(content).hexdigest(),
+        content=content,
     )
 
 
 def set_files(seeds_dir: Path, seed_set: str) -> list[SeedFile]:
     directory = seeds_dir / seed_set
-    paths = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in SEED_SUFFIXES)
-    return [_seed_file(seeds_dir, p, seed_set) for p in paths if not p.name.startswith("_")]
+    # Not is_file(): a FIFO or a link to /dev/zero among the seeds is refused by name, not
+    # silently skipped; sub-directories are not seed files.
+    paths = sorted(
+        p
+        for p in directory.iterdir()
+        if p.suffix in SEED_SUFFIXES and not p.is_dir() and not p.name.startswith("_")
+    )
+    return [_seed_file(seeds_dir, p, seed_set) for p in paths]
 
 
 def list_sets(seeds_dir: Path) -> dict[str, list[SeedFile]]:
@@ -125,28 +142,18 @@ def select_files(seeds_dir: Path, targets: list[str], *, default_set: str | None
             files.extend(set_files(seeds_dir, name))
     for target in paths:
         path = Path(target)
-        if not path.is_file():
-            raise AppException(404, f"no seed file {target}", ErrorCode.SEED_NOT_FOUND)
         files.append(_seed_file(seeds_dir, path, path.resolve().parent.name))
     return list({f.path.resolve(): f for f in files}.values())
 
 
-def _compose(text: str, source: str) -> tuple[Any, Any]:
+def _compose(seed_file: SeedFile) -> tuple[Any, Any]:
     """The document and its node tree (node marks give line numbers)."""
-    import yaml
-
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or "not valid YAML"
-        raise invalid(f"{source}:{mark.line + 1 if mark else 1}", reason) from None
-    finally:
-        loader.dispose()
-    return data, node
+        text = yaml_loader.decode(seed_file.content, seed_file.display)
+        document = yaml_loader.load_text(text, seed_file.display)
+    except yaml_loader.YamlError as exc:
+        raise invalid(exc.where, exc.message) from None
+    return document.data, document.node
 
 
 def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedSeeds:
@@ -158,11 +165,7 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
             loaded.modules.append(seed_file)
             continue
         source = seed_file.display
-        try:
-            text = seed_file.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise invalid(source, getattr(exc, "strerror", None) or "not UTF-8 text") from None
-        data, node = _compose(text, source)
+        data, node = _compose(seed_file)
         if data is None:
             continue
         if not isinstance(data, dict):
@@ -176,7 +179,7 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
             # to the mapping's own line.
             key_node = next((k for k, _ in node.value if k.value == str(unknown[0])), node)
             raise invalid(
-                f"{source}:{key_node.start_mark.line + 1}: {unknown[0]}",
+                f"{source}:{key_node.start_mark.line + 1}: {yaml_loader.fragment(unknown[0])}",
                 f"unknown section; expected {', '.join(SECTIONS)}",
             )
         for row in rows_of(source, "roles", data.get("roles"), parts.get("roles")):

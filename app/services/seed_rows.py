@@ -14,11 +14,18 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from app.errors import AppException, ErrorCode
 from app.schemas.seed import UserSeed
-from app.security import SecretFileError, read_secret_file
+from app.secret_files import SecretFileError, read_secret_file
+
+MAX_MESSAGE = 300
+
+
+def short(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A message echoing file content stays a short fragment (a 1 MB value is not echoed)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def invalid(where: str, message: str) -> AppException:
-    return AppException(422, f"{where}: {message}", ErrorCode.INVALID_SEED)
+    return AppException(422, short(f"{where}: {message}"), ErrorCode.INVALID_SEED)
 
 
 @dataclass
@@ -139,16 +146,22 @@ def user_row(row: Row, *, base: Path, production: bool, min_length: int) -> User
 
 
 def table_models() -> dict[str, Any]:
-    """Every table model, by class name and by table name."""
+    """Every table model, by class name and by table name: app.models, and any other
+    SQLModel table class imported so far (a project's own registry included)."""
     from sqlmodel import SQLModel
 
     import app.models  # noqa: F401  (registers every table)
 
     found: dict[str, Any] = {}
-    for mapper in SQLModel._sa_registry.mappers:
-        model = mapper.class_
-        found[model.__name__] = model
-        found[model.__tablename__] = model
+    pending = list(SQLModel.__subclasses__())
+    while pending:
+        model = pending.pop(0)
+        pending.extend(model.__subclasses__())
+        table = getattr(model, "__table__", None)
+        if table is None or not isinstance(getattr(model, "__tablename__", None), str):
+            continue
+        found.setdefault(model.__name__, model)
+        found.setdefault(table.name, model)
     return found
 
 
@@ -160,9 +173,14 @@ def model_section(source: str, index: int, item: Any, node: Any) -> ModelSection
     unknown = set(item) - {"model", "key", "rows"}
     if unknown:
         raise invalid(where, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    from app.services.seed_guards import append_only_problem
+    from app.yaml_loader import fragment
+
     model = table_models().get(str(item.get("model")))
     if model is None:
-        raise invalid(f"{where}.model", f"no table model {item.get('model')!r}")
+        raise invalid(f"{where}.model", f"no table model {fragment(item.get('model'))}")
+    if problem := append_only_problem(model.__tablename__):
+        raise invalid(f"{where}.model", problem)
     columns = set(model.__table__.columns.keys())
     key = item.get("key")
     key = [key] if isinstance(key, str) else key
@@ -176,21 +194,23 @@ def model_section(source: str, index: int, item: Any, node: Any) -> ModelSection
 
 
 def _check_model_row(row: Row, model: Any, key: list[str], columns: set[str]) -> None:
+    """Each given value fits its column; fields left out are checked when a row is created."""
+    from app.services.seed_values import column_value
+
     unknown = [c for c in row.data if c not in columns]
     if unknown:
-        raise invalid(row.where(str(unknown[0])), f"{model.__tablename__} has no such column")
+        raise invalid(row.where(str(unknown[0])[:64]), f"{model.__tablename__} has no such column")
     for column in key:
         if column not in row.data:
             raise invalid(row.where(), f"the key column {column} is missing")
     table = model.__table__
-    values = dict(row.data)
     for column, value in row.data.items():
         if isinstance(value, dict) and table.c[column].foreign_keys:
-            values[column] = 0  # resolved by natural key when the run applies
-    try:
-        model.model_validate(values)
-    except ValidationError as exc:
-        raise _first_error(row, exc, columns=columns) from None
+            continue  # resolved by natural key when the run applies
+        try:
+            column_value(model, column, value)
+        except ValueError as exc:
+            raise invalid(row.where(column), str(exc)) from None
 
 
 def mapping_lines(node: Any) -> dict[str, Any]:

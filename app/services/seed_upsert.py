@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Role, User, UserRole
 from app.models._columns import utcnow
+from app.models.user import new_security_stamp
 from app.schemas.seed import ModelCounts, RowChange
-from app.services.seed_rows import ModelSection, UserRow, invalid
+from app.services.seed_rows import UserRow, invalid
 
 CHUNK = 500
 
@@ -70,7 +71,18 @@ async def _role_ids(db: AsyncSession, users: list[UserRow]) -> dict[str, int]:
     return found
 
 
-async def seed_users(db: AsyncSession, users: list[UserRow], tally: Tally, dry_run: bool) -> None:
+def user_audit_row(actor: str, op: str, email: str, details: dict[str, Any]) -> Any:
+    """The audit row `users create` / `users update` would write, marked as a seed's."""
+    from app.models import AuditLog
+
+    action = "user.create" if op == "create" else "user.update"
+    return AuditLog(actor=actor, action=action, target=email, details={**details, "via": "seed"})
+
+
+async def seed_users(
+    db: AsyncSession, users: list[UserRow], tally: Tally, dry_run: bool, *, actor: str
+) -> None:
+    """Upsert the `users:` rows; one audit row per user created or changed."""
     from app.security import hash_password
 
     role_ids = await _role_ids(db, users)
@@ -103,6 +115,7 @@ async def seed_users(db: AsyncSession, users: list[UserRow], tally: Tally, dry_r
         return hashes[plain]
 
     now = utcnow()
+    audits: list[Any] = []
     new_rows: list[dict[str, Any]] = []
     role_links: list[tuple[str, set[int]]] = []
     for user in users:
@@ -122,6 +135,14 @@ async def seed_users(db: AsyncSession, users: list[UserRow], tally: Tally, dry_r
                 }
             )
             tally.created("User", seed.email)
+            audits.append(
+                user_audit_row(
+                    actor,
+                    "create",
+                    seed.email,
+                    {"is_superuser": seed.is_superuser, "is_active": seed.is_active},
+                )
+            )
             if wanted_roles:
                 role_links.append((seed.email, wanted_roles))
             continue
@@ -137,6 +158,8 @@ async def seed_users(db: AsyncSession, users: list[UserRow], tally: Tally, dry_r
         if wanted_roles is not None and wanted_roles != have:
             fields.append("roles")
             await _set_roles(db, current.id, have=have, want=wanted_roles)
+        if values.keys() & {"hashed_password", "is_active", "is_superuser"} or "roles" in fields:
+            values["security_stamp"] = new_security_stamp()  # ends the user's API tokens
         if values:
             values["updated_at"] = now
             await db.exec(
@@ -144,6 +167,10 @@ async def seed_users(db: AsyncSession, users: list[UserRow], tally: Tally, dry_r
             )
         if fields:
             tally.updated("User", seed.email, fields)
+            changes = {k: v for k, v in values.items() if k in ("is_active", "is_superuser")}
+            audits.append(
+                user_audit_row(actor, "update", seed.email, {"fields": sorted(fields), **changes})
+            )
         else:
             tally.unchanged("User")
     for chunk in _chunks(new_rows):
@@ -162,6 +189,9 @@ async def seed_users(db: AsyncSession, users: list[UserRow], tally: Tally, dry_r
         for chunk in _chunks(links):
             await db.exec(insert(UserRole.__table__), params=list(chunk))
 
+    db.add_all(audits)
+    await db.flush()
+
 
 async def _set_roles(db: AsyncSession, user_id: int, *, have: set[int], want: set[int]) -> None:
     table = UserRole.__table__
@@ -175,112 +205,3 @@ async def _set_roles(db: AsyncSession, user_id: int, *, have: set[int], want: se
         await db.exec(
             insert(table), params=[{"user_id": user_id, "role_id": r} for r in sorted(want - have)]
         )
-
-
-async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[dict[str, Any]]:
-    """Each row's values, with `{name: admin}` foreign keys replaced by the referenced key."""
-    table = section.model.__table__
-    cache: dict[tuple[str, tuple], Any] = {}
-    resolved = []
-    for row in section.rows:
-        values = dict(row.data)
-        for column, value in row.data.items():
-            if not isinstance(value, dict) or not table.c[column].foreign_keys:
-                continue  # a plain value, or a JSON column's mapping
-            fk = next(iter(table.c[column].foreign_keys))
-            target = fk.column
-            ref = target.table
-            lookup = (column, tuple(sorted((str(k), str(v)) for k, v in value.items())))
-            if lookup not in cache:
-                unknown = [k for k in value if k not in ref.c]
-                if unknown:
-                    raise invalid(row.where(column), f"{ref.name} has no column {unknown[0]}")
-                query = select(target).where(and_(*(ref.c[k] == v for k, v in value.items())))
-                found = (await db.exec(query)).scalars().all()
-                if len(found) != 1:
-                    what = ", ".join(f"{k}={v!r}" for k, v in value.items())
-                    problem = "no" if not found else "more than one"
-                    raise invalid(row.where(column), f"{problem} {ref.name} row with {what}")
-                cache[lookup] = found[0]
-            values[column] = cache[lookup]
-        # The model's own schema turns YAML values into column values (dates, enums, ...).
-        instance = section.model.model_validate(values)
-        resolved.append(
-            {
-                c: getattr(instance, c)
-                for c in (column.name for column in table.columns)
-                if c in values or _has_default(instance, c)
-            }
-        )
-    return resolved
-
-
-def _has_default(instance: Any, column: str) -> bool:
-    return getattr(instance, column, None) is not None
-
-
-def _key_text(section: ModelSection, values: dict[str, Any]) -> str:
-    return ",".join(f"{k}={values[k]}" for k in section.key)
-
-
-async def seed_model(db: AsyncSession, section: ModelSection, tally: Tally) -> None:
-    table = section.model.__table__
-    name = section.model.__name__
-    rows = await _resolve_references(db, section)
-    keys = [tuple(values[k] for k in section.key) for values in rows]
-    existing: dict[tuple, Any] = {}
-    for chunk in _chunks(list(dict.fromkeys(keys))):
-        if len(section.key) == 1:
-            condition = table.c[section.key[0]].in_([k[0] for k in chunk])
-        else:
-            condition = or_(
-                *(
-                    and_(*(table.c[c] == v for c, v in zip(section.key, k, strict=True)))
-                    for k in chunk
-                )
-            )
-        for found in (await db.exec(select(table).where(condition))).all():
-            existing[tuple(getattr(found, c) for c in section.key)] = found
-    new_rows = []
-    for row, values, key in zip(section.rows, rows, keys, strict=True):
-        current = existing.get(key)
-        if current is None:
-            new_rows.append(values)
-            existing[key] = values  # a repeated key later in the section updates this row
-            tally.created(name, _key_text(section, values))
-            continue
-        changed = {
-            c: values[c]
-            for c in row.data
-            if c not in section.key and not _same(_get(current, c), values[c])
-        }
-        if changed:
-            condition = and_(*(table.c[c] == v for c, v in zip(section.key, key, strict=True)))
-            await db.exec(update(table).where(condition).values(**changed))
-            tally.updated(name, _key_text(section, values), changed)
-        else:
-            tally.unchanged(name)
-    for chunk in _chunks(new_rows):
-        await db.exec(insert(table), params=list(chunk))
-    await _advance_sequence(db, table, new_rows)
-
-
-async def _advance_sequence(db: AsyncSession, table: Any, new_rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: rows inserted with explicit serial ids leave the sequence behind; catch up."""
-    connection = await db.connection()
-    serial = table.autoincrement_column
-    if connection.dialect.name != "postgresql" or serial is None:
-        return
-    if not any(row.get(serial.name) is not None for row in new_rows):
-        return
-    await db.exec(
-        text(
-            "SELECT setval(pg_get_serial_sequence(:table, :column), "
-            f'(SELECT max("{serial.name}") FROM "{table.name}"))'
-        ),
-        params={"table": table.name, "column": serial.name},
-    )
-
-
-def _get(current: Any, column: str) -> Any:
-    return current[column] if isinstance(current, dict) else getattr(current, column)

@@ -7,6 +7,7 @@ it back, so the plan it reports is exactly what a real run would do.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -15,16 +16,61 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models import SeedHistory
 from app.models._columns import utcnow
 from app.schemas.seed import SeedFileRef, SeedFileStatus, SeedRunResult
-from app.services import audit
+from app.services import audit, seed_guards
+from app.services.convergence import serialize_declarative_writes
+from app.services.seed_audit import model_auditor
 from app.services.seed_files import LoadedSeeds, SeedFile
+from app.services.seed_models import seed_model
 from app.services.seed_rows import invalid
-from app.services.seed_upsert import Tally, seed_model, seed_users
+from app.services.seed_upsert import Tally, seed_users
 
 
-def _table_order() -> dict[str, int]:
-    from db.metadata import metadata
+@dataclass
+class _Step:
+    writes: set[str]  # the tables this step writes
+    run: Any  # () -> awaitable
 
-    return {table.name: index for index, table in enumerate(metadata.sorted_tables)}
+
+def _references(steps_tables: set[str], models: dict[str, Any]) -> set[str]:
+    """The tables that rows of `steps_tables` point at (foreign keys), themselves excluded."""
+    return {
+        fk.column.table.name
+        for name in steps_tables
+        if name in models
+        for fk in models[name].__table__.foreign_keys
+    } - steps_tables
+
+
+def _in_dependency_order(steps: list[_Step]) -> list[_Step]:
+    """Each step after every step writing a table it references (and after earlier steps on
+    the same table, so a later section of a table updates an earlier one); otherwise in the
+    order given. A cycle keeps the given order for the steps caught in it."""
+    from app.services.seed_rows import table_models
+
+    models = table_models()
+    needs = [_references(step.writes, models) for step in steps]
+    done: list[bool] = [False] * len(steps)
+    ordered: list[_Step] = []
+    while len(ordered) < len(steps):
+        for index, step in enumerate(steps):
+            if done[index]:
+                continue
+            blocked = any(
+                not done[other]
+                and other != index
+                and bool(
+                    steps[other].writes & needs[index]
+                    or (other < index and steps[other].writes & step.writes)
+                )
+                for other in range(len(steps))
+            )
+            if not blocked:
+                break
+        else:  # a cycle: take the first remaining step
+            index = done.index(False)
+        done[index] = True
+        ordered.append(steps[index])
+    return ordered
 
 
 async def run_seeds(
@@ -34,23 +80,35 @@ async def run_seeds(
     tally = Tally()
     savepoint = await db.begin_nested() if dry_run else None
     try:
-        order = _table_order()
-        steps: list[tuple[int, Any]] = []
+        if not dry_run:
+            await serialize_declarative_writes(db)
+        guarded = seed_guards.touches_users(loaded)
+        superusers = await seed_guards.active_superusers(db, lock=True) if guarded else []
+        steps: list[_Step] = []
         if loaded.roles:
-            steps.append((order["role_permissions"], lambda: _seed_roles(db, loaded, tally, actor)))
+            steps.append(
+                _Step({"roles", "role_permissions"}, lambda: _seed_roles(db, loaded, tally, actor))
+            )
         if loaded.users:
             steps.append(
-                (order["user_roles"], lambda: seed_users(db, loaded.users, tally, dry_run))
+                _Step(
+                    {"users", "user_roles"},
+                    lambda: seed_users(db, loaded.users, tally, dry_run, actor=actor),
+                )
             )
         for section in loaded.models:
             steps.append(
-                (order[section.model.__tablename__], _bind(seed_model, db, section, tally))
+                _Step(
+                    {section.model.__tablename__},
+                    _bind(seed_model, db, section, tally, model_auditor(db, section, actor)),
+                )
             )
-        # sorted() is stable: sections of one table keep their file order.
-        for _, step in sorted(steps, key=lambda item: item[0]):
-            await step()
+        for step in _in_dependency_order(steps):
+            await step.run()
         for module in loaded.modules:
             await _run_module(db, module)
+        if guarded:
+            await seed_guards.keep_an_active_superuser(db, loaded=loaded, before=superusers)
         if not dry_run and loaded.files:
             await _record(db, loaded.files, actor=actor, tally=tally)
     finally:

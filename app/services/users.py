@@ -15,8 +15,9 @@ from app.config import get_settings
 from app.errors import AppException, ErrorCode
 from app.models import User
 from app.models._columns import utcnow
+from app.models.user import new_security_stamp
 from app.schemas.user import UserCreate
-from app.security import check_password_policy, hash_password
+from app.security import check_password_policy, hash_password, verify_password
 from app.services import audit
 
 
@@ -88,8 +89,14 @@ async def ensure_superuser(
 ) -> tuple[User, Outcome]:
     """Create a superuser; when the email exists, fail (409), leave it, or promote it.
 
-    `update` promotes, reactivates and sets the given password (policy applied).
+    `update` promotes, reactivates and sets the given password (policy applied). Concurrent
+    calls for one email (replicas on deploy) run one after another, so `skip` and `update`
+    never fail on another process's insert (app/services/convergence.py).
     """
+    from app.services.convergence import serialize_declarative_writes
+
+    if if_exists is not IfExists.error:
+        await serialize_declarative_writes(db)
     existing = await get_user_by_email(db, email=data.email)
     if existing is None:
         superuser = data.model_copy(update={"is_superuser": True, "is_active": True})
@@ -100,13 +107,17 @@ async def ensure_superuser(
         return existing, Outcome.unchanged
     password = data.password.get_secret_value()
     _check_policy(password, existing.email)
+    # The same password again (another replica just set it) is no change: keep the hash.
+    same_password = verify_password(password, existing.hashed_password)
     changes = _apply(
         existing,
         is_superuser=True,
         is_active=True,
-        hashed_password=hash_password(password),
+        hashed_password=existing.hashed_password if same_password else hash_password(password),
         full_name=data.full_name or existing.full_name,
     )
+    if not changes:
+        return existing, Outcome.unchanged
     await _save(db, existing, actor=actor, action="user.update", details=changes)
     return existing, Outcome.updated
 
@@ -123,11 +134,17 @@ def _apply(user: User, **values: Any) -> dict[str, Any]:
     return changes
 
 
+# Changes that end every API token issued before them (a new security stamp).
+_ENDS_TOKENS = {"password_changed", "is_active", "is_superuser"}
+
+
 async def _save(
     db: AsyncSession, user: User, *, actor: str, action: str, details: dict[str, Any]
 ) -> None:
     if details:
         user.updated_at = utcnow()
+    if _ENDS_TOKENS & details.keys():
+        user.security_stamp = new_security_stamp()
     db.add(user)
     await db.flush()
     await audit.record(db, actor=actor, action=action, target=user.email, details=details)
@@ -202,15 +219,7 @@ async def delete_user(db: AsyncSession, *, email: str, actor: str) -> User:
     return user
 
 
-async def list_users(
-    db: AsyncSession,
-    *,
-    superusers_only: bool = False,
-    active: bool | None = None,
-    search: str | None = None,
-    limit: int | None = None,
-) -> list[User]:
-    query = select(User).order_by(col(User.id))
+def _filtered(query: Any, *, superusers_only: bool, active: bool | None, search: str | None) -> Any:
     if superusers_only:
         query = query.where(col(User.is_superuser).is_(True))
     if active is not None:
@@ -220,9 +229,54 @@ async def list_users(
         query = query.where(
             or_(col(User.email).like(pattern), func.lower(col(User.full_name)).like(pattern))
         )
+    return query
+
+
+async def list_users(
+    db: AsyncSession,
+    *,
+    superusers_only: bool = False,
+    active: bool | None = None,
+    search: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    after_id: int | None = None,
+) -> list[User]:
+    """Users oldest first (by id): at most `limit`, skipping `offset`, or only ids > `after_id`
+    (keyset paging: what `users list --all` walks the table with)."""
+    query = _filtered(
+        select(User), superusers_only=superusers_only, active=active, search=search
+    ).order_by(col(User.id))
+    if after_id is not None:
+        query = query.where(col(User.id) > after_id)
+    if offset:
+        query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return list((await db.exec(query.options(selectinload(User.roles)))).all())
+
+
+async def count_users(
+    db: AsyncSession,
+    *,
+    superusers_only: bool = False,
+    active: bool | None = None,
+    search: str | None = None,
+) -> int:
+    """How many users list_users would return without a limit."""
+    query = select(func.count()).select_from(User)
+    query = _filtered(query, superusers_only=superusers_only, active=active, search=search)
+    return (await db.exec(query)).one()
+
+
+async def end_sessions(db: AsyncSession, *, email: str, actor: str) -> User:
+    """End every API token of the user (a new security stamp); audited as user.logout_everywhere."""
+    user = await get_user(db, email=email)
+    user.security_stamp = new_security_stamp()
+    await _save(
+        db, user, actor=actor, action="user.logout_everywhere", details={"tokens_revoked": True}
+    )
+    return user
 
 
 async def count_superusers(db: AsyncSession, *, active_only: bool = True) -> int:

@@ -42,7 +42,10 @@ async def scratch_database(url: str) -> AsyncIterator[str]:
 
     async def admin(statement: str, database: str | None) -> None:
         engine = create_async_engine(
-            base.set(database=database), isolation_level="AUTOCOMMIT", poolclass=NullPool
+            base.set(database=database),
+            isolation_level="AUTOCOMMIT",
+            poolclass=NullPool,
+            hide_parameters=True,  # like every engine (db/engine.py)
         )
         try:
             async with engine.connect() as connection:

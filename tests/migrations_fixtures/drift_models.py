@@ -5,7 +5,8 @@ way a developer would change a model. Point MANAGE_TARGET_METADATA at one of the
 `tests.migrations_fixtures.drift_models:with_nickname`.
 """
 
-from sqlalchemy import Column, Enum, Index, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Column, Enum, Index, Integer, MetaData, String, Table, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
 
 import app.models  # noqa: F401  (registers the shipped tables)
 from db.metadata import NAMING_CONVENTION
@@ -35,3 +36,44 @@ Table(
     Column("id", Integer, primary_key=True),
     Column("mood", Enum(*MOOD_LABELS, name="mood"), nullable=False),
 )
+
+# A users column of the audit log's own type: JSON, JSONB on PostgreSQL.
+with_preferences = _copy()
+with_preferences.tables["users"].append_column(
+    Column("preferences", JSON().with_variant(JSONB(), "postgresql"), nullable=True)
+)
+
+# A mixed-case enum type whose model gains labels at the front and in the middle (one with a
+# quote in it), and one whose model drops and reorders labels (a manual revision).
+FEELING_LABELS = ("calm", "happy", "it's fine", "sad")
+with_feelings = _copy()
+Table(
+    "feelings",
+    with_feelings,
+    Column("id", Integer, primary_key=True),
+    Column("feeling", Enum(*FEELING_LABELS, name="FeelingKind"), nullable=False),
+)
+with_fewer_feelings = _copy()
+Table(
+    "feelings",
+    with_fewer_feelings,
+    Column("id", Integer, primary_key=True),
+    Column("feeling", Enum("sad", "calm", name="FeelingKind"), nullable=False),
+)
+
+
+class Slug(TypeDecorator):
+    """A project's own column type: autogenerate renders it by module path, never imported."""
+
+    impl = String(80)
+    cache_ok = True
+
+
+with_custom_type = _copy()
+with_custom_type.tables["users"].append_column(Column("slug", Slug(), nullable=True))
+
+# with_nickname, then users.full_name widened: on SQLite `make` writes a rebuild of users.
+with_wider_full_name = MetaData(naming_convention=NAMING_CONVENTION)
+for _table in with_nickname.sorted_tables:
+    _table.to_metadata(with_wider_full_name)
+with_wider_full_name.tables["users"].c.full_name.type = String(400)

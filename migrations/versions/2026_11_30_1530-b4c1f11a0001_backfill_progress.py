@@ -1,8 +1,8 @@
 """backfill progress: manage_backfills, one row per declared backfill
 
 Revision ID: b4c1f11a0001
-Revises: 7fea82b9ef4f
-Create Date: 2026-11-30 14:30:00.000000
+Revises: db42a41cb893
+Create Date: 2026-11-30 15:30:00.000000
 
 Bookkeeping for `manage migrate backfill` (db/backfill/progress.py): a new table only, so SQLite
 rebuilds nothing. Not a model: drift checks skip it (db/revision_checksums.include_name).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'b4c1f11a0001'
-down_revision: str | Sequence[str] | None = '7fea82b9ef4f'
+down_revision: str | Sequence[str] | None = 'db42a41cb893'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

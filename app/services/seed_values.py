@@ -1,0 +1,119 @@
+"""Column values to and from seed files: the same value whatever the backend.
+
+`column_value` turns what YAML (or the JSON of `seed dump --json`) gives into the value the
+column stores; `plain_value` turns a stored value back into plain YAML/JSON data, so
+`seed dump` followed by `seed run` changes nothing:
+
+| column type | in the file | stored as |
+|---|---|---|
+| Uuid | "7d0f...-..." | uuid.UUID |
+| Numeric | "12.50" (a string: no float rounding) or a number | Decimal |
+| Date / Time | "2024-05-01" / "13:30:00" | date / time |
+| DateTime(timezone=True) | ISO 8601; no offset means UTC | the same instant, UTC |
+| DateTime (naive) | ISO 8601; an offset is converted to UTC | naive UTC wall clock |
+| LargeBinary | base64 text (or a YAML !!binary value) | bytes |
+| Enum | the enum's value | the enum member |
+| JSON, ARRAY | any YAML mapping / list | as given |
+
+The model's own pydantic field (type and constraints such as max_length) validates each given
+value; a value that does not fit raises ValueError with a short reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import uuid
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import DateTime, LargeBinary
+
+
+@lru_cache(maxsize=512)
+def _adapter(model: Any, name: str) -> TypeAdapter | None:
+    field = model.model_fields.get(name)
+    if field is None:
+        return None
+    annotation = field.annotation
+    if field.metadata:
+        annotation = Annotated[(annotation, *field.metadata)]  # type: ignore[assignment]
+    return TypeAdapter(annotation)
+
+
+def column_value(model: Any, name: str, value: Any) -> Any:
+    """`value` from a seed file as column `name` of `model` stores it; ValueError if unfit."""
+    column = model.__table__.c[name]
+    if value is None:
+        if not column.nullable and not column.primary_key:
+            raise ValueError("may not be null")
+        return None
+    if isinstance(column.type, LargeBinary) and isinstance(value, str):
+        try:
+            value = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("expected base64 text for a binary column") from None
+    adapter = _adapter(model, name)
+    if adapter is not None:
+        try:
+            value = adapter.validate_python(value)
+        except ValidationError as exc:
+            error = exc.errors(include_input=False, include_url=False)[0]
+            raise ValueError(error["msg"]) from None
+    if isinstance(column.type, DateTime) and isinstance(value, datetime):
+        value = _instant(value, aware=bool(column.type.timezone))
+    return value
+
+
+def _instant(value: datetime, *, aware: bool) -> datetime:
+    """UTC, as the column keeps it: aware for timestamptz, naive UTC wall clock otherwise.
+
+    SQLite keeps neither zone nor offset; storing the UTC wall clock makes both backends hold
+    the same instant (and a rerun compare equal)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC) if aware else value
+    value = value.astimezone(UTC)
+    return value if aware else value.replace(tzinfo=None)
+
+
+def same(column: Any, current: Any, wanted: Any) -> bool:
+    """Whether the stored `current` already equals `wanted` (column_value's result)."""
+    if isinstance(current, datetime) and isinstance(wanted, datetime):
+        # SQLite hands timestamptz values back without a zone; they were written in UTC.
+        if current.tzinfo is None and wanted.tzinfo is not None:
+            current = current.replace(tzinfo=UTC)
+        if wanted.tzinfo is None and current.tzinfo is not None:
+            current = current.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(current, memoryview):
+        current = current.tobytes()
+    return current == wanted
+
+
+def plain_value(column: Any, value: Any) -> Any:
+    """A stored value as plain YAML/JSON data that `column_value` reads back unchanged."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        timezone = column is not None and isinstance(column.type, DateTime) and column.type.timezone
+        if timezone and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return plain_value(column, value.value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): plain_value(None, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_value(None, v) for v in value]
+    return value

@@ -1,0 +1,229 @@
+"""The one YAML loader for every file the CLI reads as data: seed files and roles files.
+
+A seed or roles file is input from whoever can write to the repository or the pipeline, so
+reading one is bounded before any of it is trusted:
+
+- **Regular files only**, opened without following into a FIFO's wait (O_NONBLOCK) and checked
+  with fstat: a FIFO, a device (`/dev/zero`) or a directory is refused, never read.
+- **A size cap** of `MAX_BYTES` (32 MiB): a bigger file (or standard input) is refused after
+  reading at most `MAX_BYTES + 1` bytes.
+- **No aliases or anchors** (`&a` / `*a`): an alias lets a 1 KB document expand into
+  gigabytes (the "billion laughs"). Seed data never needs them; write the value out.
+- **Nesting depth** at most `MAX_DEPTH` (64): deeper documents are refused before the Python
+  objects are built (recursion there would otherwise crash).
+- **Duplicate mapping keys** are an error naming file:line of both occurrences (PyYAML keeps
+  the last one silently: a second `is_superuser: true` would win).
+
+Errors are `YamlError(where, message)` with `where` = "file:line"; messages quote at most a
+short, escaped fragment of the file (`fragment`). Callers turn them into their own 422s.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MAX_BYTES = 32 * 1024 * 1024
+MAX_DEPTH = 64
+FRAGMENT_CHARS = 40
+
+
+class YamlError(ValueError):
+    """A file that cannot be used: `where` is "file" or "file:line"."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class FileMissing(YamlError):
+    """The path does not exist (commands map this to exit 3, everything else to 5)."""
+
+
+def fragment(value: Any, limit: int = FRAGMENT_CHARS) -> str:
+    """`value` as a short quoted, escaped string for messages: never a whole line of a file."""
+    text = str(value)
+    cut = text[:limit]
+    escaped = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in cut
+    )
+    return "'" + escaped + ("..." if len(text) > limit else "") + "'"
+
+
+def read_bytes(path: Path | str, *, source: str | None = None, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of the regular file at `path` ("-": standard input), at most `max_bytes`."""
+    source = source or str(path)
+    if str(path) == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        return _capped(data, source, max_bytes)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FileMissing(source, "no such file") from None
+    except IsADirectoryError:
+        raise YamlError(source, "not a regular file (a directory)") from None
+    except OSError as exc:
+        raise YamlError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = (
+                "a directory"
+                if stat.S_ISDIR(mode)
+                else "a FIFO"
+                if stat.S_ISFIFO(mode)
+                else "a device"
+                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket"
+            )
+            raise YamlError(source, f"not a regular file ({kind})")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise YamlError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+    return _capped(b"".join(chunks), source, max_bytes)
+
+
+def _capped(data: bytes, source: str, max_bytes: int) -> bytes:
+    if len(data) > max_bytes:
+        raise YamlError(source, f"larger than {max_bytes // (1024 * 1024)} MiB; refused")
+    return data
+
+
+def decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise YamlError(f"{source}:{line}", "not UTF-8 text") from None
+
+
+@dataclass
+class Document:
+    data: Any  # the plain Python value (dicts, lists, scalars); None for an empty document
+    node: Any  # the yaml node tree (its marks give line numbers); None when empty
+    has_content: bool  # False when the file holds only comments or whitespace
+
+
+def _loader_class() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _problem(exc: Any) -> tuple[int | None, str]:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "not valid YAML"
+    # PyYAML quotes the offending character or token; keep messages short.
+    return (mark.line + 1 if mark else None), problem[:120]
+
+
+def _check_events(text: str, source: str) -> bool:
+    """Refuse aliases, anchors and deep nesting by streaming parse events (no recursion).
+
+    Returns whether the document has any content at all.
+    """
+    import yaml
+
+    depth = 0
+    content = False
+    for event in yaml.parse(text, Loader=_loader_class()):
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError(
+                f"{source}:{line}",
+                "YAML aliases (*name) are not allowed; write the value out",
+            )
+        if isinstance(event, yaml.NodeEvent):
+            content = True
+            if getattr(event, "anchor", None) is not None:
+                raise YamlError(
+                    f"{source}:{line}",
+                    "YAML anchors (&name) are not allowed; write the value out",
+                )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlError(f"{source}:{line}", f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return content
+
+
+def _check_duplicate_keys(node: Any, source: str) -> None:
+    """Every mapping's keys are distinct; a repeat names the lines of both (iterative walk)."""
+    import yaml
+
+    constructor = yaml.constructor.SafeConstructor()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    line = key.start_mark.line + 1
+                    ident = _key_identity(constructor, key)
+                    if ident in seen:
+                        raise YamlError(
+                            f"{source}:{line}",
+                            f"duplicate key {fragment(key.value)} "
+                            f"(first at {source}:{seen[ident]})",
+                        )
+                    seen[ident] = line
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def _key_identity(constructor: Any, key: Any) -> Any:
+    """What the key becomes in Python: `true` and `True`, `1` and `0x1` are the same key."""
+    try:
+        value = constructor.construct_object(key)
+        hash(value)
+    except Exception:
+        return (key.tag, key.value)
+    return (type(value).__name__, value)
+
+
+def load_text(text: str, source: str) -> Document:
+    """Parse one YAML document with the rules above; raise YamlError naming source:line."""
+    import yaml
+
+    try:
+        content = _check_events(text, source)
+        loader = _loader_class()(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:
+                _check_duplicate_keys(node, source)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        line, problem = _problem(exc)
+        where = f"{source}:{line}" if line else source
+        raise YamlError(where, problem) from None
+    except (RecursionError, MemoryError):
+        raise YamlError(source, "too large or too deeply nested to read") from None
+    return Document(data=data, node=node, has_content=content)
+
+
+def load_file(path: Path | str, *, source: str | None = None) -> Document:
+    """read_bytes + decode + load_text."""
+    source = source or str(path)
+    return load_text(decode(read_bytes(path, source=source), source), source)

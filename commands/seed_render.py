@@ -1,0 +1,69 @@
+"""What `manage seed` prints for people (--json output is the result itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from manage.output import success_line
+
+if TYPE_CHECKING:
+    from app.schemas.seed import FakeUsersResult, SeedFileStatus, SeedRunResult
+
+MAX_CHANGE_LINES = 50
+
+
+@contextmanager
+def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing on a pipe."""
+    import sys
+
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.progress import Progress
+
+    from manage.output import err
+
+    with Progress(console=err(), transient=True) as bar:
+        task = bar.add_task("users", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def render_run(result: SeedRunResult) -> None:
+    symbols = {"create": "+", "update": "~"}
+    for change in result.changes[:MAX_CHANGE_LINES]:
+        fields = f" ({', '.join(change.fields)})" if change.fields else ""
+        success_line(f"{symbols[change.op]} {change.model} {change.key}{fields}")
+    if len(result.changes) > MAX_CHANGE_LINES:
+        success_line(f"... and {len(result.changes) - MAX_CHANGE_LINES} more")
+    verb = "would be " if result.dry_run else ""
+    for counts in result.models:
+        success_line(
+            f"{counts.model}: {counts.created} {verb}created, {counts.updated} {verb}updated, "
+            f"{counts.unchanged} unchanged"
+        )
+    if not result.files:
+        success_line("no seed files to run")
+    elif result.dry_run:
+        success_line("dry run: nothing written")
+    elif not result.changed:
+        success_line(f"no changes: {len(result.files)} file(s) already seeded")
+    else:
+        success_line(f"seeded {len(result.files)} file(s)")
+
+
+def render_status(statuses: list[SeedFileStatus]) -> None:
+    if not statuses:
+        success_line("no seed files and no seed history")
+    for entry in statuses:
+        when = entry.applied_at.isoformat(timespec="seconds") if entry.applied_at else "never"
+        success_line(f"{entry.state:<8} {entry.file}  (last run: {when})")
+
+
+def render_fake(result: FakeUsersResult) -> None:
+    success_line(
+        f"created {result.created} user(s), skipped {result.skipped} existing, "
+        f"in {result.seconds:.1f}s"
+    )

@@ -1,0 +1,136 @@
+"""Where the migrations are and how Alembic is configured: shared by every migration module.
+
+The script directory (migrations/, or MANAGE_MIGRATIONS_DIR), the Alembic Config built in code
+(an installed `manage` needs no alembic.ini), the models' MetaData, Alembic's errors as one line,
+and the database's current heads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import os
+import pkgutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import Connection
+
+import migrations
+from db.errors import BadRevision, InvalidArgument
+from db.migration_lock import end_read
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+# Same as alembic.ini, so `alembic revision` and `manage migrate make` name files alike.
+FILE_TEMPLATE = "%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s_%(slug)s"
+# A different Alembic script directory (with its own env.py): for tests and tooling only.
+MIGRATIONS_DIR_ENV = "MANAGE_MIGRATIONS_DIR"
+# "module:attribute" of the MetaData that `make` and `check` compare against.
+TARGET_METADATA_ENV = "MANAGE_TARGET_METADATA"
+# The package whose import registers every table on db.metadata.metadata. Named, not imported
+# here: db/ sits below app/ and learns the models' package from configuration, as env.py does.
+MODELS_PACKAGE = "app.models"
+DEFAULT_LOCK_TIMEOUT = 60.0
+# Called after each revision runs: (revision, message, is_upgrade). For progress display.
+OnStep = Callable[[str, str, bool], None]
+
+
+def migrations_dir() -> Path:
+    override = os.environ.get(MIGRATIONS_DIR_ENV)
+    return Path(override).resolve() if override else Path(migrations.__file__).parent
+
+
+def alembic_config(*, output_buffer: io.StringIO | None = None) -> Config:
+    """The Alembic configuration, built in code so an installed `manage` needs no alembic.ini."""
+    cfg = Config(output_buffer=output_buffer, cmd_opts=argparse.Namespace(quiet=True))
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("file_template", FILE_TEMPLATE.replace("%", "%%"))
+    cfg.set_main_option("truncate_slug_length", "40")
+    return cfg
+
+
+def script_directory(cfg: Config | None = None) -> ScriptDirectory:
+    return ScriptDirectory.from_config(cfg or alembic_config())
+
+
+def target_metadata() -> MetaData:
+    """The models' MetaData (or the one MANAGE_TARGET_METADATA names)."""
+    spec = os.environ.get(TARGET_METADATA_ENV)
+    if not spec:
+        from db.metadata import metadata
+
+        import_models(MODELS_PACKAGE)  # registers every table on the metadata
+        return metadata
+    module_name, _, attribute = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute or "metadata")
+    except (ImportError, AttributeError) as exc:
+        raise InvalidArgument(f"{TARGET_METADATA_ENV}={spec!r}: {exc}") from None
+
+
+def import_models(package_name: str) -> list[str]:
+    """Import the package and every module under it: a model module nobody imports (not
+    listed in app/models/__init__.py) still registers its tables, so `make` and `check`
+    see it. Returns the module names imported."""
+    package = importlib.import_module(package_name)
+    names = [package_name]
+    for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{package_name}."):
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:
+            raise InvalidArgument(
+                f"importing the model module {info.name} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        names.append(info.name)
+    return names
+
+
+@contextmanager
+def alembic_errors() -> Iterator[None]:
+    """Alembic's own errors (unknown revision, multiple heads, ...) as one clean line: exit 5."""
+    try:
+        yield
+    except (CommandError, RevisionError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadRevision(message) from exc
+
+
+def check_revision_argument(text: str, *, what: str = "revision") -> str:
+    """Refuse what Alembic would trip over (an assertion, not a clean error): exit 5."""
+    if not text.strip():
+        raise BadRevision(f"the {what} is empty")
+    if not text.isprintable():
+        raise BadRevision(f"the {what} contains control characters")
+    return text.strip()
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def current_heads(connection: Connection) -> list[str]:
+    heads = list(MigrationContext.configure(connection).get_current_heads())
+    end_read(connection)
+    return heads
+
+
+def applied_revisions(script: ScriptDirectory, heads: list[str]) -> set[str]:
+    applied: set[str] = set()
+    with alembic_errors():
+        for head in heads:
+            applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
+    return applied

@@ -1,0 +1,101 @@
+"""Models a project adds after the fact, for the seed tests: not in app/models.
+
+They live in their own SQLAlchemy registry and MetaData, so the shared metadata (what
+migrations and drift checks compare) never sees them; `create_tables(url)` makes them in
+one test's database. `Item` is the issue's example: a UUID key, an owner in `users` by a
+foreign key, an optional description. `Sample` has a column of every type a seed file
+must round-trip.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from app.models import User
+from tests.conftest import run_async
+
+metadata = MetaData()
+
+
+class SeedTestBase(SQLModel, registry=registry(metadata=metadata)):
+    pass
+
+
+class Item(SeedTestBase, table=True):
+    __tablename__ = "items"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    owner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey(User.__table__.c.id), nullable=False)
+    )
+
+
+class Category(SeedTestBase, table=True):
+    """A tree: each category may name its parent (a foreign key into its own table)."""
+
+    __tablename__ = "categories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50, unique=True)
+    parent_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("categories.id"), nullable=True)
+    )
+
+
+class Mood(enum.Enum):
+    calm = "calm"
+    busy = "busy"
+
+
+class Sample(SeedTestBase, table=True):
+    __tablename__ = "samples"
+
+    code: str = Field(primary_key=True, max_length=20)
+    ref: uuid.UUID | None = None
+    price: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2)))
+    day: date | None = None
+    at_time: time | None = None
+    aware: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    naive: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False)))
+    blob: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    mood: Mood | None = None
+    doc: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    tags: list[str] | None = Field(
+        default=None, sa_column=Column(ARRAY(String).with_variant(JSON(), "sqlite"))
+    )
+
+
+def create_tables(url: str) -> None:
+    from db.config import DatabaseSettings
+    from db.engine import create_engine
+
+    async def go() -> None:
+        engine = create_engine(DatabaseSettings(database_url=url), pooled=False)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
+        finally:
+            await engine.dispose()
+
+    run_async(go())
