@@ -37,8 +37,13 @@ def declared_200(cli, db_url: str, scripts: dict[str, str]) -> str:  # noqa: F81
     return db_url
 
 
-def _start(url: str, scripts: dict[str, str], tmp_path) -> subprocess.Popen:  # noqa: F811
-    env = manage_env(url, BF_TEST_SLEEP="0.04", **scripts)
+def _start(
+    url: str,
+    scripts: dict[str, str],  # noqa: F811
+    tmp_path,
+    sleep: str = "0.04",
+) -> subprocess.Popen:
+    env = manage_env(url, BF_TEST_SLEEP=sleep, **scripts)
     return subprocess.Popen(
         [str(MANAGE_BIN), "migrate", "backfill", "bf_label"],
         env=env,
@@ -120,9 +125,11 @@ def test_two_runners_at_once_never_apply_a_batch_twice(
     tmp_path,
     backend: str,
 ) -> None:
-    first = _start(declared_200, scripts, tmp_path)
+    # 40 batches of >= 0.2 s: the first is still running when the second starts, even on a
+    # loaded machine.
+    first = _start(declared_200, scripts, tmp_path, sleep="0.2")
     _wait_for_batches(declared_200, first, 1)
-    second = _start(declared_200, scripts, tmp_path)
+    second = _start(declared_200, scripts, tmp_path, sleep="0.2")
     outcomes = []
     for proc in (first, second):
         try:

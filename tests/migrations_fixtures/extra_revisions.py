@@ -13,7 +13,13 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-SHIPPED_HEAD = "7fea82b9ef4f"
+# The shipped chain's head: the newest date-prefixed file (NAME-REV_slug.py), so a revision added
+# to migrations/versions/ never leaves these tests on a second branch.
+SHIPPED_HEAD = (
+    sorted((REPO / "migrations" / "versions").glob("*-*_*.py"))[-1]
+    .name.split("-", 1)[1]
+    .split("_", 1)[0]
+)
 HEADER = '''"""{message}
 
 Revision ID: {revision}
