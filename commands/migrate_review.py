@@ -69,7 +69,7 @@ def review_command(
     Exit 1 when an error-level finding is present (with --strict: any finding), else 0.
     With --json, `data` is {"scope", "revisions": [{"revision", "path", "message"}],
     "findings": [{"rule", "severity", "path", "line", "revision", "message", "why", "fix",
-    "source", "silenced", "reason", "table", "table_rows", "table_bytes"}], "errors",
+    "source", "silenced", "reason", "table", "table_rows", "table_bytes", "also"}], "errors",
     "warnings", "silenced", "sql_lint", "roundtrip", "notes"} (docs/review.md).
     """
 
@@ -228,8 +228,12 @@ async def _roundtrip(runtime: Runtime, report: ReviewReport, *, all_findings: bo
 
     settings = runtime.settings.db
     ids = {rev.revision for rev in report.revisions}
-    chosen = [script for script in scripts() if script.revision in ids]
-    found, notes = await roundtrip(settings.db_migration_url or settings.database_url, chosen)
+    found, notes = await roundtrip(
+        settings.db_migration_url or settings.database_url,
+        scripts(),
+        {str(i) for i in ids},
+        connect_timeout=settings.db_connect_timeout,
+    )
     report.roundtrip = True
     report.notes.extend(notes)
     finish(report, found, all_findings=all_findings)
@@ -255,6 +259,7 @@ def finding_lines(item: Finding) -> list[str]:
     return [
         f"{where}: {item.severity} [{item.rule}] {item.message}{allowed}",
         *([f"    table: {size}"] if size else []),
+        *([f"    also: {', '.join(item.also)} (the same finding)"] if item.also else []),
         f"    why: {item.why}",
         f"    fix: {item.fix}",
     ]

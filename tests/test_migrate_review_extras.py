@@ -208,3 +208,19 @@ def test_no_sql_lint_skips_the_sqlite_check_and_allow_comments_silence_it(cli, t
     assert outcome.exit_code == 0, outcome.stdout
     [hit] = [f for f in findings(outcome, silenced=True) if f["rule"] == "sqlite-incompatible"]
     assert hit["silenced"] and hit["reason"] == "PostgreSQL only"
+
+
+def test_backfills_and_squawk_findings_are_ranked_by_table_size_too(
+    cli, postgres_available, scratch, tmp_path
+) -> None:
+    url = scratch.blank("postgresql")
+    env = scripts_dir(tmp_path, "backfill")
+    assert cli(["migrate", "upgrade", "r0accounts"], db=url, env=env).exit_code == 0
+    _fill(url, "accounts", 300, "email")
+    _configure(env, "large_table_rows = 200")
+    outcome = cli(["migrate", "review", "--json"], db=url, env=env)
+    hit = _lock(outcome, "backfill")
+    assert (hit["severity"], hit["table"], hit["table_rows"]) == ("error", "accounts", 300)
+    assert hit["line"] == 16
+    [squawk] = [f for f in findings(outcome) if f["source"] == "squawk"]
+    assert (squawk["line"], squawk["table"], squawk["table_rows"]) == (17, "accounts", 300)

@@ -18,6 +18,9 @@ LOCK_RULES = frozenset(
         "alter-column-type",
         "index-not-concurrent",
         "constraint-not-valid",
+        "unique-constraint",
+        "primary-key-rebuild",
+        "backfill",
     }
 )
 
@@ -75,16 +78,6 @@ RULES: dict[str, Rule] = {
             "switch reads, drop the old one later",
         ),
         Rule(
-            "data-in-revision",
-            "warning",
-            "an UPDATE or DELETE inside the revision runs in its DDL transaction: on a big table "
-            "it locks every row it touches until the end, bloats WAL, cannot be paused, and a "
-            "killed deploy throws the work away",
-            "declare it as a Backfill (from db.backfill import Backfill; .declare() in "
-            "upgrade()) and run `manage migrate backfill`: batched, resumable, throttled "
-            '(docs/migrations.md, "Backfills")',
-        ),
-        Rule(
             "index-not-concurrent",
             "warning",
             "CREATE INDEX blocks writes to the table until the index is built",
@@ -103,6 +96,41 @@ RULES: dict[str, Rule] = {
             "adding a foreign key or check constraint validates every row under a lock",
             "add it with postgresql_not_valid=True, then VALIDATE CONSTRAINT in a later "
             "revision (a weaker lock)",
+        ),
+        Rule(
+            "rename",
+            "error",
+            "the running release still reads and writes the old name: every query of it fails "
+            "from the moment the rename commits until the new release is out",
+            "expand and contract: add the new column (or a view for a table), write both, "
+            "backfill, switch reads, drop the old name in a later release",
+        ),
+        Rule(
+            "unique-constraint",
+            "warning",
+            "ADD CONSTRAINT ... UNIQUE builds its index while holding an ACCESS EXCLUSIVE lock: "
+            "no reads or writes of the table until the index is built",
+            "create the unique index first with create_index(..., unique=True, "
+            "postgresql_concurrently=True) inside autocommit_block(), then "
+            "ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX name",
+        ),
+        Rule(
+            "primary-key-rebuild",
+            "warning",
+            "adding a primary key builds its unique index (and checks NOT NULL) under an ACCESS "
+            "EXCLUSIVE lock; with a batch_alter_table copy it rewrites the whole table",
+            "build a unique index CONCURRENTLY in autocommit_block(), then "
+            "ALTER TABLE ... ADD CONSTRAINT name PRIMARY KEY USING INDEX name",
+        ),
+        Rule(
+            "backfill",
+            "warning",
+            "rewriting rows inside the revision holds their row locks (and the DDL's table "
+            "locks) until the whole migration commits, and writes all of it to WAL at once",
+            "declare it as a Backfill (from db.backfill import Backfill; .declare() in "
+            "upgrade()) and run `manage migrate backfill`: batches by key range (WHERE id "
+            "BETWEEN :lo AND :hi), each committed with its progress, resumable, throttled "
+            '(docs/migrations.md, "Backfills")',
         ),
         Rule(
             "enum-change",
@@ -179,6 +207,7 @@ class Finding:
     table: str | None = None  # the table a lock rule is about
     table_rows: int | None = None  # PostgreSQL's estimate (pg_class.reltuples), when known
     table_bytes: int | None = None  # pg_relation_size, when known
+    also: list[str] = field(default_factory=list)  # squawk rules that said the same (merged)
 
 
 def finding(
@@ -239,6 +268,9 @@ def apply_allowances(
         if item.line is None:
             continue
         span = spans.get(item.line, range(item.line, item.line + 1))
-        reason = allowances.reason(item.rule, span)
+        reason = next(
+            (r for rule in (item.rule, *item.also) if (r := allowances.reason(rule, span))),
+            None,
+        )
         if reason is not None:
             item.silenced, item.reason = True, reason

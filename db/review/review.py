@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from db.review import sql_lint
+from db.review import settings, sql_lint
+from db.review.columns import Schema
 from db.review.findings import Allowances, Finding, apply_allowances
-from db.review.ops import Schema
 from db.review.rules import review_script
 from db.review.scripts import ScriptFile, graph_findings, read_directory
+from db.review.sqlite_check import chain_order
 
 Scope = Literal["pending", "all", "range", "file"]
 LintState = Literal["ran", "disabled", "unavailable"]
@@ -81,9 +82,9 @@ def _message(script: ScriptFile) -> str:
 
 
 def _lint_all(
-    chosen: list[ScriptFile], report: ReviewReport, config: sql_lint.LintConfig
+    chosen: list[ScriptFile], report: ReviewReport, config: settings.LintConfig
 ) -> list[Finding]:
-    binary = sql_lint.squawk_binary()
+    binary = settings.squawk_binary()
     if binary is None:
         report.sql_lint = "unavailable"
         report.notes.append("squawk is not installed (pip install squawk-cli): SQL lint skipped")
@@ -93,22 +94,30 @@ def _lint_all(
     report.sql_lint = "ran"
     found: list[Finding] = []
     problems: dict[str, list[str]] = {}
-    for script in chosen:
-        span = sql_lint.revision_range(script)
-        if span is None:
+
+    def render(span: str) -> str:
+        with warnings.catch_warnings():  # Alembic warns, then raises, on a broken chain
+            warnings.simplefilter("ignore")
+            return offline_sql("upgrade", span, dialect="postgresql")
+
+    for run in sql_lint.linear_runs(chain_order(chosen)):
+        try:  # the whole run at once: one render, one squawk
+            found.extend(sql_lint.lint_chain(run, render(sql_lint.run_range(run)), binary, config))
             continue
-        try:
-            with warnings.catch_warnings():  # Alembic warns, then raises, on a broken chain
-                warnings.simplefilter("ignore")
-                sql = offline_sql("upgrade", span, dialect="postgresql")
-            found.extend(sql_lint.lint(script, sql, binary, config))
-        except Exception as exc:  # a script that needs a live database, a broken chain
-            reason = str(getattr(exc, "message", "") or exc).strip().splitlines()
-            if isinstance(exc, KeyError):  # Alembic's revision map on a missing revision
-                reason = [f"unknown revision {exc.args[0] if exc.args else ''}".strip()]
-            problems.setdefault(reason[0] if reason else type(exc).__name__, []).append(
-                str(script.revision)
-            )
+        except Exception:  # one revision that cannot render: lint the others one by one
+            pass
+        for script in run:
+            try:
+                found.extend(
+                    sql_lint.lint(script, render(sql_lint.run_range([script])), binary, config)
+                )
+            except Exception as exc:  # a script that needs a live database, a broken chain
+                reason = str(getattr(exc, "message", "") or exc).strip().splitlines()
+                if isinstance(exc, KeyError):  # Alembic's revision map on a missing revision
+                    reason = [f"unknown revision {exc.args[0] if exc.args else ''}".strip()]
+                problems.setdefault(reason[0] if reason else type(exc).__name__, []).append(
+                    str(script.revision)
+                )
     for reason, revisions in problems.items():
         report.notes.append(
             f"SQL lint skipped for {', '.join(revisions)}: could not render offline "
@@ -150,7 +159,7 @@ def review(
     config = review_config()
     report.notes.extend(config.problems)
     if sql:
-        found.extend(_lint_all(chosen, report, config))
+        found = sql_lint.merge_duplicates([*found, *_lint_all(chosen, report, config)])
     by_path = {s.display: s for s in every}
     for path, group in _group(found).items():
         if path in by_path:
@@ -166,9 +175,9 @@ def _group(findings: list[Finding]) -> dict[str, list[Finding]]:
     return groups
 
 
-def review_config() -> sql_lint.LintConfig:
+def review_config() -> settings.LintConfig:
     """`[tool.manage.review]` of the nearest pyproject.toml at or above the scripts directory."""
-    return sql_lint.load_config(versions_dir().parent)
+    return settings.load_config(versions_dir().parent)
 
 
 def finish(report: ReviewReport, found: list[Finding], *, all_findings: bool) -> None:

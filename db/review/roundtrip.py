@@ -1,196 +1,129 @@
-"""`--roundtrip`: upgrade to each reviewed revision, downgrade one step, upgrade again, on a
-scratch database created for the review and dropped after it; the reflected schema must come
-back the same. The scratch database is a SQLite file in a temporary directory, or a PostgreSQL
-database `<name>_review_<random>` next to the configured one (same server and user).
+"""`--roundtrip`: for each reviewed revision, in revision-graph order (parents first, whatever
+the file names): upgrade to its parents, put rows in the tables with foreign keys, upgrade to it,
+revert only it, upgrade again, on a scratch database (db/review/scratch.py). The reflected schema
+must come back the same, and no step may lose rows.
+
+"Revert only it": `REV@-1` for a revision with one parent (a sibling branch stays applied), the
+first parent for a merge; any other head the step took down is upgraded again before comparing.
+Findings point at `def upgrade()` / `def downgrade()` and can be silenced there like any rule.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from db.review.findings import Finding, finding
+from db.review import rows
+from db.review.findings import Allowances, Finding, apply_allowances, finding
+from db.review.roundtrip_schema import differences, reflect
+from db.review.scratch import scratch_database
 from db.review.scripts import ScriptFile
-from db.revision_checksums import TABLE as CHECKSUM_TABLE
-
-Schema = dict[str, dict[str, Any]]
-# Bookkeeping of the migration runner, not of the revisions: not compared.
-BOOKKEEPING = frozenset({"alembic_version", CHECKSUM_TABLE})
+from db.review.sqlite_check import chain_order
 
 
-@asynccontextmanager
-async def scratch_database(url: str) -> AsyncIterator[str]:
-    """A new, empty database like the one at `url`; dropped (or deleted) on the way out."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlalchemy.pool import NullPool
-
-    base = make_url(url)
-    if base.get_backend_name() == "sqlite":
-        directory = tempfile.mkdtemp(prefix="manage-review-")
-        try:
-            yield f"sqlite+aiosqlite:///{directory}/review.db"
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
-        return
-    name = f"{(base.database or 'manage')[:30]}_review_{uuid.uuid4().hex[:8]}"
-
-    async def admin(statement: str, database: str | None) -> None:
-        engine = create_async_engine(
-            base.set(database=database),
-            isolation_level="AUTOCOMMIT",
-            poolclass=NullPool,
-            hide_parameters=True,  # like every engine (db/engine.py)
-        )
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    async def run(statement: str) -> None:
-        try:
-            await admin(statement, base.database)
-        except Exception as exc:  # the configured database may not exist yet
-            if "does not exist" not in str(exc):
-                raise
-            await admin(statement, "postgres")
-
-    await run(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def reflect(connection: Any) -> Schema:
-    """Tables, columns (type, nullability), primary keys, indexes, unique and foreign keys."""
-    from sqlalchemy import inspect
-
-    inspector = inspect(connection)
-    schema: Schema = {}
-    for table in sorted(inspector.get_table_names()):
-        if table in BOOKKEEPING:
-            continue
-        schema[table] = {
-            "column": {
-                c["name"]: f"{c['type']!s} {'NULL' if c['nullable'] else 'NOT NULL'}"
-                for c in inspector.get_columns(table)
-            },
-            "primary key": {
-                "": ", ".join(inspector.get_pk_constraint(table)["constrained_columns"])
-            },
-            "index": {
-                str(i["name"]): f"({', '.join(map(str, i['column_names']))})"
-                + (" unique" if i["unique"] else "")
-                for i in inspector.get_indexes(table)
-            },
-            "unique constraint": {
-                str(u["name"]): ", ".join(u["column_names"])
-                for u in inspector.get_unique_constraints(table)
-            },
-            "foreign key": {
-                str(f["name"]): f"({', '.join(f['constrained_columns'])}) -> "
-                f"{f['referred_table']}({', '.join(f['referred_columns'])})"
-                for f in inspector.get_foreign_keys(table)
-            },
-        }
-    return schema
-
-
-def differences(before: Schema, after: Schema) -> list[str]:
-    """Readable differences: `index t.ix_name: (email) -> missing`."""
-    found = []
-    for table in sorted(set(before) | set(after)):
-        if table not in after:
-            found.append(f"table {table} is missing")
-            continue
-        if table not in before:
-            found.append(f"table {table} is left over")
-            continue
-        for kind, old in before[table].items():
-            new = after[table][kind]
-            for name in sorted(set(old) | set(new)):
-                label = f"{kind} {table}.{name}" if name else f"{kind} of {table}"
-                if name not in new:
-                    found.append(f"{label} is missing")
-                elif name not in old:
-                    found.append(f"{label} {new[name]} is left over")
-                elif old[name] != new[name]:
-                    found.append(f"{label} changed: {old[name]} -> {new[name]}")
-    return found
-
-
-def _line(script: ScriptFile, function: str) -> int | None:
+def _span(script: ScriptFile, function: str) -> range | None:
     node = script.function(function)
-    return node.lineno if node is not None else None
+    if node is None:
+        return None
+    return range(node.lineno, (node.end_lineno or node.lineno) + 1)
 
 
-async def roundtrip(url: str, chosen: list[ScriptFile]) -> tuple[list[Finding], list[str]]:
-    """Findings for revisions whose downgrade + upgrade does not give the same schema."""
+async def _with_rows(engine: Any) -> list[str]:
+    async with engine.begin() as connection:
+        return await connection.run_sync(rows.fill)
+
+
+class _Stop(Exception):
+    """The roundtrip cannot go on; already reported (a note, no second finding)."""
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.step = ""
+
+    def fail(self, script: ScriptFile, function: str, message: str) -> None:
+        span = _span(script, function)
+        line = span.start if span is not None else None
+        item = finding(
+            "roundtrip", path=script.display, line=line, revision=script.revision, message=message
+        )
+        item.source = "roundtrip"
+        spans = {line: span} if line is not None and span is not None else {}
+        apply_allowances([item], Allowances.parse(script.source), spans)
+        self.findings.append(item)
+
+
+async def _one(engine: Any, script: ScriptFile, record: _Recorder) -> None:
     from db import migrations
+
+    rev, parents = str(script.revision), script.down_revisions
+    record.step = f"upgrade to {', '.join(parents) or 'base'}"
+    for parent in parents:
+        await migrations.upgrade(engine, parent)
+    heads = await migrations.current(engine)
+    await _with_rows(engine)
+    start = await migrations.on_connection(engine, reflect)
+    start_rows = await migrations.on_connection(engine, rows.counts)
+    record.step = f"upgrade to {rev}"
+    await migrations.upgrade(engine, rev)
+    upgraded = await migrations.on_connection(engine, reflect)
+    for problem in rows.lost(start_rows, await migrations.on_connection(engine, rows.counts)):
+        record.fail(script, "upgrade", f"upgrade to {rev} lost rows: {problem}")
+    record.step = f"downgrade of {rev}"
+    await migrations.downgrade(engine, f"{rev}@-1" if len(parents) <= 1 else parents[0])
+    now = await migrations.current(engine)
+    for head in heads:  # a head the downgrade took along (a sibling branch): back up
+        if head not in now:
+            await migrations.upgrade(engine, head)
+    left = differences(start, await migrations.on_connection(engine, reflect))
+    for problem in left:
+        record.fail(script, "downgrade", f"after downgrade of {rev}: {problem}")
+    for problem in rows.lost(start_rows, await migrations.on_connection(engine, rows.counts)):
+        record.fail(script, "downgrade", f"downgrade of {rev} lost rows: {problem}")
+    record.step = f"upgrade to {rev} again"
+    try:
+        await migrations.upgrade(engine, rev)
+    except Exception as exc:
+        if left:  # what the downgrade left behind is in the way: already reported
+            raise _Stop from exc
+        raise
+    for problem in differences(upgraded, await migrations.on_connection(engine, reflect)):
+        record.fail(script, "upgrade", f"after upgrading {rev} again: {problem}")
+
+
+async def roundtrip(
+    url: str, every: list[ScriptFile], chosen: set[str], *, connect_timeout: float = 5.0
+) -> tuple[list[Finding], list[str]]:
+    """Roundtrip findings for the `chosen` revisions of the chain `every`, and notes."""
     from db.config import DatabaseSettings
     from db.engine import create_engine
 
-    findings: list[Finding] = []
+    record = _Recorder()
     notes: list[str] = []
-    async with scratch_database(url) as scratch_url:
-        engine = create_engine(DatabaseSettings(database_url=scratch_url), pooled=False)
+    order = [s for s in chain_order(every) if s.revision in chosen]
+    async with scratch_database(url, connect_timeout=connect_timeout, notes=notes) as scratch:
+        settings = DatabaseSettings(database_url=scratch, db_connect_timeout=connect_timeout)
+        engine = create_engine(settings, pooled=False)
         try:
-            for script in chosen:
-                if len(script.down_revisions) > 1:
-                    notes.append(f"roundtrip skips merge revision {script.revision}")
-                    continue
-                parent = script.down_revisions[0] if script.down_revisions else "base"
-                rev = str(script.revision)
-
-                def fail(function: str, message: str, script: ScriptFile = script) -> None:
-                    findings.append(
-                        finding(
-                            "roundtrip",
-                            path=script.display,
-                            line=_line(script, function),
-                            revision=script.revision,
-                            message=message,
-                        )
-                    )
-
-                step = f"upgrade to {parent}"
+            for script in order:
                 try:
-                    if parent != "base":
-                        await migrations.upgrade(engine, parent)
-                    start = await migrations.on_connection(engine, reflect)
-                    step = f"upgrade to {rev}"
-                    await migrations.upgrade(engine, rev)
-                    upgraded = await migrations.on_connection(engine, reflect)
-                    step = f"downgrade from {rev} to {parent}"
-                    await migrations.downgrade(engine, parent)
-                    for problem in differences(
-                        start, await migrations.on_connection(engine, reflect)
-                    ):
-                        fail("downgrade", f"after downgrade of {rev}: {problem}")
-                    step = f"upgrade to {rev} again"
-                    await migrations.upgrade(engine, rev)
-                    for problem in differences(
-                        upgraded, await migrations.on_connection(engine, reflect)
-                    ):
-                        fail("upgrade", f"after upgrading {rev} again: {problem}")
+                    await _one(engine, script, record)
+                except _Stop:
+                    notes.append(
+                        f"roundtrip stopped at {script.revision}: upgrading it again fails on "
+                        "what its downgrade left behind"
+                    )
+                    break
                 except Exception as exc:
                     text = str(getattr(exc, "message", "") or exc).strip().splitlines()
                     reason = text[0] if text else type(exc).__name__
-                    fail(
-                        "downgrade" if "downgrade" in step else "upgrade",
-                        f"{step} failed: {reason}",
-                    )
+                    where = "downgrade" if "downgrade" in record.step else "upgrade"
+                    record.fail(script, where, f"{record.step} failed: {reason}")
                     notes.append(
-                        f"roundtrip stopped at {rev}: the scratch database is in an unknown state"
+                        f"roundtrip stopped at {script.revision}: the scratch database is in an "
+                        "unknown state"
                     )
                     break
         finally:
             await engine.dispose()
-    return findings, notes
+    return record.findings, notes

@@ -1,8 +1,9 @@
 """Static rules on a revision's `op.*` calls, read with `ast` (nothing is imported or run).
 
 Rules look at upgrade() (dropping in downgrade() is its job), except the empty-downgrade
-rule. Operations on a table created in the same revision are not flagged for locks: the
-table is empty and nobody uses it yet.
+rule. A table created, or a column added, earlier in the same upgrade is not a lock or
+data-loss risk when altered, indexed or dropped later in it: it is new and nobody uses it yet.
+Ops that only another dialect reaches (`if dialect == "mysql":`) are not judged.
 """
 
 from __future__ import annotations
@@ -10,18 +11,20 @@ from __future__ import annotations
 import ast
 import re
 
+from db.review import backfill
+from db.review.columns import Schema, column_of
 from db.review.findings import Finding, finding
-from db.review.ops import (
-    ENUM_CALL,
-    OpCall,
-    Schema,
-    column_of,
-    op_calls,
-    string_of,
-    table_columns,
-    type_text,
-)
+from db.review.ops import OpCall, script_calls
 from db.review.scripts import ScriptFile
+from db.review.types import cheap_change, type_text
+from db.review.whole import app_imports, empty_downgrade, renames
+
+# ALTER TABLE t RENAME [COLUMN] a TO b / ALTER TABLE t RENAME TO u (not RENAME CONSTRAINT)
+_RAW_RENAME = re.compile(
+    r"ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?\"?(\w+)\"?\s+RENAME\s+"
+    r"(?!CONSTRAINT\b)(?:COLUMN\s+)?(?:\"?(?!TO\b)(\w+)\"?\s+)?TO\s+\"?(\w+)\"?",
+    re.IGNORECASE,
+)
 
 
 class _Review:
@@ -29,11 +32,15 @@ class _Review:
         self.script = script
         self.findings: list[Finding] = []
         self.spans: dict[int, range] = {}
-        self.calls = op_calls(script.function("upgrade"))
-        self.created = {c.table for c in self.calls if c.name == "create_table"}
+        every = script_calls(script, "upgrade")
+        self.calls = [c for c in every if c.postgres]
+        self.down_calls = script_calls(script, "downgrade")
+        # What exists only since earlier in this upgrade (new, empty, unused).
+        self.new_tables: set[str] = set()
+        self.new_columns: set[tuple[str, str]] = set()
         # What the downgrade recreates is what upgrade dropped.
         self.before = Schema(tables={k: dict(v) for k, v in schema.tables.items()})
-        self.before.learn(op_calls(script.function("downgrade")))
+        self.before.learn(self.down_calls)
 
     def add(self, rule: str, call: OpCall | None, line: int | None, message: str) -> None:
         self.findings.append(
@@ -49,116 +56,137 @@ class _Review:
         if call is not None and line is not None:
             self.spans[line] = call.span
 
+    def is_new(self, call: OpCall, column: str | None = None) -> bool:
+        if call.table is None:
+            return False
+        return call.table in self.new_tables or (call.table, str(column)) in self.new_columns
+
     def run(self) -> list[Finding]:
-        renamed = self._renames()
+        renamed = renames(self)
         for call in self.calls:
-            if call.line in renamed:
-                continue
-            getattr(self, f"_{call.name}", lambda _call: None)(call)
-        self._downgrade()
-        self._imports()
+            if call.line not in renamed:
+                getattr(self, f"_{call.name}", lambda _call: None)(call)
+            self._learn(call)
+        self._backfills()
+        empty_downgrade(self)
+        app_imports(self)
         return self.findings
 
-    def _renames(self) -> set[int]:
-        lines: set[int] = set()
-        drops = [c for c in self.calls if c.name == "drop_table" and c.table]
-        creates = [c for c in self.calls if c.name == "create_table" and c.table]
-        for drop in drops:
-            old = self.before.tables.get(str(drop.table))
-            for create in creates:
-                new = table_columns(create)
-                if old and create.table != drop.table and set(old) == set(new):
-                    self.add(
-                        "rename-in-disguise",
-                        drop,
-                        drop.line,
-                        f"drops table {drop.table} and creates {create.table} with the same "
-                        f"columns ({', '.join(sorted(new))}): looks like a rename; use "
-                        f"op.rename_table({drop.table!r}, {create.table!r})",
-                    )
-                    lines.add(drop.line)
-        for drop in (c for c in self.calls if c.name == "drop_column" and c.table):
-            old_name = string_of(drop.args.get("column_name"))
-            old_type = self.before.tables.get(str(drop.table), {}).get(str(old_name))
-            for add in (c for c in self.calls if c.name == "add_column" and c.table == drop.table):
-                column = column_of(add.args.get("column"))
-                if old_type and column and column.name != old_name and column.type == old_type:
-                    self.add(
-                        "rename-in-disguise",
-                        drop,
-                        drop.line,
-                        f"drops column {drop.table}.{old_name} and adds {column.name} of the "
-                        f"same type ({old_type}): looks like a rename; use op.alter_column("
-                        f"{drop.table!r}, {old_name!r}, new_column_name={column.name!r})",
-                    )
-                    lines.add(drop.line)
-        return lines
+    def _learn(self, call: OpCall) -> None:
+        if call.name == "create_table" and call.table:
+            self.new_tables.add(call.table)
+        elif call.name == "add_column" and call.table:
+            column = column_of(call.args.get("column"), call.consts)
+            if column is not None:
+                self.new_columns.add((call.table, column.name))
+        elif (
+            call.name == "alter_column"
+            and call.table
+            and call.string("new_column_name")
+            and (call.table, str(call.string("column_name"))) in self.new_columns
+        ):
+            self.new_columns.add((call.table, str(call.string("new_column_name"))))
 
     def _create_table(self, call: OpCall) -> None:
         for arg in call.node.args[1:]:
-            column = column_of(arg)
-            if column is not None and column.enum:
+            column = column_of(arg, call.consts)
+            if column is not None and column.enum is not None and not self._drops_type():
                 self.add(
                     "enum-change",
                     call,
                     call.line,
-                    f"creates {call.table} with enum column {column.name}: drop_table in the "
-                    "downgrade leaves the PostgreSQL type behind",
+                    f"creates {call.table_label} with enum column {column.name}: drop_table in "
+                    "the downgrade leaves the PostgreSQL type behind",
                 )
 
+    def _drops_type(self) -> bool:
+        """Whether the downgrade drops an enum type itself (`.drop(bind)` or DROP TYPE)."""
+        function = self.script.function("downgrade")
+        text = ast.unparse(function) if function is not None else ""
+        return bool(re.search(r"\.drop\(|DROP\s+TYPE", text, re.I))
+
     def _drop_table(self, call: OpCall) -> None:
-        self.add("drop-table", call, call.line, f"drops table {call.table}")
+        if not self.is_new(call):
+            self.add("drop-table", call, call.line, f"drops table {call.table_label}")
 
     def _drop_column(self, call: OpCall) -> None:
-        name = string_of(call.args.get("column_name"))
-        self.add("drop-column", call, call.line, f"drops column {call.table}.{name}")
+        name = call.label("column_name", "column")
+        if not self.is_new(call, call.string("column_name")):
+            self.add("drop-column", call, call.line, f"drops column {call.table_label}.{name}")
+
+    def _rename_table(self, call: OpCall) -> None:
+        if self.is_new(call):
+            return
+        new = call.label("new_table_name", "table")
+        self.add("rename", call, call.line, f"renames table {call.table_label} to {new}")
 
     def _add_column(self, call: OpCall) -> None:
-        column = column_of(call.args.get("column"))
+        column = column_of(call.args.get("column"), call.consts)
         if column is None:
             return
-        if column.enum:
+        if column.enum is not None and not self._creates_type():
             self.add(
                 "enum-change",
                 call,
                 call.line,
-                f"adds enum column {call.table}.{column.name}: the PostgreSQL type must exist",
+                f"adds enum column {call.table_label}.{column.name}: the PostgreSQL type must "
+                "exist",
             )
-        if call.table in self.created:
+        if self.is_new(call):
             return
         if column.nullable is False and not column.server_default:
             self.add(
                 "add-not-null-column",
                 call,
                 call.line,
-                f"adds {call.table}.{column.name} NOT NULL without a server_default",
+                f"adds {call.table_label}.{column.name} NOT NULL without a server_default",
             )
 
+    def _creates_type(self) -> bool:
+        function = self.script.function("upgrade")
+        text = ast.unparse(function) if function is not None else ""
+        return bool(re.search(r"\.create\(|CREATE\s+TYPE", text, re.I))
+
     def _alter_column(self, call: OpCall) -> None:
-        name = string_of(call.args.get("column_name"))
+        name = call.string("column_name")
+        where = (
+            f"{call.table_label}.{name}"
+            if name is not None
+            else f"{call.label('column_name', 'column')} of {call.table_label}"
+        )
         type_node = call.args.get("type_")
-        if type_node is not None and ENUM_CALL.search(ast.unparse(type_node)):
+        if type_node is not None and re.search(r"\b(Enum|ENUM)\(", ast.unparse(type_node)):
             self.add(
                 "enum-change",
                 call,
                 call.line,
-                f"changes {call.table}.{name} to an enum type: labels and the type itself "
-                "are not migrated by autogenerate",
+                f"changes {where} to an enum type: labels and the type itself are not "
+                "migrated by autogenerate",
             )
-        if call.table in self.created:
+        new_name = call.string("new_column_name") or (
+            call.label("new_column_name", "column") if call.given("new_column_name") else None
+        )
+        if self.is_new(call, call.string("column_name")):
             return
-        if call.const("nullable") is False:
-            self.add("set-not-null", call, call.line, f"sets {call.table}.{name} NOT NULL")
-        if type_node is not None:
+        if new_name is not None:
+            subject = f"column {where}" if name is not None else where
+            self.add("rename", call, call.line, f"renames {subject} to {new_name}")
+        sets_not_null = (
+            call.const("nullable") is False and call.const("existing_nullable") is not False
+        )
+        if type_node is not None and not cheap_change(call.args.get("existing_type"), type_node):
+            more = " and sets it NOT NULL" if sets_not_null else ""
             self.add(
                 "alter-column-type",
                 call,
                 call.line,
-                f"changes the type of {call.table}.{name} to {type_text(type_node)}",
+                f"changes the type of {where} to {type_text(type_node)}{more}",
             )
+        elif sets_not_null:
+            self.add("set-not-null", call, call.line, f"sets {where} NOT NULL")
 
     def _create_index(self, call: OpCall) -> None:
-        name = string_of(call.args.get("index_name")) or "an index"
+        name = call.label("index_name", "index")
         if call.const("postgresql_concurrently") is True:
             if not call.in_autocommit:
                 self.add(
@@ -167,23 +195,23 @@ class _Review:
                     call.line,
                     f"creates {name} CONCURRENTLY inside the revision's transaction",
                 )
-        elif call.table not in self.created:
+        elif not self.is_new(call):
             self.add(
                 "index-not-concurrent",
                 call,
                 call.line,
-                f"creates {name} on {call.table} without postgresql_concurrently=True",
+                f"creates {name} on {call.table_label} without postgresql_concurrently=True",
             )
 
     def _constraint(self, call: OpCall, kind: str) -> None:
-        if call.table in self.created or call.const("postgresql_not_valid") is True:
+        if self.is_new(call) or call.const("postgresql_not_valid") is True:
             return
-        name = string_of(call.args.get("constraint_name")) or "a constraint"
         self.add(
             "constraint-not-valid",
             call,
             call.line,
-            f"adds {kind} {name} on {call.table} without postgresql_not_valid=True",
+            f"adds {call.named('constraint_name', kind)} on {call.table_label} without "
+            "postgresql_not_valid=True",
         )
 
     def _create_foreign_key(self, call: OpCall) -> None:
@@ -192,55 +220,58 @@ class _Review:
     def _create_check_constraint(self, call: OpCall) -> None:
         self._constraint(call, "check constraint")
 
-    def _execute(self, call: OpCall) -> None:
-        text = string_of(call.args.get("sqltext")) or ""
-        if re.search(r"\b(ALTER|CREATE|DROP)\s+TYPE\b", text, re.IGNORECASE):
-            self.add("enum-change", call, call.line, "changes a PostgreSQL type in raw SQL")
-        data = re.match(r"\s*(UPDATE|DELETE\s+FROM)\s+(\S+)", text, re.IGNORECASE)
-        if data:
-            verb, table = data.group(1).split()[0].upper(), data.group(2)
-            self.add("data-in-revision", call, call.line, f"runs {verb} on {table} in the revision")
-
-    def _downgrade(self) -> None:
-        function = self.script.function("downgrade")
-        if function is None:
-            self.add("empty-downgrade", None, 1, "no downgrade() function")
+    def _create_unique_constraint(self, call: OpCall) -> None:
+        if self.is_new(call) or call.given("postgresql_using_index"):
             return
-        body = [
-            s
-            for s in function.body
-            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-            and not isinstance(s, ast.Pass)
-        ]
-        raises = any(
-            isinstance(node, ast.Raise)
-            and node.exc is not None
-            and "NotImplementedError" in ast.unparse(node.exc)
-            for node in ast.walk(function)
+        self.add(
+            "unique-constraint",
+            call,
+            call.line,
+            f"adds {call.named('constraint_name', 'unique constraint')} on {call.table_label} "
+            "by building its index under the lock",
         )
-        if not body or raises:
-            what = "raises NotImplementedError" if raises else "does nothing"
-            self.add("empty-downgrade", None, function.lineno, f"downgrade() {what}")
-            # An allow comment anywhere in the function (e.g. on its `pass`) counts.
-            self.spans[function.lineno] = range(
-                function.lineno, (function.end_lineno or function.lineno) + 1
+
+    def _create_primary_key(self, call: OpCall) -> None:
+        if self.is_new(call):
+            return
+        self.add(
+            "primary-key-rebuild",
+            call,
+            call.line,
+            f"(re)builds {call.named('constraint_name', 'primary key')} on {call.table_label} "
+            "under an ACCESS EXCLUSIVE lock",
+        )
+
+    def _execute(self, call: OpCall) -> None:
+        text = call.string("sqltext") or ""
+        for match in _RAW_RENAME.finditer(text):
+            table, column, new = match.group(1), match.group(2), match.group(3)
+            if call.table is None and table not in self.new_tables:
+                what = f"column {table}.{column}" if column else f"table {table}"
+                self.add("rename", call, call.line, f"renames {what} to {new} (raw SQL)")
+        if re.search(r"\bALTER\s+TYPE\b", text, re.I) and not call.in_autocommit:
+            self.add(
+                "enum-change",
+                call,
+                call.line,
+                "ALTER TYPE in the revision's transaction: a label added by ADD VALUE cannot "
+                "be used before it commits (and fails in a transaction before PostgreSQL 12)",
             )
 
-    def _imports(self) -> None:
-        for node in ast.walk(self.script.tree):
-            modules: list[str] = []
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module]
-            for module in modules:
-                if module == "app" or module.startswith("app."):
-                    self.add(
-                        "app-import",
-                        None,
-                        node.lineno,
-                        f"imports {module} (the app's code) inside a migration",
-                    )
+    def _backfills(self) -> None:
+        for item in backfill.find(self.script):
+            table = item.table if item.table else "a table named at run time"
+            self.findings.append(
+                finding(
+                    "backfill",
+                    path=self.script.display,
+                    line=item.line,
+                    revision=self.script.revision,
+                    message=f"backfills {table} in the revision's transaction: {item.what}",
+                    table=item.table,
+                )
+            )
+            self.spans[item.line] = item.span
 
 
 def review_script(script: ScriptFile, schema: Schema) -> tuple[list[Finding], dict[int, range]]:

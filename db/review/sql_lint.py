@@ -1,130 +1,105 @@
-"""SQL lint: each revision's upgrade rendered offline for PostgreSQL, checked by squawk.
+"""SQL lint: the reviewed revisions' upgrades rendered offline for PostgreSQL, checked by squawk.
 
-squawk (the `squawk-cli` package, a dev dependency) ships a binary; we run it with
-`--reporter json` on each revision's SQL and map its findings back to the revision file:
-to the line of the `op.execute(...)` whose SQL it flagged, else to `def upgrade`.
+squawk (the `squawk-cli` package, a dev dependency) ships a binary. Each linear run of reviewed
+revisions is rendered at once (one Alembic offline run), cut into one file per revision's
+transaction and given to one `squawk --reporter json` run. Findings map back to the line of
+the op call that rendered the flagged statement (its table too), else to `def upgrade`; one
+about the same statement as a rule of ours is folded into that finding (`merge_duplicates`).
 """
 
 from __future__ import annotations
 
+import ast
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from db.review.findings import Finding
-from db.review.ops import op_calls, string_of
+from db.review.ops import OpCall, op_calls, string_of
 from db.review.scripts import ScriptFile
+from db.review.settings import LintConfig
 
 SQUAWK_DOCS = "https://squawkhq.com/docs/"
-
-
-DEFAULT_LARGE_TABLE_ROWS = 1_000_000
-# Overrides `large_table_rows` of pyproject.toml (for one run, a CI job, a test).
-LARGE_TABLE_ENV = "MANAGE_REVIEW_LARGE_TABLE_ROWS"
-SQLITE_MODES = ("warn", "error", "off")
-
-
-@dataclass
-class LintConfig:
-    """`[tool.manage.review]` in the project's pyproject.toml."""
-
-    squawk_exclude: list[str] = field(default_factory=list)
-    pg_version: str | None = None
-    source: str | None = None  # the pyproject.toml it came from
-    # a lock warning on a table with at least this many rows (PostgreSQL's estimate) is an error
-    large_table_rows: int = DEFAULT_LARGE_TABLE_ROWS
-    sqlite: str = "warn"  # the sqlite-incompatible finding: "warn", "error" or "off"
-    problems: list[str] = field(default_factory=list)  # bad values (reported as notes)
-
-
-def _rows_setting(value: object, where: str, problems: list[str]) -> int | None:
-    try:
-        rows = int(str(value).replace("_", ""))
-    except ValueError:
-        rows = -1
-    if isinstance(value, bool) or rows < 0:
-        problems.append(
-            f"{where} must be a whole number of rows, not {value!r}: "
-            f"using {DEFAULT_LARGE_TABLE_ROWS:_}"
-        )
-        return None
-    return rows
-
-
-def load_config(start: Path) -> LintConfig:
-    """The nearest pyproject.toml at or above `start` (the migrations directory)."""
-    import tomllib
-
-    config = LintConfig()
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            with candidate.open("rb") as handle:
-                table = tomllib.load(handle).get("tool", {}).get("manage", {}).get("review", {})
-            config.squawk_exclude = [str(rule) for rule in table.get("squawk_exclude", [])]
-            config.pg_version = str(table["pg_version"]) if "pg_version" in table else None
-            config.source = str(candidate)
-            if "large_table_rows" in table:
-                rows = _rows_setting(
-                    table["large_table_rows"],
-                    "[tool.manage.review] large_table_rows",
-                    config.problems,
-                )
-                config.large_table_rows = rows if rows is not None else config.large_table_rows
-            mode = str(table.get("sqlite", "warn")).lower()
-            if mode not in SQLITE_MODES:
-                config.problems.append(
-                    f"[tool.manage.review] sqlite must be one of {', '.join(SQLITE_MODES)}, "
-                    f"not {table.get('sqlite')!r}: using warn"
-                )
-                mode = "warn"
-            config.sqlite = mode
-            break
-    override = os.environ.get(LARGE_TABLE_ENV)
-    if override is not None and override.strip():
-        rows = _rows_setting(override.strip(), LARGE_TABLE_ENV, config.problems)
-        config.large_table_rows = rows if rows is not None else config.large_table_rows
-    return config
-
-
-# The squawk binary to run (a path or a name on PATH); one that does not exist means
-# "not installed".
-SQUAWK_ENV = "MANAGE_SQUAWK"
-
-
-def squawk_binary() -> str | None:
-    chosen = os.environ.get(SQUAWK_ENV)
-    if chosen is not None:
-        return chosen if Path(chosen).is_file() else shutil.which(chosen)
-    beside = Path(sys.executable).with_name("squawk")  # the venv's, even when not on PATH
-    return str(beside) if beside.is_file() else shutil.which("squawk")
-
-
-def revision_range(script: ScriptFile) -> str | None:
-    """FROM:TO for this one revision's upgrade; None for a merge (it runs no operations)."""
-    if len(script.down_revisions) > 1:
-        return None
-    if not script.down_revisions:
-        return str(script.revision)
-    return f"{script.down_revisions[0]}:{script.revision}"
 
 
 def _normalize(sql: str) -> str:
     return re.sub(r"\s+", " ", sql).strip().rstrip(";").lower()
 
 
-def _line_for(script: ScriptFile, statement: str) -> int | None:
+# squawk rule -> the rule of ours about the same danger (one finding, both sources)
+SAME_AS = {
+    "adding-required-field": "add-not-null-column",
+    "adding-not-nullable-field": "set-not-null",
+    "changing-column-type": "alter-column-type",
+    "require-concurrent-index-creation": "index-not-concurrent",
+    "ban-concurrent-index-creation-in-transaction": "concurrent-index-in-transaction",
+    "adding-foreign-key-constraint": "constraint-not-valid",
+    "constraint-missing-not-valid": "constraint-not-valid",
+    "ban-drop-column": "drop-column",
+    "ban-drop-table": "drop-table",
+    "renaming-column": "rename",
+    "renaming-table": "rename",
+    "disallowed-unique-constraint": "unique-constraint",
+    "adding-serial-primary-key-field": "primary-key-rebuild",
+}
+# SQL verbs -> the op calls that render them
+_RENDERS = (
+    (re.compile(r"^alter table .* add column", re.I), {"add_column"}),
+    (re.compile(r"^alter table .* drop column", re.I), {"drop_column"}),
+    (re.compile(r"^alter table .* rename to", re.I), {"rename_table"}),
+    (re.compile(r"^alter table .* rename ", re.I), {"alter_column"}),
+    (re.compile(r"^alter table .* alter column", re.I), {"alter_column"}),
+    (
+        re.compile(r"^alter table .* add constraint", re.I),
+        {
+            "create_foreign_key",
+            "create_check_constraint",
+            "create_unique_constraint",
+            "create_primary_key",
+        },
+    ),
+    (re.compile(r"^alter table .* drop constraint", re.I), {"drop_constraint"}),
+    (re.compile(r"^create (unique )?index", re.I), {"create_index"}),
+    (re.compile(r"^drop index", re.I), {"drop_index"}),
+    (re.compile(r"^create table", re.I), {"create_table"}),
+    (re.compile(r"^drop table", re.I), {"drop_table"}),
+)
+
+
+def _names(call: OpCall) -> set[str]:
+    found = {call.table} if call.table else set()
+    for value in call.args.values():
+        for node in ast.walk(value):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.add(node.value.lower())
+    return {name.lower() for name in found if name}
+
+
+def op_for(script: ScriptFile, statement: str) -> OpCall | None:
+    """The upgrade's op call that renders `statement` (literal SQL, else verb + names)."""
     wanted = _normalize(statement)
-    upgrade = script.function("upgrade")
-    for call in op_calls(upgrade):
-        text = string_of(call.args.get("sqltext")) if call.name == "execute" else None
+    calls = [c for c in op_calls(script.function("upgrade"), script.tree) if c.postgres]
+    for call in calls:
+        text = string_of(call.args.get("sqltext"), call.consts) if call.name == "execute" else None
         if text and _normalize(text) and _normalize(text) in wanted:
-            return call.line
+            return call
+    kinds = next((ops for pattern, ops in _RENDERS if pattern.search(wanted)), set())
+    # the names it mentions, longest first (a naming convention may wrap them: ck_t_ck_name)
+    scored = [
+        (sum(len(n) for n in _names(c) if n in wanted), -i, c)
+        for i, c in enumerate(calls)
+        if c.name in kinds
+    ]
+    scored = [item for item in scored if item[0] > 0]
+    return max(scored, key=lambda item: item[:2])[2] if scored else None
+
+
+def _line_for(script: ScriptFile, statement: str) -> int | None:
+    call = op_for(script, statement)
+    if call is not None:
+        return call.line
+    upgrade = script.function("upgrade")
     return upgrade.lineno if upgrade is not None else None
 
 
@@ -143,6 +118,22 @@ def run_squawk(binary: str, sql: str, config: LintConfig, name: str) -> list[dic
         ) from None
 
 
+def run_squawk_files(binary: str, paths: list[str], config: LintConfig) -> list[dict]:
+    """squawk on several SQL files in one run (each finding names its `file`)."""
+    args = [binary, "--reporter", "json", *paths]
+    if config.squawk_exclude:
+        args.append("--exclude=" + ",".join(config.squawk_exclude))
+    if config.pg_version:
+        args.append(f"--pg-version={config.pg_version}")
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    try:
+        return json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        raise RuntimeError(
+            (proc.stderr.strip().splitlines() or ["squawk gave no JSON"])[0]
+        ) from None
+
+
 def _statement(lines: list[str], first: int, last: int) -> str:
     """The whole statement around lines first..last (0-based): from after the previous `;`."""
     start = first
@@ -151,31 +142,114 @@ def _statement(lines: list[str], first: int, last: int) -> str:
     end = last
     while end < len(lines) - 1 and not lines[end].rstrip().endswith(";"):
         end += 1
-    return " ".join(line.strip() for line in lines[start : end + 1])
+    kept = (line.strip() for line in lines[start : end + 1])
+    return " ".join(line for line in kept if line and not line.startswith("--"))
+
+
+def _finding(script: ScriptFile, item: dict, lines: list[str]) -> Finding | None:
+    first, last = int(item.get("line", 0)), int(item.get("line_end", item.get("line", 0)))
+    flagged = " ".join(line.strip() for line in lines[first : last + 1])
+    statement = _statement(lines, first, last)
+    if "alembic_version" in statement:  # Alembic's bookkeeping, not the migration
+        return None
+    rule = str(item.get("rule_name", "unknown"))
+    call = op_for(script, statement)
+    return Finding(
+        rule=f"squawk:{rule}",
+        severity="error" if str(item.get("level", "")).lower() == "error" else "warning",
+        path=script.display,
+        line=call.line if call is not None else _line_for(script, statement),
+        revision=script.revision,
+        message=f"{item.get('message', '')} (SQL: {flagged[:160]})",
+        why=f"squawk rule {rule}; see {SQUAWK_DOCS}{rule}",
+        fix=str(item.get("help") or f"see {SQUAWK_DOCS}{rule}"),
+        source="squawk",
+        table=call.table if call is not None else None,
+    )
 
 
 def lint(script: ScriptFile, sql: str, binary: str, config: LintConfig) -> list[Finding]:
     """squawk's findings on `sql` (this revision's upgrade) as findings on the revision file."""
     lines = sql.splitlines()
-    findings = []
-    for item in run_squawk(binary, sql, config, f"{script.revision}.sql"):
-        first, last = int(item.get("line", 0)), int(item.get("line_end", item.get("line", 0)))
-        flagged = " ".join(line.strip() for line in lines[first : last + 1])
-        statement = _statement(lines, first, last)
-        if "alembic_version" in statement:  # Alembic's bookkeeping, not the migration
+    found = (_finding(script, item, lines) for item in run_squawk(binary, sql, config, "r.sql"))
+    return [f for f in found if f is not None]
+
+
+_MARKER = re.compile(r"^-- Running upgrade (\S*)\s*->\s*(\S+)")
+
+
+def _chunks(sql: str) -> list[tuple[str | None, list[str]]]:
+    """The offline SQL cut at each `BEGIN;`: (the revision its `-- Running upgrade A -> B`
+    marker names, its lines). Each chunk is one revision's transaction, as squawk should see
+    it (one file per transaction: several in one file would read as non-transactional)."""
+    chunks: list[tuple[str | None, list[str]]] = []
+    for line in sql.splitlines():
+        if line.strip().upper() == "BEGIN;" or not chunks:
+            chunks.append((None, []))
+        revision, lines = chunks[-1]
+        match = _MARKER.match(line)
+        chunks[-1] = (match.group(2) if match else revision, [*lines, line])
+    return chunks
+
+
+def lint_chain(
+    scripts: list[ScriptFile], sql: str, binary: str, config: LintConfig
+) -> list[Finding]:
+    """Like `lint`, for the SQL of several revisions rendered at once: each revision's
+    transaction goes to squawk as its own file, all in one squawk run."""
+    import tempfile
+
+    by_id = {str(s.revision): s for s in scripts}
+    found: list[Finding] = []
+    with tempfile.TemporaryDirectory(prefix="manage-review-squawk-") as directory:
+        files: dict[str, tuple[ScriptFile, list[str]]] = {}
+        for index, (revision, lines) in enumerate(_chunks(sql)):
+            if revision in by_id:
+                path = str(Path(directory) / f"{index:04d}_{revision}.sql")
+                Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+                files[path] = (by_id[revision], lines)
+        if not files:
+            return []
+        for item in run_squawk_files(binary, list(files), config):
+            script, lines = files.get(str(item.get("file")), (None, []))
+            made = _finding(script, item, lines) if script is not None else None
+            if made is not None:
+                found.append(made)
+    return found
+
+
+def linear_runs(scripts: list[ScriptFile]) -> list[list[ScriptFile]]:
+    """`scripts` (parents first, merges left out) cut into runs where each revision's one
+    parent is the one before it: each run renders offline as one FROM:TO range."""
+    runs: list[list[ScriptFile]] = []
+    for script in scripts:
+        if len(script.down_revisions) > 1:
             continue
-        rule = str(item.get("rule_name", "unknown"))
-        findings.append(
-            Finding(
-                rule=f"squawk:{rule}",
-                severity="error" if str(item.get("level", "")).lower() == "error" else "warning",
-                path=script.display,
-                line=_line_for(script, statement),
-                revision=script.revision,
-                message=f"{item.get('message', '')} (SQL: {flagged[:160]})",
-                why=f"squawk rule {rule}; see {SQUAWK_DOCS}{rule}",
-                fix=str(item.get("help") or f"see {SQUAWK_DOCS}{rule}"),
-                source="squawk",
-            )
-        )
-    return findings
+        parent = script.down_revisions[0] if script.down_revisions else None
+        if runs and parent is not None and str(runs[-1][-1].revision) == parent:
+            runs[-1].append(script)
+        else:
+            runs.append([script])
+    return runs
+
+
+def run_range(run: list[ScriptFile]) -> str:
+    first, last = run[0], str(run[-1].revision)
+    return f"{first.down_revisions[0]}:{last}" if first.down_revisions else last
+
+
+def merge_duplicates(findings: list[Finding]) -> list[Finding]:
+    """One finding per danger: a squawk finding on the line of our rule about the same thing
+    is folded into it (our text names the table and column; `also` names squawk's rule)."""
+    ours = {(f.path, f.line, f.rule): f for f in findings if f.source == "rules"}
+    kept = []
+    for item in findings:
+        if item.source == "squawk":
+            same = SAME_AS.get(item.rule.removeprefix("squawk:"))
+            twin = ours.get((item.path, item.line, same)) if same else None
+            if twin is not None:
+                if item.rule not in twin.also:
+                    twin.also.append(item.rule)
+                continue
+        kept.append(item)
+    return kept

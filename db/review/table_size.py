@@ -17,8 +17,13 @@ QUERY = (
 )
 
 
+def sized(item: Finding) -> bool:
+    """Lock rules and squawk findings (on the op's table) are ranked by table size."""
+    return item.rule in LOCK_RULES or item.rule.startswith("squawk:")
+
+
 def candidates(findings: list[Finding]) -> set[str]:
-    return {f.table for f in findings if f.rule in LOCK_RULES and f.table}
+    return {f.table for f in findings if sized(f) and f.table}
 
 
 async def lookup(connection: Any, tables: set[str]) -> dict[str, tuple[int, int]]:
@@ -36,7 +41,7 @@ async def lookup(connection: Any, tables: set[str]) -> dict[str, tuple[int, int]
 def annotate(findings: list[Finding], sizes: dict[str, tuple[int, int]], threshold: int) -> None:
     """Attach table_rows / table_bytes; a lock warning on a large table becomes an error."""
     for item in findings:
-        if item.rule not in LOCK_RULES or item.table not in sizes:
+        if not sized(item) or item.table not in sizes:
             continue
         item.table_rows, item.table_bytes = sizes[str(item.table)]
         if item.severity == "warning" and item.table_rows >= threshold:

@@ -15,7 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     accounts = sa.table("accounts", sa.column("name", sa.Text()))
-    op.execute(accounts.update().values(name="anonymous"))
+    op.execute(accounts.update().where(accounts.c.name.is_(None)).values(name="anonymous"))
 
 
 def downgrade() -> None:

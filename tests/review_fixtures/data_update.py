@@ -1,4 +1,4 @@
-"""data-in-revision: a full-table UPDATE inside the DDL transaction
+"""backfill: a full-table UPDATE inside the DDL transaction
 
 Revision ID: fire_data_update
 Revises: r0accounts

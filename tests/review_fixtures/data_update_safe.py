@@ -1,4 +1,4 @@
-"""data-in-revision safe: the same update declared as a batched backfill
+"""backfill safe: the same update declared as a batched backfill
 
 Revision ID: safe_data_update
 Revises: r0accounts
