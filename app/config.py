@@ -95,6 +95,15 @@ def _is_local_host(host: str) -> bool:
         return False
 
 
+# Every concern, in the order `manage config show` lists them.
+CONCERNS: tuple[type[BaseSettings], ...] = (
+    AppSettings,
+    DatabaseSettings,
+    SecuritySettings,
+    AuthSettings,
+)
+
+
 def default_env_file() -> Path:
     return Path.cwd().resolve() / ".env"
 

@@ -47,7 +47,10 @@ def check(
         from manage.retry import until_deadline
 
         report = await until_deadline(
-            lambda: readiness.check(runtime.engine), seconds=wait, done=lambda r: r.ready
+            lambda: readiness.check(runtime.engine),
+            seconds=wait,
+            done=lambda r: r.ready,
+            min_attempt=runtime.settings.db.db_connect_timeout,
         )
         data = {"ready": report.ready, **_fields(report)}
         if not report.ready:
@@ -147,7 +150,7 @@ def reset(
             result = await migrations.upgrade(engine, "head", settings=runtime.settings.db)
             return {"dropped": dropped, "applied": result.applied}
 
-        return await with_migration_engine(runtime, body)
+        return await with_migration_engine(runtime, body, runs_migrations=True)
 
     run_engine(
         ctx,

@@ -116,12 +116,6 @@ def backfill_command(
 
         try:
             return await with_migration_engine(runtime, body)
-        except BaseException as exc:
-            display.close()
-            committed = display.committed()
-            if committed:
-                exc.committed = committed  # type: ignore[attr-defined]  # manage/errors.py says it
-            raise
         finally:
             display.close()
 
@@ -207,13 +201,6 @@ class _Display:
             line["detail"] = detail
         sys.stderr.write(json.dumps(line) + "\n")
         sys.stderr.flush()
-
-    def committed(self) -> str | None:
-        done = [r for r in self.reports.values() if r.batches]
-        if not done:
-            return None
-        parts = ", ".join(f"{r.name}: {r.batches} batches ({r.rows} keys)" for r in done)
-        return f"committed before stopping: {parts}; run again to resume"
 
     def close(self) -> None:
         if self.bar is not None:

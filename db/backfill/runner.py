@@ -34,6 +34,7 @@ from db.backfill.declaration import Backfill
 from db.backfill.discovery import Declared, select
 from db.config import DatabaseSettings
 from db.migrations import script_directory
+from db.progress import ledger
 
 RETRY_SQLSTATES = {"55P03", "40P01", "40001"}  # lock_timeout, deadlock, serialization failure
 RETRIES = 5
@@ -222,12 +223,23 @@ async def _run_one(conn: AsyncConnection, bf: Backfill, report: Report, run: Run
             report.remaining = max(0, (report.remaining or 0) - batch.keys)
             report.last_key = progress.encode_key(batch.last_key)
             report.seconds = time.monotonic() - started
+            _record_committed(report)
             run.emit("batch", report)
             if pause > 0:
                 await asyncio.sleep(max(0.0, min(pause, run.left())))
     finally:
         report.seconds = time.monotonic() - started
     run.emit("finish", report)
+
+
+def _record_committed(report: Report) -> None:
+    """What an interruption's message says stayed (db/progress.py): one line per backfill,
+    replaced after each committed batch rather than one entry per batch."""
+    entries = ledger().committed
+    prefix = f"backfill {report.name}:"
+    entries[:] = [entry for entry in entries if not entry[1].startswith(prefix)]
+    done = f"{report.batches} batches ({report.rows} keys) this run; run it again to resume"
+    entries.append(("", f"{prefix} {done}"))
 
 
 def _timeouts(settings: DatabaseSettings) -> dict[str, int]:
