@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     REVISION_EDITED = "REVISION_EDITED"  # an applied revision file changed since it was applied
     REVIEW_FINDINGS = "REVIEW_FINDINGS"
     NOT_AT_HEAD = "NOT_AT_HEAD"
+    BACKFILL_PENDING = "BACKFILL_PENDING"  # a revision requires a backfill not yet complete
     MIGRATION_FAILED = "MIGRATION_FAILED"  # a revision raised while it ran (exit 8)
     FOREIGN_KEY_VIOLATION = "FOREIGN_KEY_VIOLATION"  # a SQLite migration left orphans (exit 8)
     OFFLINE_READ = "OFFLINE_READ"  # --sql on a revision that reads the database (exit 5)

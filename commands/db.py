@@ -37,7 +37,8 @@ def check(
 
     Exit 0 when ready, 1 when not ready (each reason is listed), 6 when unreachable. Usable as
     a container healthcheck or a deploy gate. With --json, `data` is {"ready", "reachable",
-    "current", "heads", "pending", "superuser_exists", "problems"}.
+    "current", "heads", "pending", "superuser_exists", "problems", "backfills"}; "backfills"
+    lists the backfills still owed (shown, never a reason to be unready).
     """
 
     async def handler(runtime: Runtime) -> dict[str, Any]:
@@ -65,8 +66,15 @@ def check(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda data: success_line(f"ready: database at head {', '.join(data['heads'])}"),
+        render=_ready,
     )
+
+
+def _ready(data: dict[str, Any]) -> None:
+    from commands.migrate_backfill import show_owed
+
+    success_line(f"ready: database at head {', '.join(data['heads'])}")
+    show_owed(data["backfills"])  # owed backfills do not make the database unready
 
 
 @app.command("shell", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

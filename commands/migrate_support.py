@@ -136,7 +136,7 @@ def run_action(
 
         if not runtime.settings.db.db_migration_url:  # migrating through the main URL
             _refuse_pgbouncer(runtime, engine)
-        return await getattr(migrations, action)(
+        result = await getattr(migrations, action)(
             engine,
             revision,
             lock_timeout=lock_timeout,
@@ -144,6 +144,11 @@ def run_action(
             settings=runtime.settings.db,
             on_step=render.step if render.interactive() else None,
         )
+        if action == "upgrade":
+            from commands.migrate_backfill import announce
+
+            await announce(engine, result.applied)  # backfills the applied revisions declared
+        return result
 
     async def handler(runtime: Runtime) -> Any:
         if sql:

@@ -215,7 +215,15 @@ def _interruption(exc: BaseException) -> Failure | None:
 def database_layer_exit(exc: Any) -> ExitCode:
     """The exit code for one of db/errors.py's exceptions (the API maps the same classes to
     HTTP statuses in app/api/errors.py)."""
-    from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired, RevisionFailed
+    from db.errors import (
+        BackfillPending,
+        Conflict,
+        DatabaseUnavailable,
+        InvalidArgument,
+        LockNotAcquired,
+        NotFound,
+        RevisionFailed,
+    )
 
     if isinstance(exc, RevisionFailed):
         return ExitCode.MIGRATION_FAILED
@@ -223,6 +231,12 @@ def database_layer_exit(exc: Any) -> ExitCode:
         return ExitCode.UNAVAILABLE
     if isinstance(exc, InvalidArgument):
         return ExitCode.INVALID
+    if isinstance(exc, NotFound):
+        return ExitCode.NOT_FOUND
+    if isinstance(exc, Conflict):
+        return ExitCode.CONFLICT
+    if isinstance(exc, BackfillPending):
+        return ExitCode.REFUSED
     return ExitCode.INTERNAL
 
 

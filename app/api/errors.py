@@ -19,7 +19,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AppException, ErrorCode
 from app.schemas.common import ApiResponse
-from db.errors import DatabaseLayerError, DatabaseUnavailable, InvalidArgument, LockNotAcquired
+from db.errors import (
+    BackfillPending,
+    Conflict,
+    DatabaseLayerError,
+    DatabaseUnavailable,
+    InvalidArgument,
+    LockNotAcquired,
+    NotFound,
+)
 
 logger = logging.getLogger(__name__)
 _HTTP_CODES = {
@@ -50,6 +58,12 @@ async def _database_layer_error(_: Request, exc: Exception) -> JSONResponse:
         status = 503
     elif isinstance(exc, InvalidArgument):
         status = 422
+    elif isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, Conflict):
+        status = 409
+    elif isinstance(exc, BackfillPending):
+        status = 403
     else:
         status = 500
     return _envelope(status, exc.message, exc.code)
