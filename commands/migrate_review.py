@@ -89,7 +89,7 @@ def review_command(
             (n.removesuffix(UNREACHABLE) for n in notes if n.endswith(UNREACHABLE)), None
         )
         await _table_sizes(runtime, report, unreachable=unreachable)
-        if roundtrip:
+        if roundtrip and report.loadable:
             await _roundtrip(runtime, report, all_findings=all_findings)
         if not report.failed(strict=strict):
             return report
@@ -162,7 +162,9 @@ async def _sqlite(report: ReviewReport, *, all_findings: bool) -> None:
     from db.review.sqlite_check import sqlite_check
 
     mode = review_config().sqlite
-    if mode == "off" or broken_chain() is not None:  # a broken chain cannot be run
+    if (
+        mode == "off" or not report.loadable or broken_chain() is not None
+    ):  # a broken chain cannot be run
         return
     ids = {rev.revision for rev in report.revisions}
     try:

@@ -163,6 +163,14 @@ RULES: dict[str, Rule] = {
             "point down_revision at an existing revision (see `manage migrate heads`)",
         ),
         Rule(
+            "unloadable-chain",
+            "error",
+            "Alembic cannot load the scripts directory: `migrate upgrade` (and the SQL lint, "
+            "SQLite check and roundtrip, which run the chain) fail before any revision runs",
+            "fix the file the message names (a branch label used twice, a file without "
+            "`revision`, a missing env.py)",
+        ),
+        Rule(
             "roundtrip",
             "error",
             "upgrade, downgrade one step and upgrade again did not give back the same schema",
