@@ -115,8 +115,12 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     from db.errors import DatabaseLayerError
 
     if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+        # A cleanup that could not finish says what it left (db/review/scratch.py).
+        said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
         return Failure(
-            ExitCode.INTERRUPTED, ErrorCode.INTERRUPTED, "interrupted; nothing committed"
+            ExitCode.INTERRUPTED,
+            ErrorCode.INTERRUPTED,
+            said if said.startswith("interrupted; ") else "interrupted; nothing committed",
         )
     if isinstance(exc, AppException):
         return Failure(exit_code_for_status(exc.status), exc.error_code, exc.message)

@@ -38,7 +38,11 @@ def _scratch_of(pid: int) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _interrupt_midway(pg_db_url: str, tmp_path, signum: int) -> tuple[int, list[str], list, str]:
+def _interrupt_midway(
+    pg_db_url: str, tmp_path, signum: int, *, then: int | None = None
+) -> tuple[int, list[str], list, str]:
+    """Send `signum` while the revision runs; with `then`, send `then` three more times
+    20 ms apart (the second to fourth Ctrl-C, while the scratch database is being dropped)."""
     env = manage_env(pg_db_url, **write_scripts(tmp_path, {"1_sleepy.py": SLEEPY}))
     proc = subprocess.Popen(
         [str(MANAGE_BIN), "migrate", "review", "--all", "--roundtrip", "--no-sql-lint"],
@@ -61,6 +65,10 @@ def _interrupt_midway(pg_db_url: str, tmp_path, signum: int) -> tuple[int, list[
         else:
             pytest.fail("the roundtrip never reached the sleeping revision")
         proc.send_signal(signum)
+        for _ in range(3 if then is not None else 0):  # Ctrl-C #2..#4 while it cleans up
+            time.sleep(0.02)
+            if proc.poll() is None:
+                proc.send_signal(then)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -91,8 +99,19 @@ def test_sigint_during_roundtrip_drops_the_scratch_database_and_exits_130(
     assert still == []  # and nothing of ours keeps running on the server
 
 
+@pytest.mark.parametrize("then", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_more_signals_during_cleanup_cannot_stop_the_drop(pg_db_url, tmp_path, then) -> None:
+    code, left, still, output = _interrupt_midway(pg_db_url, tmp_path, signal.SIGINT, then=then)
+    assert left == [], output  # the drop ran to the end despite the signals
+    assert still == []
+    assert code == 130, output  # the first signal decides, the process does not die silently
+    assert output.strip().splitlines()[-1] == "error: interrupted; nothing committed"
+    assert "Traceback" not in output
+
+
 @pytest.mark.xfail(
-    reason="needs issue 11: manage/runner.py turning SIGTERM into cancellation (exit 143)",
+    reason="needs issue 11a: manage/runner.py turning SIGTERM into cancellation (exit 143); "
+    "passes once that lands (the drop itself is shielded and holds signals here)",
     strict=False,
 )
 def test_sigterm_during_roundtrip_drops_the_scratch_database_and_exits_143(
