@@ -172,3 +172,39 @@ def test_roundtrip_admin_connection_honours_db_connect_timeout(cli, tmp_path) ->
     assert outcome.exit_code == 6, outcome.stdout + outcome.stderr
     assert elapsed < 15
     assert outcome.stderr.startswith("error: ")
+
+
+LOCKING = revision_source(
+    "lock1",
+    None,
+    'op.create_table("t", sa.Column("id", sa.Integer(), primary_key=True))',
+    'op.drop_table("t")',
+)
+LOCKED = revision_source("lock2", "lock1", 'op.alter_column("t", "id", nullable=False)', "pass")
+
+
+@pytest.mark.parametrize("scope", [["--all"], []], ids=["all", "pending"])
+def test_an_unreachable_server_costs_one_connect_timeout_with_roundtrip(
+    manage_proc, tmp_path, scope
+) -> None:
+    """Once the size lookup (or the pending lookup) found the server silent, the roundtrip
+    does not wait a second DB_CONNECT_TIMEOUT for its scratch database: exit 6 at once."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        env = write_scripts(tmp_path, {"1_a.py": LOCKING, "2_b.py": LOCKED})
+        started = time.monotonic()
+        outcome = manage_proc(
+            ["migrate", "review", *scope, "--roundtrip", "--no-sql-lint"],
+            db=f"postgresql://postgres@127.0.0.1:{port}/nothing",
+            env={**env, "DB_CONNECT_TIMEOUT": "4"},
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert outcome.exit_code == 6, outcome.stdout + outcome.stderr
+    assert outcome.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "--roundtrip needs the server" in outcome.stderr
+    assert elapsed < 4 + 3, elapsed  # one timeout plus start-up, never two (8 s)
