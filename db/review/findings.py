@@ -21,6 +21,7 @@ LOCK_RULES = frozenset(
         "unique-constraint",
         "primary-key-rebuild",
         "backfill",
+        "truncate",
     }
 )
 
@@ -36,6 +37,14 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
+        Rule(
+            "truncate",
+            "error",
+            "TRUNCATE deletes every row at once, under an ACCESS EXCLUSIVE lock; no downgrade "
+            "brings the rows back",
+            "delete only what must go (in batches, with a WHERE), or back the table up first "
+            "(and allow the finding with a reason)",
+        ),
         Rule(
             "drop-table",
             "error",

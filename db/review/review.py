@@ -38,7 +38,11 @@ class ReviewReport:
     sql_lint: LintState = "disabled"
     roundtrip: bool = False
     notes: list[str] = field(default_factory=list)
-    loadable: bool = True  # False: Alembic cannot load the chain; nothing may run it
+
+    @property
+    def loadable(self) -> bool:
+        """False when Alembic cannot load the chain: nothing may run it (SQLite, roundtrip)."""
+        return not any(f.rule == "unloadable-chain" for f in self.findings)
 
     def failed(self, *, strict: bool) -> bool:
         return self.errors > 0 or (strict and self.warnings > 0)
@@ -191,7 +195,6 @@ def review(
     found: list[Finding] = graph_findings(every)
     unloadable = unloadable_chain(every)
     if unloadable is not None:
-        report.loadable = False
         found.append(unloadable)
         if sql:
             report.notes.append(

@@ -38,6 +38,7 @@ class _Review:
         # What exists only since earlier in this upgrade (new, empty, unused).
         self.new_tables: set[str] = set()
         self.new_columns: set[tuple[str, str]] = set()
+        self.created_at: dict[str, int] = {}  # new table -> line of its create_table
         # What the downgrade recreates is what upgrade dropped.
         self.before = Schema(tables={k: dict(v) for k, v in schema.tables.items()})
         self.before.learn(self.down_calls)
@@ -75,6 +76,12 @@ class _Review:
     def _learn(self, call: OpCall) -> None:
         if call.name == "create_table" and call.table:
             self.new_tables.add(call.table)
+            self.created_at.setdefault(call.table, call.line)
+        elif call.name == "rename_table" and call.table in self.new_tables:
+            new = call.string("new_table_name")
+            if new is not None:  # still the table built in this upgrade, under a new name
+                self.new_tables.add(new)
+                self.created_at.setdefault(new, call.line)
         elif call.name == "add_column" and call.table:
             column = column_of(call.args.get("column"), call.consts)
             if column is not None:
@@ -166,14 +173,20 @@ class _Review:
         new_name = call.string("new_column_name") or (
             call.label("new_column_name", "column") if call.given("new_column_name") else None
         )
-        if self.is_new(call, call.string("column_name")):
+        if call.table is not None and call.table in self.new_tables:
+            return  # a table created in this upgrade: empty, unused
+        sets_not_null = (
+            call.const("nullable") is False and call.const("existing_nullable") is not False
+        )
+        if (call.table, str(name)) in self.new_columns:
+            # A column added in this upgrade to an existing table: renaming or retyping it is
+            # free, but SET NOT NULL still scans every existing row under ACCESS EXCLUSIVE.
+            if sets_not_null:
+                self.add("set-not-null", call, call.line, f"sets {where} NOT NULL")
             return
         if new_name is not None:
             subject = f"column {where}" if name is not None else where
             self.add("rename", call, call.line, f"renames {subject} to {new_name}")
-        sets_not_null = (
-            call.const("nullable") is False and call.const("existing_nullable") is not False
-        )
         if type_node is not None and not cheap_change(call.args.get("existing_type"), type_node):
             more = " and sets it NOT NULL" if sets_not_null else ""
             self.add(
@@ -260,7 +273,23 @@ class _Review:
 
     def _backfills(self) -> None:
         for item in backfill.find(self.script):
+            made = self.created_at.get(str(item.table))
+            if made is not None and made < item.line:
+                continue  # filling a table built earlier in this upgrade: nobody else uses it
             table = item.table if item.table else "a table named at run time"
+            if item.kind == "truncate":
+                self.findings.append(
+                    finding(
+                        "truncate",
+                        path=self.script.display,
+                        line=item.line,
+                        revision=self.script.revision,
+                        message=f"truncates {table}: {item.what}",
+                        table=item.table,
+                    )
+                )
+                self.spans[item.line] = item.span
+                continue
             self.findings.append(
                 finding(
                     "backfill",
