@@ -138,3 +138,60 @@ def test_set_not_null_on_a_new_column_of_a_new_table_is_not(review) -> None:
         'op.alter_column("fresh", "flag", nullable=False)'
     )
     assert rules(hits) == []
+
+
+def _enum_review(cli, tmp_path, header: str, upgrade: str) -> list[dict]:
+    source = revision_source("rev1", "base1", upgrade, "pass").replace(
+        "from alembic import op\n", f"from alembic import op\n{header}"
+    )
+    env = write_scripts(tmp_path, {"1_base.py": BASE, "2_rev.py": source})
+    outcome = cli(["migrate", "review", "--all", "--json", "--no-sql-lint"], env=env)
+    data = json.loads(outcome.stdout)["data"]
+    return [f for f in data["findings"] if f["rule"] == "enum-change"]
+
+
+ENUMS = (
+    "from sqlalchemy.dialects import postgresql\n"
+    'mood = postgresql.ENUM("a", "b", name="mood", create_type=False)\n'
+    'status = sa.Enum("x", "y", name="status")\n'
+)
+
+
+def test_creating_one_enum_does_not_silence_another(cli, tmp_path) -> None:
+    hits = _enum_review(
+        cli,
+        tmp_path,
+        ENUMS,
+        "mood.create(op.get_bind(), checkfirst=True)\n"
+        'op.add_column("accounts", sa.Column("m", mood, nullable=True))\n'
+        'op.add_column("accounts", sa.Column("s", status, nullable=True))',
+    )
+    assert len(hits) == 1, hits  # `s` (status, never created), not `m` (mood, created)
+    assert hits[0]["message"].startswith("adds enum column accounts.s:")
+
+
+@pytest.mark.parametrize(
+    "create",
+    [
+        "status.create(op.get_bind())",
+        "op.execute(\"CREATE TYPE status AS ENUM ('x', 'y')\")",
+        'sa.Enum("x", "y", name="status").create(op.get_bind())',
+    ],
+)
+def test_creating_the_enum_itself_is_the_fix(cli, tmp_path, create) -> None:
+    hits = _enum_review(
+        cli, tmp_path, ENUMS, f'{create}\nop.add_column("accounts", sa.Column("s", status))'
+    )
+    assert hits == []
+
+
+def test_an_enum_in_a_local_variable_as_alter_column_type_is_an_enum_change(cli, tmp_path) -> None:
+    hits = _enum_review(
+        cli,
+        tmp_path,
+        "",
+        'kind = sa.Enum("k1", "k2", name="kind")\n'
+        'op.alter_column("accounts", "name", type_=kind, existing_type=sa.Text())',
+    )
+    assert len(hits) == 1, hits
+    assert hits[0]["message"].startswith("changes accounts.name to an enum type")

@@ -14,7 +14,7 @@ import re
 from db.review import backfill
 from db.review.columns import Schema, column_of
 from db.review.findings import Finding, finding
-from db.review.ops import OpCall, script_calls
+from db.review.ops import OpCall, keyword_arg, script_calls, string_of
 from db.review.scripts import ScriptFile
 from db.review.types import cheap_change, type_text
 from db.review.whole import app_imports, empty_downgrade, renames
@@ -131,7 +131,7 @@ class _Review:
         column = column_of(call.args.get("column"), call.consts)
         if column is None:
             return
-        if column.enum is not None and not self._creates_type():
+        if column.enum is not None and not self._creates_type(column.enum, call):
             self.add(
                 "enum-change",
                 call,
@@ -149,10 +149,26 @@ class _Review:
                 f"adds {call.table_label}.{column.name} NOT NULL without a server_default",
             )
 
-    def _creates_type(self) -> bool:
+    def _creates_type(self, enum: ast.expr, call: OpCall) -> bool:
+        """Whether the upgrade creates THIS enum's type: `var.create(bind)` for the variable
+        the column uses, `CREATE TYPE name`, or `sa.Enum(..., name="name").create(bind)`.
+        Creating another enum does not count."""
         function = self.script.function("upgrade")
         text = ast.unparse(function) if function is not None else ""
-        return bool(re.search(r"\.create\(|CREATE\s+TYPE", text, re.I))
+        column = call.args.get("column")
+        given = column.args[1] if isinstance(column, ast.Call) and len(column.args) > 1 else None
+        var = given.id if isinstance(given, ast.Name) else None
+        name = string_of(keyword_arg(enum, "name")) if isinstance(enum, ast.Call) else None
+        if var is None and name is None:  # nothing to tell them apart by
+            return bool(re.search(r"\.create\(|CREATE\s+TYPE", text, re.I))
+        patterns = []
+        if var is not None:
+            patterns.append(rf"\b{re.escape(var)}\.create\(")
+        if name is not None:
+            quoted = re.escape(name)
+            patterns.append(rf"CREATE\s+TYPE\s+(IF\s+NOT\s+EXISTS\s+)?\"?{quoted}\b")
+            patterns.append(rf"name=['\"]{quoted}['\"][^()]*\)\.create\(")
+        return any(re.search(p, text, re.I) for p in patterns)
 
     def _alter_column(self, call: OpCall) -> None:
         name = call.string("column_name")
@@ -162,7 +178,8 @@ class _Review:
             else f"{call.label('column_name', 'column')} of {call.table_label}"
         )
         type_node = call.args.get("type_")
-        if type_node is not None and re.search(r"\b(Enum|ENUM)\(", ast.unparse(type_node)):
+        shown = call.consts.get(type_node.id) if isinstance(type_node, ast.Name) else type_node
+        if shown is not None and re.search(r"\b(Enum|ENUM)\(", ast.unparse(shown)):
             self.add(
                 "enum-change",
                 call,
