@@ -195,3 +195,50 @@ def test_an_enum_in_a_local_variable_as_alter_column_type_is_an_enum_change(cli,
     )
     assert len(hits) == 1, hits
     assert hits[0]["message"].startswith("changes accounts.name to an enum type")
+
+
+@pytest.mark.parametrize(
+    "doc", ["adds nothing (see\nthe ticket", "multi\n\nline (title) with (\nparens"]
+)
+def test_a_failed_roundtrip_step_keeps_the_database_reason_and_says_it_failed(
+    cli, tmp_path, doc
+) -> None:
+    failing = revision_source(
+        "rev1", "base1", 'op.execute("UPDATE nowhere SET x = 1 WHERE id = 1")', "pass"
+    ).replace('"""rev1"""', f'"""{doc}"""')
+    env = write_scripts(tmp_path, {"1_base.py": BASE, "2_rev.py": failing})
+    outcome = cli(
+        ["migrate", "review", "--all", "--roundtrip", "--no-sql-lint", "--json"],
+        env=env,
+        db=f"sqlite+aiosqlite:///{tmp_path}/app.db",
+    )
+    assert outcome.exit_code == 1, outcome.stdout + outcome.stderr
+    found = [
+        f for f in json.loads(outcome.stdout)["data"]["findings"] if f["source"] == "roundtrip"
+    ]
+    assert len(found) == 1, found
+    assert found[0]["message"] == "upgrade to rev1 failed: no such table: nowhere"
+    assert "failed" in found[0]["why"] and "same schema" not in found[0]["why"]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            'op.drop_column(Item.__tablename__, "legacy")',
+            "drops column legacy of the table named by Item.__tablename__",
+        ),
+        ("op.drop_table(Item.__tablename__)", "drops the table named by Item.__tablename__"),
+        (
+            'op.add_column(Item.__tablename__, sa.Column("c", sa.Text(), nullable=False))',
+            "adds c of the table named by Item.__tablename__ NOT NULL without a server_default",
+        ),
+        (
+            'op.alter_column(TABLES[0], "c", nullable=False)',
+            "sets c of the table named by TABLES[0] NOT NULL",
+        ),
+    ],
+)
+def test_run_time_table_names_read_as_sentences(review, code, expected) -> None:
+    hits = review(code)
+    assert [f["message"] for f in hits if f["rule"] != "empty-downgrade"] == [expected]

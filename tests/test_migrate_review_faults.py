@@ -217,7 +217,7 @@ def test_a_merge_revision_is_not_an_empty_downgrade(cli, tmp_path) -> None:
         ),
         (
             'op.create_unique_constraint(None, Model.__tablename__, ["name"])',
-            "on a table named at run time (Model.__tablename__)",
+            "on the table named by Model.__tablename__",
         ),
     ],
 )

@@ -114,18 +114,23 @@ class _Review:
 
     def _drop_table(self, call: OpCall) -> None:
         if not self.is_new(call):
-            self.add("drop-table", call, call.line, f"drops table {call.table_label}")
+            self.add("drop-table", call, call.line, f"drops {call.table_noun()}")
 
     def _drop_column(self, call: OpCall) -> None:
-        name = call.label("column_name", "column")
-        if not self.is_new(call, call.string("column_name")):
-            self.add("drop-column", call, call.line, f"drops column {call.table_label}.{name}")
+        name = call.string("column_name")
+        if not self.is_new(call, name):
+            what = (
+                f"column {call.column_ref(name)}"
+                if name is not None
+                else f"{call.label('column_name', 'column')} of {call.table_label}"
+            )
+            self.add("drop-column", call, call.line, f"drops {what}")
 
     def _rename_table(self, call: OpCall) -> None:
         if self.is_new(call):
             return
         new = call.label("new_table_name", "table")
-        self.add("rename", call, call.line, f"renames table {call.table_label} to {new}")
+        self.add("rename", call, call.line, f"renames {call.table_noun()} to {new}")
 
     def _add_column(self, call: OpCall) -> None:
         column = column_of(call.args.get("column"), call.consts)
@@ -136,8 +141,7 @@ class _Review:
                 "enum-change",
                 call,
                 call.line,
-                f"adds enum column {call.table_label}.{column.name}: the PostgreSQL type must "
-                "exist",
+                f"adds enum column {call.column_ref(column.name)}: the PostgreSQL type must exist",
             )
         if self.is_new(call):
             return
@@ -146,7 +150,7 @@ class _Review:
                 "add-not-null-column",
                 call,
                 call.line,
-                f"adds {call.table_label}.{column.name} NOT NULL without a server_default",
+                f"adds {call.column_ref(column.name)} NOT NULL without a server_default",
             )
 
     def _creates_type(self, enum: ast.expr, call: OpCall) -> bool:
@@ -173,7 +177,7 @@ class _Review:
     def _alter_column(self, call: OpCall) -> None:
         name = call.string("column_name")
         where = (
-            f"{call.table_label}.{name}"
+            call.column_ref(name)
             if name is not None
             else f"{call.label('column_name', 'column')} of {call.table_label}"
         )
