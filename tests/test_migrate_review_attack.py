@@ -70,6 +70,14 @@ def test_full_table_writes_in_any_spelling_are_backfills(review, code) -> None:
     assert "None" not in hits[0]["message"]
 
 
+def test_an_f_string_table_is_named_by_its_expression(review) -> None:
+    hits = review('op.execute(f"UPDATE {Item.__tablename__} SET name = 1")')
+    assert [f["message"] for f in hits if f["rule"] == "backfill"] == [
+        "backfills the table named by Item.__tablename__ in the revision's transaction: "
+        "one UPDATE of every row, in one statement"
+    ]
+
+
 @pytest.mark.parametrize(
     "code",
     [

@@ -53,6 +53,7 @@ class Backfill:
     table: str | None
     what: str
     kind: str = "backfill"  # or "truncate"
+    label: str | None = None  # a table named at run time: `the table named by x`
 
 
 def _resolve(node: ast.expr, ctx: Context) -> ast.expr:
@@ -265,11 +266,13 @@ def find(script: ScriptFile) -> list[Backfill]:
                     w for w in writes[1:] if w[0] == "TRUNCATE"
                 ]:
                     shown = _shown(table)
+                    label = None if shown else f"the table named by {table.strip('{}')}"
                     if verb == "TRUNCATE":
                         what = "every row is deleted at once under an ACCESS EXCLUSIVE lock"
-                        found.append(Backfill(node.lineno, span, shown, what, "truncate"))
+                        found.append(Backfill(node.lineno, span, shown, what, "truncate", label))
                     else:
-                        found.append(Backfill(node.lineno, span, shown, _what(verb, filtered)))
+                        what = _what(verb, filtered)
+                        found.append(Backfill(node.lineno, span, shown, what, label=label))
                 if writes:
                     covered.append(span)
                 continue

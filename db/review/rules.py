@@ -297,7 +297,7 @@ class _Review:
             made = self.created_at.get(str(item.table))
             if made is not None and made < item.line:
                 continue  # filling a table built earlier in this upgrade: nobody else uses it
-            table = item.table if item.table else "a table named at run time"
+            table = item.table or item.label or "a table named at run time"
             if item.kind == "truncate":
                 self.findings.append(
                     finding(
