@@ -208,3 +208,19 @@ def test_an_unreachable_server_costs_one_connect_timeout_with_roundtrip(
     assert outcome.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "--roundtrip needs the server" in outcome.stderr
     assert elapsed < 4 + 3, elapsed  # one timeout plus start-up, never two (8 s)
+
+
+def test_an_interruption_that_left_a_scratch_database_says_so_not_nothing_committed() -> None:
+    """scratch.py raises CancelledError("interrupted; could not drop ...") when the drop of an
+    interrupted run fails; the runner's one line must keep it (exit 130 still)."""
+    import asyncio
+
+    from manage.errors import classify
+    from manage.exit_codes import ExitCode
+
+    said = "interrupted; could not drop scratch database manage_review_x (gone); the next drops it"
+    failure = classify(asyncio.CancelledError(said))
+    assert failure.exit_code == ExitCode.INTERRUPTED and failure.message == said
+    plain = classify(asyncio.CancelledError())
+    assert plain.message == "interrupted; nothing committed"
+    assert classify(KeyboardInterrupt()).message == "interrupted; nothing committed"
