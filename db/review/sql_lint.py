@@ -251,7 +251,7 @@ def fold(found: list[tuple[Finding, str, bool]]) -> list[Finding]:
                 table=first.table,
             )
             made.source = "squawk"
-            made.also = rules
+            made.also = list(dict.fromkeys(rules))
             kept.append(made)
             continue
         keyed = _PRIMARY_KEY.search(statement) or _UNIQUE.search(statement)
@@ -259,7 +259,7 @@ def fold(found: list[tuple[Finding, str, bool]]) -> list[Finding]:
             first
         ]
         head = next((m for m in useful if m.rule[7:] in SAME_AS), useful[0])
-        head.also = [r for r in rules if r != head.rule]
+        head.also = list(dict.fromkeys(r for r in rules if r != head.rule))
         kept.append(head)
     return kept
 
