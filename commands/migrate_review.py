@@ -88,8 +88,13 @@ def review_command(
         unreachable = next(
             (n.removesuffix(UNREACHABLE) for n in notes if n.endswith(UNREACHABLE)), None
         )
-        await _table_sizes(runtime, report, unreachable=unreachable)
-        if roundtrip:
+        down = await _table_sizes(runtime, report, unreachable=unreachable)
+        if roundtrip and report.loadable and (unreachable or down):
+            from db.errors import DatabaseUnavailable
+
+            # Known unreachable: a second DB_CONNECT_TIMEOUT for the scratch database helps no one.
+            raise DatabaseUnavailable(f"{unreachable or down}; --roundtrip needs the server")
+        if roundtrip and report.loadable:
             await _roundtrip(runtime, report, all_findings=all_findings)
         if not report.failed(strict=strict):
             return report
@@ -162,7 +167,9 @@ async def _sqlite(report: ReviewReport, *, all_findings: bool) -> None:
     from db.review.sqlite_check import sqlite_check
 
     mode = review_config().sqlite
-    if mode == "off" or broken_chain() is not None:  # a broken chain cannot be run
+    if (
+        mode == "off" or not report.loadable or broken_chain() is not None
+    ):  # a broken chain cannot be run
         return
     ids = {rev.revision for rev in report.revisions}
     try:
@@ -177,10 +184,11 @@ async def _sqlite(report: ReviewReport, *, all_findings: bool) -> None:
 
 async def _table_sizes(
     runtime: Runtime, report: ReviewReport, *, unreachable: str | None = None
-) -> None:
+) -> str | None:
     """Rows of the tables lock findings touch, on a configured PostgreSQL database.
 
     SQLite, or no lock finding: nothing to do. Unreachable or failing: one note, never a failure.
+    Returns why the database is unreachable (exit 6 class), else None.
     """
     from sqlalchemy.engine import make_url
 
@@ -196,12 +204,12 @@ async def _table_sizes(
     except Exception:
         postgres = False
     if not tables or not postgres:
-        return
+        return None
     if unreachable is not None:  # the pending lookup already failed to connect
         report.notes.append(
             f"table sizes unknown ({unreachable}): lock findings are not ranked by rows"
         )
-        return
+        return None
 
     async def sizes(engine: Any) -> dict[str, tuple[int, int]]:
         async with engine.connect() as connection:
@@ -211,15 +219,16 @@ async def _table_sizes(
         found = await with_migration_engine(runtime, sizes)
     except Exception as exc:
         from manage.errors import classify
+        from manage.exit_codes import ExitCode
 
-        reason = classify(exc).message.strip().splitlines()
-        report.notes.append(
-            f"table sizes unknown ({reason[0] if reason else type(exc).__name__}): "
-            "lock findings are not ranked by rows"
-        )
-        return
+        failure = classify(exc)
+        reason = failure.message.strip().splitlines()
+        first = reason[0] if reason else type(exc).__name__
+        report.notes.append(f"table sizes unknown ({first}): lock findings are not ranked by rows")
+        return first if failure.exit_code == ExitCode.UNAVAILABLE else None
     table_size.annotate(report.findings, found, review_config().large_table_rows)
     recount(report)
+    return None
 
 
 async def _roundtrip(runtime: Runtime, report: ReviewReport, *, all_findings: bool) -> None:

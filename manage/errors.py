@@ -209,6 +209,10 @@ def _interruption(exc: BaseException) -> Failure | None:
         return None
     from app.errors import ErrorCode
 
+    # A cleanup that could not finish says what it left behind (db/review/scratch.py).
+    said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    if said.startswith("interrupted; "):
+        return Failure(exit_code, ErrorCode.INTERRUPTED, said)
     return Failure(exit_code, ErrorCode.INTERRUPTED, f"interrupted{who}; {ledger().describe()}")
 
 

@@ -38,7 +38,11 @@ def _scratch_of(pid: int) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _interrupt_midway(pg_db_url: str, tmp_path, signum: int) -> tuple[int, list[str], list, str]:
+def _interrupt_midway(
+    pg_db_url: str, tmp_path, signum: int, *, then: int | None = None
+) -> tuple[int, list[str], list, str]:
+    """Send `signum` while the revision runs; with `then`, send `then` three more times
+    20 ms apart (the second to fourth Ctrl-C, while the scratch database is being dropped)."""
     env = manage_env(pg_db_url, **write_scripts(tmp_path, {"1_sleepy.py": SLEEPY}))
     proc = subprocess.Popen(
         [str(MANAGE_BIN), "migrate", "review", "--all", "--roundtrip", "--no-sql-lint"],
@@ -61,6 +65,10 @@ def _interrupt_midway(pg_db_url: str, tmp_path, signum: int) -> tuple[int, list[
         else:
             pytest.fail("the roundtrip never reached the sleeping revision")
         proc.send_signal(signum)
+        for _ in range(3 if then is not None else 0):  # Ctrl-C #2..#4 while it cleans up
+            time.sleep(0.02)
+            if proc.poll() is None:
+                proc.send_signal(then)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -91,8 +99,19 @@ def test_sigint_during_roundtrip_drops_the_scratch_database_and_exits_130(
     assert still == []  # and nothing of ours keeps running on the server
 
 
+@pytest.mark.parametrize("then", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_more_signals_during_cleanup_cannot_stop_the_drop(pg_db_url, tmp_path, then) -> None:
+    code, left, still, output = _interrupt_midway(pg_db_url, tmp_path, signal.SIGINT, then=then)
+    assert left == [], output  # the drop ran to the end despite the signals
+    assert still == []
+    assert code == 130, output  # the first signal decides, the process does not die silently
+    assert output.strip().splitlines()[-1] == "error: interrupted; nothing committed"
+    assert "Traceback" not in output
+
+
 @pytest.mark.xfail(
-    reason="needs issue 11: manage/runner.py turning SIGTERM into cancellation (exit 143)",
+    reason="needs issue 11a: manage/runner.py turning SIGTERM into cancellation (exit 143); "
+    "passes once that lands (the drop itself is shielded and holds signals here)",
     strict=False,
 )
 def test_sigterm_during_roundtrip_drops_the_scratch_database_and_exits_143(
@@ -153,3 +172,55 @@ def test_roundtrip_admin_connection_honours_db_connect_timeout(cli, tmp_path) ->
     assert outcome.exit_code == 6, outcome.stdout + outcome.stderr
     assert elapsed < 15
     assert outcome.stderr.startswith("error: ")
+
+
+LOCKING = revision_source(
+    "lock1",
+    None,
+    'op.create_table("t", sa.Column("id", sa.Integer(), primary_key=True))',
+    'op.drop_table("t")',
+)
+LOCKED = revision_source("lock2", "lock1", 'op.alter_column("t", "id", nullable=False)', "pass")
+
+
+@pytest.mark.parametrize("scope", [["--all"], []], ids=["all", "pending"])
+def test_an_unreachable_server_costs_one_connect_timeout_with_roundtrip(
+    manage_proc, tmp_path, scope
+) -> None:
+    """Once the size lookup (or the pending lookup) found the server silent, the roundtrip
+    does not wait a second DB_CONNECT_TIMEOUT for its scratch database: exit 6 at once."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        env = write_scripts(tmp_path, {"1_a.py": LOCKING, "2_b.py": LOCKED})
+        started = time.monotonic()
+        outcome = manage_proc(
+            ["migrate", "review", *scope, "--roundtrip", "--no-sql-lint"],
+            db=f"postgresql://postgres@127.0.0.1:{port}/nothing",
+            env={**env, "DB_CONNECT_TIMEOUT": "4"},
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert outcome.exit_code == 6, outcome.stdout + outcome.stderr
+    assert outcome.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "--roundtrip needs the server" in outcome.stderr
+    assert elapsed < 4 + 3, elapsed  # one timeout plus start-up, never two (8 s)
+
+
+def test_an_interruption_that_left_a_scratch_database_says_so_not_nothing_committed() -> None:
+    """scratch.py raises CancelledError("interrupted; could not drop ...") when the drop of an
+    interrupted run fails; the runner's one line must keep it (exit 130 still)."""
+    import asyncio
+
+    from manage.errors import classify
+    from manage.exit_codes import ExitCode
+
+    said = "interrupted; could not drop scratch database manage_review_x (gone); the next drops it"
+    failure = classify(asyncio.CancelledError(said))
+    assert failure.exit_code == ExitCode.INTERRUPTED and failure.message == said
+    plain = classify(asyncio.CancelledError())
+    assert plain.message == "interrupted; nothing committed"
+    assert classify(KeyboardInterrupt()).message == "interrupted; nothing committed"

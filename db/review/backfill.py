@@ -12,7 +12,10 @@ Three shapes, read with `ast` from `upgrade()` and the module-level helpers it c
 - a call known to rewrite every row: sqlalchemy-searchable's `sync_trigger` ends with
   `UPDATE t SET col = col` (its documentation, "sync_trigger").
 
-A statement that writes one row by key (`WHERE id = :id`), or carries a LIMIT, is not one.
+A statement that writes one row by key (`WHERE id = :id`, `WHERE id = 5`), or a batch
+(`BETWEEN :lo AND :hi`, `< :hi`, LIMIT), is not one; `SET c = :p` with no WHERE is every row.
+A CTE (`WITH ... UPDATE t`) and an f-string table name are read too. `TRUNCATE t` is found
+here as kind "truncate" (rules.py reports it as data loss, like a dropped table).
 """
 
 from __future__ import annotations
@@ -24,9 +27,19 @@ from dataclasses import dataclass
 from db.review.ops import Context, callee, string_of, walk
 from db.review.scripts import ScriptFile
 
-_WRITE_SQL = re.compile(r"^\s*(UPDATE|DELETE\s+FROM|DELETE)\s+\"?([\w.]+)\"?", re.IGNORECASE)
-# one row by key (`= :id`), or a batch (`BETWEEN :lo AND :hi`, `< :hi`, LIMIT)
-_SINGLE_ROW = re.compile(r"(=|<|>|\bBETWEEN)\s*(:\w+|%\(\w+\)s|\?)|\bLIMIT\b", re.IGNORECASE)
+_NAME = r"\"?((?:\{[^}]*\}|[\w.])+)\"?"  # a table, or `{expr}` of an f-string
+_WRITE_SQL = re.compile(rf"^\s*(UPDATE|DELETE\s+FROM|DELETE)\s+(?:ONLY\s+)?{_NAME}", re.IGNORECASE)
+# `WITH x AS (...) UPDATE t ...`: the write after the last CTE's closing parenthesis
+_CTE_WRITE = re.compile(
+    rf"^\s*WITH\b.*\)\s*(UPDATE|DELETE\s+FROM|DELETE)\s+(?:ONLY\s+)?{_NAME}",
+    re.IGNORECASE | re.DOTALL,
+)
+_TRUNCATE = re.compile(rf"^\s*TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?{_NAME}", re.IGNORECASE)
+_PARAM = r"(?::\w+|%\(\w+\)s|\?|\$\d+)"
+# A batch: `BETWEEN :lo AND :hi`, `id < :hi`, `id > :lo` (bounds the caller moves), or LIMIT.
+_BATCH = re.compile(rf"\bBETWEEN\s*{_PARAM}|[<>]=?\s*{_PARAM}|\bLIMIT\b", re.IGNORECASE)
+# One row by key: `id = 5`, `user_id = :id`, `"id" = 'x'`, and no OR / IN widening it.
+_BY_KEY = re.compile(rf"\"?\b\w*id\"?\s*=\s*(?:{_PARAM}|-?\d+|'[^']*')", re.IGNORECASE)
 _READS = {"execute", "query", "select", "scalars", "fetchall", "all"}
 _ORM_WRITES = {"merge", "add", "add_all", "delete", "bulk_update_mappings", "bulk_save_objects"}
 _EXECUTES = {"execute", "exec_driver_sql"}
@@ -39,6 +52,8 @@ class Backfill:
     span: range
     table: str | None
     what: str
+    kind: str = "backfill"  # or "truncate"
+    label: str | None = None  # a table named at run time: `the table named by x`
 
 
 def _resolve(node: ast.expr, ctx: Context) -> ast.expr:
@@ -52,15 +67,59 @@ def _calls(node: ast.AST) -> list[ast.Call]:
     return [n for n in ast.walk(node) if isinstance(n, ast.Call)]
 
 
+def _one_row_or_batch(statement: str) -> bool:
+    """Whether the WHERE clause (not the SET list: `SET c = :p` is every row) picks one row
+    by key or a batch; LIMIT anywhere."""
+    if re.search(r"\bLIMIT\b", statement, re.I):
+        return True
+    where = re.search(r"\bWHERE\b(.*)$", statement, re.I | re.S)
+    if where is None:
+        return False
+    condition = re.split(r"\bRETURNING\b", where.group(1), flags=re.I)[0]
+    if _BATCH.search(condition):
+        return True
+    widened = re.search(r"\bOR\b|\bIN\s*\(|\bANY\s*\(", condition, re.I)
+    return bool(_BY_KEY.search(condition)) and not widened
+
+
 def _sql_writes(text: str) -> list[tuple[str, str, bool]]:
-    """(verb, table, filtered) of each UPDATE/DELETE in `text` that is not a one-row write."""
+    """(verb, table, filtered) of each UPDATE/DELETE/TRUNCATE in `text` that is not a one-row
+    write or a batch. TRUNCATE's verb is "TRUNCATE" (never filtered)."""
     found = []
     for statement in text.split(";"):
-        match = _WRITE_SQL.match(statement)
-        if match and not _SINGLE_ROW.search(statement):
+        truncate = _TRUNCATE.match(statement)
+        if truncate:
+            found.append(("TRUNCATE", truncate.group(1), False))
+            continue
+        match = _WRITE_SQL.match(statement) or _CTE_WRITE.match(statement)
+        if match and not _one_row_or_batch(statement):
             filtered = re.search(r"\bWHERE\b", statement, re.I) is not None
             found.append((match.group(1).split()[0].upper(), match.group(2), filtered))
     return found
+
+
+def _sql_text(node: ast.expr, ctx: Context) -> str | None:
+    """The SQL of a literal, `sa.text(...)`, a module constant, or an f-string (its
+    expressions kept as `{expr}`, so a table named at run time still shows)."""
+    text = string_of(node, ctx.consts)
+    if text is not None:
+        return text
+    if isinstance(node, ast.Call) and node.args and callee(node) == "text":
+        node = _resolve(node.args[0], ctx)
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue):
+                parts.append("{" + ast.unparse(value.value) + "}")
+        return "".join(parts)
+    return None
+
+
+def _shown(table: str) -> str | None:
+    """None for a table named at run time (`{expr}` of an f-string)."""
+    return None if "{" in table else table
 
 
 def _what(verb: str, filtered: bool) -> str:
@@ -200,12 +259,21 @@ def find(script: ScriptFile) -> list[Backfill]:
             covered.append(span)
         elif name in _EXECUTES and node.args:
             argument = _resolve(node.args[0], ctx)
-            text = string_of(argument, ctx.consts)
+            text = _sql_text(argument, ctx)
             if text is not None:
                 writes = _sql_writes(text)
+                for verb, table, filtered in writes[:1] + [
+                    w for w in writes[1:] if w[0] == "TRUNCATE"
+                ]:
+                    shown = _shown(table)
+                    label = None if shown else f"the table named by {table.strip('{}')}"
+                    if verb == "TRUNCATE":
+                        what = "every row is deleted at once under an ACCESS EXCLUSIVE lock"
+                        found.append(Backfill(node.lineno, span, shown, what, "truncate", label))
+                    else:
+                        what = _what(verb, filtered)
+                        found.append(Backfill(node.lineno, span, shown, what, label=label))
                 if writes:
-                    verb, table, filtered = writes[0]
-                    found.append(Backfill(node.lineno, span, table, _what(verb, filtered)))
                     covered.append(span)
                 continue
             construct = _construct_write(argument, ctx)

@@ -21,6 +21,7 @@ LOCK_RULES = frozenset(
         "unique-constraint",
         "primary-key-rebuild",
         "backfill",
+        "truncate",
     }
 )
 
@@ -36,6 +37,14 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
+        Rule(
+            "truncate",
+            "error",
+            "TRUNCATE deletes every row at once, under an ACCESS EXCLUSIVE lock; no downgrade "
+            "brings the rows back",
+            "delete only what must go (in batches, with a WHERE), or back the table up first "
+            "(and allow the finding with a reason)",
+        ),
         Rule(
             "drop-table",
             "error",
@@ -164,6 +173,14 @@ RULES: dict[str, Rule] = {
             "error",
             "down_revision names a revision that does not exist: Alembic cannot build the chain",
             "point down_revision at an existing revision (see `manage migrate heads`)",
+        ),
+        Rule(
+            "unloadable-chain",
+            "error",
+            "Alembic cannot load the scripts directory: `migrate upgrade` (and the SQL lint, "
+            "SQLite check and roundtrip, which run the chain) fail before any revision runs",
+            "fix the file the message names (a branch label used twice, a file without "
+            "`revision`, a missing env.py)",
         ),
         Rule(
             "roundtrip",

@@ -66,7 +66,7 @@ class OpCall:
     args: dict[str, ast.expr]
     in_autocommit: bool
     postgres: bool = True
-    table_label: str = ""  # `accounts`, `each of a, b`, or `a table named at run time (x)`
+    table_label: str = ""  # `accounts`, `each of a, b`, or `the table named by x`
     consts: dict[str, ast.expr] = field(default_factory=dict)
 
     @property
@@ -87,6 +87,19 @@ class OpCall:
 
     def string(self, key: str) -> str | None:
         return string_of(self.args.get(key), self.consts)
+
+    def table_noun(self) -> str:
+        """`table accounts`, `table each of a, b`, or `the table named by Item.__tablename__`."""
+        if self.table_label.startswith("the table named by "):
+            return self.table_label
+        return f"table {self.table_label}"
+
+    def column_ref(self, column: str) -> str:
+        """`accounts.legacy`, or `legacy of the table named by Item.__tablename__` (a dotted
+        name after a run-time expression reads as part of it)."""
+        if self.table is not None:
+            return f"{self.table}.{column}"
+        return f"{column} of {self.table_label}"
 
     def named(self, key: str, what: str) -> str:
         """`foreign key fk_x`, or `an unnamed foreign key` / `a foreign key named at run time`."""
@@ -274,7 +287,7 @@ def _table_label(node: ast.expr | None, ctx: Context) -> str:
         shown = ", ".join(tables[:4]) + (f", ... ({len(tables)} tables)" if len(tables) > 4 else "")
         return "each of " + shown
     shown = ast.unparse(node)[:60] if node is not None else "?"
-    return f"a table named at run time ({shown})"
+    return f"the table named by {shown}"
 
 
 def _op_call(call: ast.Call, ctx: Context) -> OpCall | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Literal
 
 from db.review import settings, sql_lint
 from db.review.columns import Schema
-from db.review.findings import Allowances, Finding, apply_allowances
+from db.review.findings import Allowances, Finding, apply_allowances, finding
 from db.review.rules import review_script
-from db.review.scripts import ScriptFile, graph_findings, read_directory
+from db.review.scripts import ScriptFile, display_path, graph_findings, read_directory
 from db.review.sqlite_check import chain_order
 
 Scope = Literal["pending", "all", "range", "file"]
@@ -38,6 +39,11 @@ class ReviewReport:
     roundtrip: bool = False
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def loadable(self) -> bool:
+        """False when Alembic cannot load the chain: nothing may run it (SQLite, roundtrip)."""
+        return not any(f.rule == "unloadable-chain" for f in self.findings)
+
     def failed(self, *, strict: bool) -> bool:
         return self.errors > 0 or (strict and self.warnings > 0)
 
@@ -58,6 +64,47 @@ def broken_chain() -> str | None:
         if item.rule == "missing-down-revision":
             return item.message
     return None
+
+
+def unloadable_chain(every: list[ScriptFile]) -> Finding | None:
+    """One finding when Alembic cannot load the chain (beyond a missing down_revision, which
+    graph_findings reports): a branch label used twice, a .py file without `revision`, no
+    env.py. It names the file when the reason does; never blames the innocent revisions."""
+    from db.migrations import migrations_dir, script_directory
+
+    if broken_chain() is not None:
+        return None
+    directory = migrations_dir()
+    where, revision = display_path(directory), None
+    if not (directory / "env.py").is_file():
+        reason = f"no env.py in {display_path(directory)}"
+        where = display_path(directory / "env.py")
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                list(script_directory().walk_revisions("base", "heads"))
+            return None
+        except Exception as exc:
+            text = str(getattr(exc, "message", "") or exc).strip().splitlines()
+            reason = text[0] if text else type(exc).__name__
+        for script in every:  # the file the reason names, by file name or revision id
+            named = re.search(rf"\brevision {re.escape(str(script.revision))}\b", reason)
+            if script.path.name in reason or named:
+                where, revision = script.display, script.revision
+                break
+        else:
+            for path in sorted(versions_dir().glob("*.py")):
+                if path.name in reason:
+                    where = display_path(path)
+                    break
+    return finding(
+        "unloadable-chain",
+        path=where,
+        line=None,
+        revision=revision,
+        message=f"the chain cannot be loaded: {reason}",
+    )
 
 
 def range_revisions(revision_range: str) -> set[str]:
@@ -146,6 +193,14 @@ def review(
         findings=[],
     )
     found: list[Finding] = graph_findings(every)
+    unloadable = unloadable_chain(every)
+    if unloadable is not None:
+        found.append(unloadable)
+        if sql:
+            report.notes.append(
+                "SQL lint, SQLite check and roundtrip skipped: the chain cannot be loaded"
+            )
+        sql = False
     if only is not None:  # `migrate make`: only what concerns the new file
         found = [f for f in found if f.path == chosen[0].display] if chosen else []
     spans: dict[str, dict[int, range]] = {}

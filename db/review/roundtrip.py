@@ -27,6 +27,17 @@ def _span(script: ScriptFile, function: str) -> range | None:
     return range(node.lineno, (node.end_lineno or node.lineno) + 1)
 
 
+def _reason(exc: BaseException) -> str:
+    """The database's own reason for a failed step: from the original error (a RevisionFailed's
+    cause), never cut by the revision's docstring (its title can hold newlines and parentheses);
+    whitespace runs folded into one line."""
+    from db.migration_failures import reason
+
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    text = reason(cause) if cause is not exc or not getattr(exc, "message", "") else exc.message
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
 async def _with_rows(engine: Any) -> list[str]:
     async with engine.begin() as connection:
         return await connection.run_sync(rows.fill)
@@ -41,13 +52,21 @@ class _Recorder:
         self.findings: list[Finding] = []
         self.step = ""
 
-    def fail(self, script: ScriptFile, function: str, message: str) -> None:
+    def fail(
+        self, script: ScriptFile, function: str, message: str, *, step_failed: bool = False
+    ) -> None:
         span = _span(script, function)
         line = span.start if span is not None else None
         item = finding(
             "roundtrip", path=script.display, line=line, revision=script.revision, message=message
         )
         item.source = "roundtrip"
+        if step_failed:  # not a schema difference: the step itself raised
+            item.why = (
+                "a step of upgrade, downgrade one step, upgrade again failed: "
+                "`migrate upgrade` / `migrate downgrade` fail the same way"
+            )
+            item.fix = "fix the failing step (the database's reason is in the message)"
         spans = {line: span} if line is not None and span is not None else {}
         apply_allowances([item], Allowances.parse(script.source), spans)
         self.findings.append(item)
@@ -115,10 +134,10 @@ async def roundtrip(
                     )
                     break
                 except Exception as exc:
-                    text = str(getattr(exc, "message", "") or exc).strip().splitlines()
-                    reason = text[0] if text else type(exc).__name__
                     where = "downgrade" if "downgrade" in record.step else "upgrade"
-                    record.fail(script, where, f"{record.step} failed: {reason}")
+                    record.fail(
+                        script, where, f"{record.step} failed: {_reason(exc)}", step_failed=True
+                    )
                     notes.append(
                         f"roundtrip stopped at {script.revision}: the scratch database is in an "
                         "unknown state"

@@ -14,7 +14,7 @@ import re
 from db.review import backfill
 from db.review.columns import Schema, column_of
 from db.review.findings import Finding, finding
-from db.review.ops import OpCall, script_calls
+from db.review.ops import OpCall, keyword_arg, script_calls, string_of
 from db.review.scripts import ScriptFile
 from db.review.types import cheap_change, type_text
 from db.review.whole import app_imports, empty_downgrade, renames
@@ -38,6 +38,7 @@ class _Review:
         # What exists only since earlier in this upgrade (new, empty, unused).
         self.new_tables: set[str] = set()
         self.new_columns: set[tuple[str, str]] = set()
+        self.created_at: dict[str, int] = {}  # new table -> line of its create_table
         # What the downgrade recreates is what upgrade dropped.
         self.before = Schema(tables={k: dict(v) for k, v in schema.tables.items()})
         self.before.learn(self.down_calls)
@@ -75,6 +76,12 @@ class _Review:
     def _learn(self, call: OpCall) -> None:
         if call.name == "create_table" and call.table:
             self.new_tables.add(call.table)
+            self.created_at.setdefault(call.table, call.line)
+        elif call.name == "rename_table" and call.table in self.new_tables:
+            new = call.string("new_table_name")
+            if new is not None:  # still the table built in this upgrade, under a new name
+                self.new_tables.add(new)
+                self.created_at.setdefault(new, call.line)
         elif call.name == "add_column" and call.table:
             column = column_of(call.args.get("column"), call.consts)
             if column is not None:
@@ -107,30 +114,34 @@ class _Review:
 
     def _drop_table(self, call: OpCall) -> None:
         if not self.is_new(call):
-            self.add("drop-table", call, call.line, f"drops table {call.table_label}")
+            self.add("drop-table", call, call.line, f"drops {call.table_noun()}")
 
     def _drop_column(self, call: OpCall) -> None:
-        name = call.label("column_name", "column")
-        if not self.is_new(call, call.string("column_name")):
-            self.add("drop-column", call, call.line, f"drops column {call.table_label}.{name}")
+        name = call.string("column_name")
+        if not self.is_new(call, name):
+            what = (
+                f"column {call.column_ref(name)}"
+                if name is not None
+                else f"{call.label('column_name', 'column')} of {call.table_label}"
+            )
+            self.add("drop-column", call, call.line, f"drops {what}")
 
     def _rename_table(self, call: OpCall) -> None:
         if self.is_new(call):
             return
         new = call.label("new_table_name", "table")
-        self.add("rename", call, call.line, f"renames table {call.table_label} to {new}")
+        self.add("rename", call, call.line, f"renames {call.table_noun()} to {new}")
 
     def _add_column(self, call: OpCall) -> None:
         column = column_of(call.args.get("column"), call.consts)
         if column is None:
             return
-        if column.enum is not None and not self._creates_type():
+        if column.enum is not None and not self._creates_type(column.enum, call):
             self.add(
                 "enum-change",
                 call,
                 call.line,
-                f"adds enum column {call.table_label}.{column.name}: the PostgreSQL type must "
-                "exist",
+                f"adds enum column {call.column_ref(column.name)}: the PostgreSQL type must exist",
             )
         if self.is_new(call):
             return
@@ -139,23 +150,40 @@ class _Review:
                 "add-not-null-column",
                 call,
                 call.line,
-                f"adds {call.table_label}.{column.name} NOT NULL without a server_default",
+                f"adds {call.column_ref(column.name)} NOT NULL without a server_default",
             )
 
-    def _creates_type(self) -> bool:
+    def _creates_type(self, enum: ast.expr, call: OpCall) -> bool:
+        """Whether the upgrade creates THIS enum's type: `var.create(bind)` for the variable
+        the column uses, `CREATE TYPE name`, or `sa.Enum(..., name="name").create(bind)`.
+        Creating another enum does not count."""
         function = self.script.function("upgrade")
         text = ast.unparse(function) if function is not None else ""
-        return bool(re.search(r"\.create\(|CREATE\s+TYPE", text, re.I))
+        column = call.args.get("column")
+        given = column.args[1] if isinstance(column, ast.Call) and len(column.args) > 1 else None
+        var = given.id if isinstance(given, ast.Name) else None
+        name = string_of(keyword_arg(enum, "name")) if isinstance(enum, ast.Call) else None
+        if var is None and name is None:  # nothing to tell them apart by
+            return bool(re.search(r"\.create\(|CREATE\s+TYPE", text, re.I))
+        patterns = []
+        if var is not None:
+            patterns.append(rf"\b{re.escape(var)}\.create\(")
+        if name is not None:
+            quoted = re.escape(name)
+            patterns.append(rf"CREATE\s+TYPE\s+(IF\s+NOT\s+EXISTS\s+)?\"?{quoted}\b")
+            patterns.append(rf"name=['\"]{quoted}['\"][^()]*\)\.create\(")
+        return any(re.search(p, text, re.I) for p in patterns)
 
     def _alter_column(self, call: OpCall) -> None:
         name = call.string("column_name")
         where = (
-            f"{call.table_label}.{name}"
+            call.column_ref(name)
             if name is not None
             else f"{call.label('column_name', 'column')} of {call.table_label}"
         )
         type_node = call.args.get("type_")
-        if type_node is not None and re.search(r"\b(Enum|ENUM)\(", ast.unparse(type_node)):
+        shown = call.consts.get(type_node.id) if isinstance(type_node, ast.Name) else type_node
+        if shown is not None and re.search(r"\b(Enum|ENUM)\(", ast.unparse(shown)):
             self.add(
                 "enum-change",
                 call,
@@ -166,14 +194,20 @@ class _Review:
         new_name = call.string("new_column_name") or (
             call.label("new_column_name", "column") if call.given("new_column_name") else None
         )
-        if self.is_new(call, call.string("column_name")):
+        if call.table is not None and call.table in self.new_tables:
+            return  # a table created in this upgrade: empty, unused
+        sets_not_null = (
+            call.const("nullable") is False and call.const("existing_nullable") is not False
+        )
+        if (call.table, str(name)) in self.new_columns:
+            # A column added in this upgrade to an existing table: renaming or retyping it is
+            # free, but SET NOT NULL still scans every existing row under ACCESS EXCLUSIVE.
+            if sets_not_null:
+                self.add("set-not-null", call, call.line, f"sets {where} NOT NULL")
             return
         if new_name is not None:
             subject = f"column {where}" if name is not None else where
             self.add("rename", call, call.line, f"renames {subject} to {new_name}")
-        sets_not_null = (
-            call.const("nullable") is False and call.const("existing_nullable") is not False
-        )
         if type_node is not None and not cheap_change(call.args.get("existing_type"), type_node):
             more = " and sets it NOT NULL" if sets_not_null else ""
             self.add(
@@ -260,7 +294,23 @@ class _Review:
 
     def _backfills(self) -> None:
         for item in backfill.find(self.script):
-            table = item.table if item.table else "a table named at run time"
+            made = self.created_at.get(str(item.table))
+            if made is not None and made < item.line:
+                continue  # filling a table built earlier in this upgrade: nobody else uses it
+            table = item.table or item.label or "a table named at run time"
+            if item.kind == "truncate":
+                self.findings.append(
+                    finding(
+                        "truncate",
+                        path=self.script.display,
+                        line=item.line,
+                        revision=self.script.revision,
+                        message=f"truncates {table}: {item.what}",
+                        table=item.table,
+                    )
+                )
+                self.spans[item.line] = item.span
+                continue
             self.findings.append(
                 finding(
                     "backfill",

@@ -4,8 +4,11 @@ SQLite: a file in a new temporary directory (deleted after). PostgreSQL: a datab
 `manage_review_<host>_<pid>_<unix time>_<random>` on the configured server, created and dropped
 through the configured user (which needs CREATEDB); the configured database is never touched.
 
-The drop runs in `finally` and is shielded from cancellation, so Ctrl-C (and SIGTERM/SIGHUP once
-the runner turns them into cancellation) still drops it. A run killed outright (SIGKILL, power
+The drop runs in `finally`, shielded from cancellation and with SIGINT/SIGTERM/SIGHUP held
+(`signals_held`), so Ctrl-C, a second or fourth Ctrl-C during the drop, and SIGTERM/SIGHUP once
+the runner turns them into cancellation still drop it; the drop is bounded by
+DB_CONNECT_TIMEOUT. If the drop itself fails on an interrupted run, the interruption's message
+names the database left behind instead of "nothing committed". A run killed outright (SIGKILL, power
 loss) leaves its database behind: each `--roundtrip` first sweeps scratch databases whose owning
 process on this host is gone, or that are older than `STALE_AFTER` seconds (any host). Nothing
 that does not match the name pattern is ever dropped. Every admin connection honours
@@ -19,12 +22,14 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 PREFIX = "manage_review_"
 STALE_AFTER = 6 * 3600  # seconds: a scratch database this old is left over, whoever made it
@@ -75,6 +80,60 @@ async def _finish(cleanup: Callable[[], Awaitable[object]]) -> BaseException | N
     return task.exception() if task.done() and not task.cancelled() else None
 
 
+_HELD = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class SignalGuard:
+    """SIGINT/SIGTERM/SIGHUP while a scratch database exists (see `signals_held`)."""
+
+    def __init__(self, task: asyncio.Task | None) -> None:
+        self.task = task
+        self.received: list[int] = []
+        self.cleaning = False  # True once the drop started: signals are only recorded
+
+    def handle(self, signum: int, _frame: object) -> None:
+        self.received.append(signum)
+        if len(self.received) == 1 and not self.cleaning and self.task is not None:
+            self.task.cancel()  # what asyncio's own SIGINT handler does on the first one
+            self.task.get_loop().call_soon_threadsafe(lambda: None)  # wake a blocked select()
+
+
+@contextmanager
+def signals_held() -> Iterator[SignalGuard]:
+    """Own SIGINT/SIGTERM/SIGHUP while a scratch database exists, so its drop cannot be cut.
+
+    The first signal cancels the current task (the roundtrip stops, its `finally` drops the
+    database); every later one is only recorded, so a second Ctrl-C cannot raise
+    KeyboardInterrupt into the drop (asyncio's handler does on the second SIGINT), nor can
+    SIGTERM end the process mid-drop. Python-level handlers are swapped and the wakeup fd
+    (through which `loop.add_signal_handler` handlers fire) detached; on exit both are put
+    back and the first signal is delivered again to them, so the run ends with that signal's
+    exit code (130, 143, 129). Outside the main thread: holds nothing.
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        task = None
+    guard = SignalGuard(task)
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+    previous = {sig: signal.signal(sig, guard.handle) for sig in _HELD}
+    wakeup = signal.set_wakeup_fd(-1)
+    try:
+        yield guard
+    finally:
+        guard.cleaning = True
+        if wakeup != -1:
+            signal.set_wakeup_fd(wakeup)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if guard.received:
+            signal.raise_signal(guard.received[0])
+
+
 @asynccontextmanager
 async def scratch_database(
     url: str, *, connect_timeout: float = 5.0, notes: list[str] | None = None
@@ -87,11 +146,13 @@ async def scratch_database(
 
     base = make_url(url)
     if base.get_backend_name() == "sqlite":
-        directory = tempfile.mkdtemp(prefix="manage-review-")
-        try:
-            yield f"sqlite+aiosqlite:///{directory}/review.db"
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
+        with signals_held() as guard:
+            directory = tempfile.mkdtemp(prefix="manage-review-")
+            try:
+                yield f"sqlite+aiosqlite:///{directory}/review.db"
+            finally:
+                guard.cleaning = True
+                shutil.rmtree(directory, ignore_errors=True)
         return
 
     async def admin(statements: list[str], database: str | None) -> list[str]:
@@ -126,23 +187,39 @@ async def scratch_database(
             return await admin(statements, "postgres")
 
     name = scratch_name()
-    existing = await run([f'CREATE DATABASE "{name}"'])
-    try:
-        stale = [n for n in existing if is_stale(n)]
-        if stale:
-            try:  # the sweep is housekeeping: it never fails the review
-                await run([f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in stale])
-                swept = f"dropped {len(stale)} scratch database(s) left by killed reviews: "
-            except Exception as exc:
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                swept = f"could not drop scratch databases left by killed reviews ({reason}): "
-            if notes is not None:
-                notes.append(swept + ", ".join(stale))
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        failed = await _finish(lambda: run([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)']))
-        if failed is not None and notes is not None:
-            reason = (str(failed).strip().splitlines() or [type(failed).__name__])[0]
-            notes.append(
-                f"could not drop scratch database {name} ({reason}); the next --roundtrip drops it"
-            )
+    interrupted, exists = False, True  # "exists": it may; only a failed CREATE says no
+    with signals_held() as guard:
+        try:
+            try:
+                existing = await run([f'CREATE DATABASE "{name}"'])
+            except Exception:
+                exists = False  # refused or unreachable: nothing to drop, no second timeout
+                raise
+            stale = [n for n in existing if is_stale(n)]
+            if stale:
+                try:  # the sweep is housekeeping: it never fails the review
+                    await run([f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in stale])
+                    swept = f"dropped {len(stale)} scratch database(s) left by killed reviews: "
+                except Exception as exc:
+                    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    swept = f"could not drop scratch databases left by killed reviews ({reason}): "
+                if notes is not None:
+                    notes.append(swept + ", ".join(stale))
+            yield base.set(database=name).render_as_string(hide_password=False)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            interrupted = True
+            raise
+        finally:  # also when CREATE was cut short: it may have happened
+            guard.cleaning = True
+            drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+            failed = await _finish(lambda: run([drop])) if exists else None
+            if failed is not None:
+                reason = (str(failed).strip().splitlines() or [type(failed).__name__])[0]
+                left = (
+                    f"could not drop scratch database {name} ({reason}); "
+                    "the next --roundtrip drops it"
+                )
+                if interrupted:  # the run ends on the interruption: its message says so
+                    raise asyncio.CancelledError(f"interrupted; {left}") from None
+                if notes is not None:
+                    notes.append(left)

@@ -7,7 +7,9 @@ Reading the files ourselves, not through Alembic's ScriptDirectory, keeps a brok
 from __future__ import annotations
 
 import ast
+import io
 import os
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +68,31 @@ def _strings(value: ast.expr | None) -> list[str]:
 
 
 def read_script(path: Path) -> ScriptFile:
-    source = path.read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=str(path))
+    """One revision file, parsed. BadRevision (exit 5) naming the file and line when the file
+    is not UTF-8 or not valid Python: nothing can be reviewed (or run) until it is fixed."""
+    from db.errors import BadRevision
+
+    where = display_path(path)
+    data = path.read_bytes()
+    try:  # PEP 263: a coding cookie names the encoding, else UTF-8 (as Python imports it)
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:  # no usable cookie and bytes that are not UTF-8: say where below
+        encoding = "utf-8"
+    try:
+        source = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BadRevision(
+            f"{where}:{line}: revision file is not valid {encoding} (byte 0x{data[exc.start]:02x})"
+        ) from None
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as exc:  # IndentationError, TabError, NUL bytes, ...
+        line = f":{exc.lineno}" if exc.lineno else ""
+        reason = (exc.msg or type(exc).__name__).strip().splitlines()[0]
+        raise BadRevision(f"{where}{line}: revision file is not valid Python: {reason}") from None
+    except ValueError as exc:  # older Pythons: "source code string cannot contain null bytes"
+        raise BadRevision(f"{where}: revision file is not valid Python: {exc}") from None
     revision, revision_line = _assigned(tree, "revision")
     down, down_line = _assigned(tree, "down_revision")
     names = _strings(revision)

@@ -76,8 +76,31 @@ def _names(call: OpCall) -> set[str]:
     return {name.lower() for name in found if name}
 
 
+_SQL_TABLE = re.compile(
+    r"^(?:alter\s+table|drop\s+table|create\s+table|truncate(?:\s+table)?|"
+    r"create\s+(?:unique\s+)?index(?:\s+concurrently)?(?:\s+if\s+not\s+exists)?"
+    r"(?:\s+(?!on\b)\S+)?\s+on)"
+    r"(?:\s+if\s+(?:not\s+)?exists)?(?:\s+only)?\s+\"?([\w.]+)\"?",
+    re.IGNORECASE,
+)
+
+
+def sql_table(statement: str) -> str | None:
+    """The table an ALTER/CREATE/DROP TABLE, CREATE INDEX ... ON or TRUNCATE statement is
+    about (schema kept off), else None."""
+    match = _SQL_TABLE.match(statement.strip())
+    return match.group(1).split(".")[-1].lower() if match else None
+
+
+def _mentions(name: str, sql: str) -> bool:
+    """`name` as a whole identifier in `sql` (`owner` is not in `owners`)."""
+    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", sql) is not None
+
+
 def op_for(script: ScriptFile, statement: str) -> OpCall | None:
-    """The upgrade's op call that renders `statement` (literal SQL, else verb + names)."""
+    """The upgrade's op call that renders `statement`: literal SQL, else the same kind of op on
+    the statement's own table (exactly: `pets` never matches an op on `owners`), then the most
+    of its names the statement mentions as whole identifiers."""
     wanted = _normalize(statement)
     calls = [c for c in op_calls(script.function("upgrade"), script.tree) if c.postgres]
     for call in calls:
@@ -85,11 +108,11 @@ def op_for(script: ScriptFile, statement: str) -> OpCall | None:
         if text and _normalize(text) and _normalize(text) in wanted:
             return call
     kinds = next((ops for pattern, ops in _RENDERS if pattern.search(wanted)), set())
-    # the names it mentions, longest first (a naming convention may wrap them: ck_t_ck_name)
+    table = sql_table(wanted)
     scored = [
-        (sum(len(n) for n in _names(c) if n in wanted), -i, c)
+        (sum(len(n) for n in _names(c) if _mentions(n, wanted)), -i, c)
         for i, c in enumerate(calls)
-        if c.name in kinds
+        if c.name in kinds and (table is None or c.table is None or c.table.lower() == table)
     ]
     scored = [item for item in scored if item[0] > 0]
     return max(scored, key=lambda item: item[:2])[2] if scored else None
@@ -147,6 +170,14 @@ def _statement(lines: list[str], first: int, last: int) -> str:
 
 
 def _finding(script: ScriptFile, item: dict, lines: list[str]) -> Finding | None:
+    made = _squawk_finding(script, item, lines)
+    return made[0] if made is not None else None
+
+
+def _squawk_finding(
+    script: ScriptFile, item: dict, lines: list[str]
+) -> tuple[Finding, str, bool] | None:
+    """(finding, the whole statement, whether an op.execute's raw SQL rendered it)."""
     first, last = int(item.get("line", 0)), int(item.get("line_end", item.get("line", 0)))
     flagged = " ".join(line.strip() for line in lines[first : last + 1])
     statement = _statement(lines, first, last)
@@ -154,7 +185,7 @@ def _finding(script: ScriptFile, item: dict, lines: list[str]) -> Finding | None
         return None
     rule = str(item.get("rule_name", "unknown"))
     call = op_for(script, statement)
-    return Finding(
+    made = Finding(
         rule=f"squawk:{rule}",
         severity="error" if str(item.get("level", "")).lower() == "error" else "warning",
         path=script.display,
@@ -164,15 +195,82 @@ def _finding(script: ScriptFile, item: dict, lines: list[str]) -> Finding | None
         why=f"squawk rule {rule}; see {SQUAWK_DOCS}{rule}",
         fix=str(item.get("help") or f"see {SQUAWK_DOCS}{rule}"),
         source="squawk",
-        table=call.table if call is not None else None,
+        table=(call.table if call is not None else None) or sql_table(statement),
     )
+    return made, statement, call is None or call.name == "execute"
+
+
+_PRIMARY_KEY = re.compile(r"\badd\s+(?:constraint\s+\S+\s+)?primary\s+key\b", re.I)
+_UNIQUE = re.compile(r"\badd\s+constraint\s+\"?(\S+?)\"?\s+unique\b", re.I)
+# squawk advice PostgreSQL does not accept for a primary key or unique constraint
+_NOT_VALID_RULES = {"constraint-missing-not-valid"}
+
+
+def _raw_rule(statement: str, table: str | None) -> tuple[str, str] | None:
+    """Our rule for a raw `ADD PRIMARY KEY` / `ADD CONSTRAINT x UNIQUE` (not USING INDEX)."""
+    if re.search(r"\busing\s+index\b", statement, re.I):
+        return None
+    where = table or "a table named at run time"
+    if _PRIMARY_KEY.search(statement):
+        return "primary-key-rebuild", (
+            f"(re)builds the primary key of {where} under an ACCESS EXCLUSIVE lock"
+        )
+    unique = _UNIQUE.search(statement)
+    if unique:
+        return "unique-constraint", (
+            f"adds unique constraint {unique.group(1)} on {where} by building its index "
+            "under the lock"
+        )
+    return None
+
+
+def fold(found: list[tuple[Finding, str, bool]]) -> list[Finding]:
+    """One finding per statement: squawk's findings on one statement become one (the others
+    in `also`); a raw primary key or unique constraint becomes our rule about it (our why and
+    fix, squawk's rules in `also`), and NOT VALID advice is dropped for them (PostgreSQL has
+    no NOT VALID for PRIMARY KEY or UNIQUE)."""
+    from db.review.findings import finding
+
+    groups: dict[tuple[str, int | None, str], list[tuple[Finding, str, bool]]] = {}
+    for entry in found:
+        made, statement, _raw = entry
+        groups.setdefault((made.path, made.line, _normalize(statement)), []).append(entry)
+    kept: list[Finding] = []
+    for entries in groups.values():
+        first, statement, raw = entries[0]
+        rules = [made.rule for made, _, _ in entries]
+        ours = _raw_rule(statement, first.table) if raw else None
+        if ours is not None:
+            flagged = " ".join(statement.split())[:160]
+            made = finding(
+                ours[0],
+                path=first.path,
+                line=first.line,
+                revision=first.revision,
+                message=f"{ours[1]} (SQL: {flagged})",
+                table=first.table,
+            )
+            made.source = "squawk"
+            made.also = list(dict.fromkeys(rules))
+            kept.append(made)
+            continue
+        keyed = _PRIMARY_KEY.search(statement) or _UNIQUE.search(statement)
+        useful = [m for m, _, _ in entries if not (keyed and m.rule[7:] in _NOT_VALID_RULES)] or [
+            first
+        ]
+        head = next((m for m in useful if m.rule[7:] in SAME_AS), useful[0])
+        head.also = list(dict.fromkeys(r for r in rules if r != head.rule))
+        kept.append(head)
+    return kept
 
 
 def lint(script: ScriptFile, sql: str, binary: str, config: LintConfig) -> list[Finding]:
     """squawk's findings on `sql` (this revision's upgrade) as findings on the revision file."""
     lines = sql.splitlines()
-    found = (_finding(script, item, lines) for item in run_squawk(binary, sql, config, "r.sql"))
-    return [f for f in found if f is not None]
+    found = (
+        _squawk_finding(script, item, lines) for item in run_squawk(binary, sql, config, "r.sql")
+    )
+    return fold([f for f in found if f is not None])
 
 
 _MARKER = re.compile(r"^-- Running upgrade (\S*)\s*->\s*(\S+)")
@@ -200,7 +298,7 @@ def lint_chain(
     import tempfile
 
     by_id = {str(s.revision): s for s in scripts}
-    found: list[Finding] = []
+    found: list[tuple[Finding, str, bool]] = []
     with tempfile.TemporaryDirectory(prefix="manage-review-squawk-") as directory:
         files: dict[str, tuple[ScriptFile, list[str]]] = {}
         for index, (revision, lines) in enumerate(_chunks(sql)):
@@ -212,10 +310,10 @@ def lint_chain(
             return []
         for item in run_squawk_files(binary, list(files), config):
             script, lines = files.get(str(item.get("file")), (None, []))
-            made = _finding(script, item, lines) if script is not None else None
+            made = _squawk_finding(script, item, lines) if script is not None else None
             if made is not None:
                 found.append(made)
-    return found
+    return fold(found)
 
 
 def linear_runs(scripts: list[ScriptFile]) -> list[list[ScriptFile]]:
@@ -245,11 +343,24 @@ def merge_duplicates(findings: list[Finding]) -> list[Finding]:
     kept = []
     for item in findings:
         if item.source == "squawk":
-            same = SAME_AS.get(item.rule.removeprefix("squawk:"))
+            named = item.rule.removeprefix("squawk:")
+            same = SAME_AS.get(named) if item.rule.startswith("squawk:") else item.rule
             twin = ours.get((item.path, item.line, same)) if same else None
+            if twin is None:  # or any of the squawk rules folded into it
+                twin = next(
+                    (
+                        ours.get((item.path, item.line, SAME_AS.get(r.removeprefix("squawk:"))))
+                        for r in item.also
+                        if ours.get((item.path, item.line, SAME_AS.get(r.removeprefix("squawk:"))))
+                    ),
+                    None,
+                )
             if twin is not None:
-                if item.rule not in twin.also:
-                    twin.also.append(item.rule)
+                for rule in (
+                    [item.rule, *item.also] if item.rule.startswith("squawk:") else item.also
+                ):
+                    if rule not in twin.also:
+                        twin.also.append(rule)
                 continue
         kept.append(item)
     return kept
