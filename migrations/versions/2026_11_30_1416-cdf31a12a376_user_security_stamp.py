@@ -35,7 +35,10 @@ def upgrade() -> None:
     stamp = _RANDOM_STAMP.get(op.get_context().dialect.name)
     if stamp is not None:
         # Tokens issued before this revision carry no stamp and stop working: log in again.
-        op.execute(f'UPDATE users SET security_stamp = {stamp}')
+        # One statement, in the DDL transaction, is deliberate: the column is new, so no
+        # reader waits on these rows, and every existing user needs a stamp before the API
+        # checks one.
+        op.execute(f'UPDATE users SET security_stamp = {stamp}')  # manage: allow backfill new column, set once for existing users
 
 
 def downgrade() -> None:
