@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
     NOT_AT_HEAD = "NOT_AT_HEAD"
     BACKFILL_PENDING = "BACKFILL_PENDING"  # a revision requires a backfill not yet complete
     MIGRATION_FAILED = "MIGRATION_FAILED"  # a revision raised while it ran (exit 8)
+    BACKFILL_FAILED = "BACKFILL_FAILED"  # a backfill's own SQL or function raised (exit 8)
     FOREIGN_KEY_VIOLATION = "FOREIGN_KEY_VIOLATION"  # a SQLite migration left orphans (exit 8)
     OFFLINE_READ = "OFFLINE_READ"  # --sql on a revision that reads the database (exit 5)
     REVISION_BROKEN = "REVISION_BROKEN"  # `make` wrote a file that does not import (exit 5)

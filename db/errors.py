@@ -73,6 +73,14 @@ class RevisionFailed(DatabaseLayerError):
     code = "MIGRATION_FAILED"
 
 
+class BackfillFailed(RevisionFailed):
+    """A declared backfill's own work (its SQL or function) raised on a batch (exit 8): the
+    message names the backfill, the key range and the reason; earlier batches stay committed
+    and a rerun resumes at the failed batch."""
+
+    code = "BACKFILL_FAILED"
+
+
 class ForeignKeyViolation(RevisionFailed):
     """A SQLite migration left rows whose foreign key points nowhere; rolled back (exit 8)."""
 

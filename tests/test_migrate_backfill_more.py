@@ -100,7 +100,7 @@ def test_a_bad_declaration_is_exit_5_naming_it_and_nothing_runs(
     assert progress(declared, "bf_total") == ("pending", None, 0, 0)
 
 
-def test_a_batch_function_that_raises_rolls_that_batch_back_and_keeps_the_earlier_ones(
+def test_a_batch_function_that_raises_is_exit_8_and_keeps_the_earlier_batches(
     cli,
     declared: str,  # noqa: F811
     scripts: dict[str, str],  # noqa: F811
@@ -118,9 +118,15 @@ def test_a_batch_function_that_raises_rolls_that_batch_back_and_keeps_the_earlie
         "batch_size=10)",
     )
     assert cli(["migrate", "upgrade", "bf000009"], db=declared, env=scripts).exit_code == 0
-    result = cli(["migrate", "backfill", "fails"], db=declared, env=scripts)
-    assert result.exit_code == 70
-    assert "RuntimeError" in result.stderr and "Traceback" not in result.stderr
+    result = cli(["migrate", "backfill", "fails", "--json"], db=declared, env=scripts)
+    # The revision's own code failed: exit 8 like a failing revision, never 70 (a bug here).
+    assert result.exit_code == 8, result.stderr
+    # On a pipe stderr carries the progress events (JSON lines); the error is the last line.
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "Traceback" not in result.stderr
+    assert "backfill fails failed on keys 41..50: RuntimeError: boom" in line
+    assert "rerun resumes" in line
+    assert envelope(result.stdout)["error_code"] == "BACKFILL_FAILED"
     assert progress(declared, "fails") == ("pending", "40", 40, 4)
     hits = [row[2] for row in items(declared)]
     assert hits == [1] * 40 + [0] * (ROWS - 40)

@@ -33,6 +33,7 @@ from db.backfill import progress
 from db.backfill.declaration import Backfill
 from db.backfill.discovery import Declared, select
 from db.config import DatabaseSettings
+from db.errors import BackfillFailed
 from db.migrations import script_directory
 from db.progress import ledger
 
@@ -264,14 +265,22 @@ def _one_batch(
     if not count:
         progress.mark_complete(connection, bf.name)
         return None
-    if bf.sql is not None:
-        statement = sa.text(bf.sql).bindparams(
-            sa.bindparam("lo", type_=column.type), sa.bindparam("hi", type_=column.type)
-        )
-        changed = connection.execute(statement, {"lo": lo, "hi": hi}).rowcount
-    else:
-        assert bf.function is not None
-        changed = bf.function(connection, lo, hi)
+    try:
+        if bf.sql is not None:
+            statement = sa.text(bf.sql).bindparams(
+                sa.bindparam("lo", type_=column.type), sa.bindparam("hi", type_=column.type)
+            )
+            changed = connection.execute(statement, {"lo": lo, "hi": hi}).rowcount
+        else:
+            assert bf.function is not None
+            changed = bf.function(connection, lo, hi)
+    except Exception as exc:
+        if _transient(exc):
+            raise  # retried, or the runner's own timeout / lost-connection handling
+        raise BackfillFailed(
+            f"backfill {bf.name} failed on keys {lo!r}..{hi!r}: {_reason(exc)}; "
+            "earlier batches stay committed and a rerun resumes at this batch"
+        ) from exc
     progress.advance(connection, bf.name, last_key=hi, keys=int(count))
     return _Batch(keys=int(count), changed=int(count if changed is None else changed), last_key=hi)
 
@@ -296,6 +305,28 @@ def _next_range(
     hi = connection.execute(after.order_by(None).order_by(column.desc()).limit(1)).scalar()
     count = connection.execute(sa.select(sa.func.count()).select_from(after.subquery())).scalar()
     return lo, hi, int(count or 0)
+
+
+def _transient(exc: BaseException) -> bool:
+    """A lost connection, a timeout or a lock conflict: not the backfill's own fault."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return isinstance(exc, ConnectionError | TimeoutError) and not isinstance(
+            exc, FileNotFoundError
+        )
+    state = _sqlstate(exc)
+    if state is None:
+        text = str(getattr(exc, "orig", exc)).lower()
+        return exc.connection_invalidated or any(
+            word in text for word in ("locked", "busy", "interrupted", "closed", "connection")
+        )
+    return state in RETRY_SQLSTATES or state[:2] in {"08", "53", "57", "58"} or state == "55P03"
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the driver's (or the function's) own message, never parameters."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, sa.exc.DBAPIError) else exc
+    text = str(orig or exc).strip().splitlines()
+    return f"{type(orig or exc).__name__}: {text[0]}" if text else type(orig or exc).__name__
 
 
 def _sqlstate(exc: BaseException) -> str | None:
