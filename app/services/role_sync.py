@@ -91,6 +91,8 @@ def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocumen
     for index, spec in enumerate(document.roles):
         line = lines[index] if index < len(lines) else None
         problem = role_name_problem(spec.name)
+        if problem is None and (found := _column_problem(spec)) is not None:
+            problem = f"roles.{index}.{found[0]}: {found[1]}"
         if problem is None and spec.name in seen:
             problem = f"role {spec.name!r} appears twice"
         problem = problem or next(
@@ -100,6 +102,20 @@ def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocumen
             raise _invalid(source, line, problem)
         seen[spec.name] = index
     return document
+
+
+def _column_problem(spec: RoleSpec) -> tuple[str, str] | None:
+    """A name or description the roles table cannot store (NUL characters, lengths)."""
+    from sqlmodel import SQLModel
+
+    from app.services.column_checks import json_problem, row_problem
+
+    found = row_problem(
+        SQLModel.metadata.tables["roles"], spec.model_dump(include={"name", "description"})
+    )
+    if found is None and (problem := json_problem(spec.permissions)) is not None:
+        found = ("permissions", problem)
+    return found
 
 
 def require_roles_key(document: RolesDocument, *, source: str) -> None:
