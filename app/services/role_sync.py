@@ -131,16 +131,21 @@ def require_roles_key(document: RolesDocument, *, source: str) -> None:
 
 
 def refuse_pruning_everything(plan: SyncPlan, document: RolesDocument) -> None:
-    """403 when the file declares no role (`roles: []`) and the plan removes every role.
+    """403 when the prune would remove every role that exists before the sync.
 
-    The caller lets it through with an explicit flag (`--prune-all`).
+    Whatever the file adds: a file that declares only new roles (a typo'd or wrong file)
+    would otherwise replace the whole set. The caller lets it through with `--prune-all`.
     """
     removals = [c.role for c in plan.changes if c.op == "remove"]
-    if removals and not document.roles:
+    created = {c.role for c in plan.changes if c.op == "create"}
+    kept = [spec.name for spec in document.roles if spec.name not in created]
+    if removals and not kept:
+        shown = ", ".join(removals[:10]) + (
+            f" and {len(removals) - 10} more" if len(removals) > 10 else ""
+        )
         raise AppException(
             403,
-            f"--prune with `roles: []` would remove every role ({', '.join(removals)}); "
-            "add --prune-all to mean it",
+            f"--prune would remove every existing role ({shown}); add --prune-all to mean it",
             ErrorCode.REFUSED,
         )
 
