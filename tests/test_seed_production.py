@@ -121,7 +121,7 @@ def test_users_delete_on_a_production_terminal_wants_the_email_not_yes(db_url, t
 def test_roles_sync_prune_on_a_production_terminal_wants_the_role_names(
     cli, db_url, tmp_path
 ) -> None:
-    for name in ("legacy", "old"):
+    for name in ("keeper", "legacy", "old"):  # keeper is kept: no --prune-all needed
         assert cli(["roles", "create", name], db=db_url).exit_code == 0
     (tmp_path / "roles.yaml").write_text("roles:\n  - name: keeper\n", encoding="utf-8")
     args = ["roles", "sync", "roles.yaml", "--prune", "--yes"]
@@ -129,7 +129,7 @@ def test_roles_sync_prune_on_a_production_terminal_wants_the_role_names(
     code, out, _err = on_a_terminal(args, "yes", db=db_url, cwd=tmp_path, env=env)
     assert code == 7
     assert "Type 'legacy,old' to confirm" in out
-    assert roles(db_url) == ["legacy", "old"]
+    assert roles(db_url) == ["keeper", "legacy", "old"]
     code, out, err = on_a_terminal(args, "legacy, old", db=db_url, cwd=tmp_path, env=env)
     assert code == 0, err
     assert roles(db_url) == ["keeper"]
