@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -216,17 +217,26 @@ def dump(
         from manage.private_files import write_file
 
         document = await dump_tables(db, tables=tables, include_secrets=include_secrets)
-        if output is not None:
-            write_file(output, render_yaml(document), private=include_secrets)
-        return document
+        if output is None:
+            if include_secrets and sys.stdout.isatty():
+                typer.echo(
+                    "warning: --include-secrets without --output prints password hashes "
+                    "on this terminal",
+                    err=True,
+                )
+            return document
+        write_file(output, render_yaml(document), private=include_secrets)
+        # Only where it went and how much: the rows (and any secrets) stay in the file.
+        return {"output": str(output), "tables": views.row_counts(document)}
 
-    def render(document: dict[str, Any]) -> None:
+    def render(result: dict[str, Any]) -> None:
         from app.services.seed_dump import render_yaml
 
         if output is None:
-            typer.echo(render_yaml(document), nl=False)
+            typer.echo(render_yaml(result), nl=False)
         else:
-            success_line(f"wrote {', '.join(document)} to {output}")
+            counts = ", ".join(f"{name} ({n})" for name, n in result["tables"].items())
+            success_line(f"wrote {counts} to {output}")
 
     run_session(ctx, handler, json_output=json_output, render=render)
 
