@@ -88,7 +88,7 @@ def run(
         default = seed_set or settings.app.environment.value
         files = select_files(seeds_dir, list(targets or []), default_set=default)
         if settings.is_production:
-            _guard_production_sets(files, yes=yes, force=force)
+            _guard_production_sets(files, seeds_dir, yes=yes, force=force)
         return load(
             files,
             production=settings.is_production,
@@ -109,14 +109,17 @@ def run(
     run_session(ctx, handler, json_output=json_output, render=views.render_run)
 
 
-PRODUCTION_SETS = ("base", "production")
+def _guard_production_sets(files: list[Any], seeds_dir: Path, *, yes: bool, force: bool) -> None:
+    """In production, loading a set meant for another environment is a destructive act.
 
-
-def _guard_production_sets(files: list[Any], *, yes: bool, force: bool) -> None:
-    """In production, loading a set meant for another environment is a destructive act."""
+    A file outside the seeds directory's own base/ and production/ folders is named by its
+    path (a folder called `production` elsewhere is not the production set)."""
+    from app.services.seed_guards import production_set, set_label
     from manage.confirm import confirm_destructive
 
-    others = list(dict.fromkeys(f.seed_set for f in files if f.seed_set not in PRODUCTION_SETS))
+    others = list(
+        dict.fromkeys(set_label(f, seeds_dir) for f in files if not production_set(f, seeds_dir))
+    )
     if others:
         confirm_destructive(
             action=f"load seed set(s) {', '.join(others)}",

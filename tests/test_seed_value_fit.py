@@ -140,3 +140,18 @@ def test_a_price_with_trailing_zeros_within_the_scale_converges_on_a_rerun(
     again = cli(["seed", "run", "ok.yaml", "--json"], db=db_url, env=ENV)
     assert again.exit_code == 0, again.stderr
     assert '"updated": 0' in again.stdout and '"created": 0' in again.stdout
+
+
+@pytest.mark.parametrize("command", ["seed run", "roles sync"])
+def test_a_nul_character_is_exit_5_from_the_real_console_script(
+    manage_proc, db_url, tmp_path: Path, command
+) -> None:
+    # The real process has not imported every model up front: the check must not need it.
+    (tmp_path / "nul.yaml").write_text(
+        'roles:\n  - name: nulrole\n    description: "a\\0b"\n', encoding="utf-8"
+    )
+    outcome = manage_proc([*command.split(), str(tmp_path / "nul.yaml")], db=db_url)
+    assert outcome.exit_code == 5, outcome.stderr
+    assert "nul.yaml:" in outcome.stderr
+    assert "description: contains a NUL character" in outcome.stderr
+    assert fetch(db_url, "SELECT count(*) FROM roles") == [(0,)]

@@ -108,6 +108,7 @@ def _column_problem(spec: RoleSpec) -> tuple[str, str] | None:
     """A name or description the roles table cannot store (NUL characters, lengths)."""
     from sqlmodel import SQLModel
 
+    import app.models  # noqa: F401  (registers every table)
     from app.services.column_checks import json_problem, row_problem
 
     found = row_problem(

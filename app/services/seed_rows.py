@@ -91,6 +91,7 @@ def _check_columns(row: Row, table: str, values: dict[str, Any]) -> None:
     """Each value fits its column of `table` (NUL characters, lengths): a 422 naming it."""
     from sqlmodel import SQLModel
 
+    import app.models  # noqa: F401  (registers every table)
     from app.services.column_checks import row_problem
 
     found = row_problem(SQLModel.metadata.tables[table], values)
