@@ -211,6 +211,9 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
                 for identity in _identities(section, row):
                     _declared(declared, identity, row)
             loaded.models.append(section)
+    from app.services.seed_order import in_dependency_order
+
+    loaded.models = in_dependency_order(loaded.models)
     return loaded
 
 
