@@ -11,6 +11,14 @@ reading one is bounded before any of it is trusted:
   gigabytes (the "billion laughs"). Seed data never needs them; write the value out.
 - **Nesting depth** at most `MAX_DEPTH` (64): deeper documents are refused before the Python
   objects are built (recursion there would otherwise crash).
+- **At most `MAX_NODES` (250,000) nodes** (every scalar, list and mapping counts one), counted
+  on the parser's event stream before any node is built: building a node costs ~0.7 KB and
+  ~20 us in PyYAML, so a 3 MB `[[],[],...]` would otherwise take gigabytes and tens of seconds.
+  A row of n fields is 2n + 1 nodes: 250,000 nodes is about 22,000 ten-field rows per file.
+  Memory for an accepted file is thus bounded by about the file size plus 250,000 nodes
+  (`bench/yaml_nodes.py` prints the figures); a refusal comes after at most 250,000 events.
+- **No merge keys** (`<<`): a merge silently resolves duplicates (`<<: {is_superuser: true}`
+  hides a flag from the duplicate-key check), so it is refused like an alias.
 - **Duplicate mapping keys** are an error naming file:line of both occurrences (PyYAML keeps
   the last one silently: a second `is_superuser: true` would win).
 
@@ -29,6 +37,8 @@ from typing import Any
 
 MAX_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64
+MAX_NODES = 250_000
+MERGE_TAG = "tag:yaml.org,2002:merge"
 FRAGMENT_CHARS = 40
 
 
@@ -139,9 +149,17 @@ def _check_events(text: str, source: str) -> bool:
     import yaml
 
     depth = 0
+    nodes = 0
     content = False
     for event in yaml.parse(text, Loader=_loader_class()):
         line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise YamlError(
+                    f"{source}:{line}",
+                    f"more than {MAX_NODES:,} YAML nodes (values, lists, mappings); split the file",
+                )
         if isinstance(event, yaml.AliasEvent):
             raise YamlError(
                 f"{source}:{line}",
@@ -171,6 +189,11 @@ def _check_duplicate_keys(node: Any, source: str) -> None:
     stack = [node]
     while stack:
         current = stack.pop()
+        if isinstance(current, yaml.ScalarNode) and current.tag == MERGE_TAG:
+            raise YamlError(
+                f"{source}:{current.start_mark.line + 1}",
+                "YAML merge keys (<<) are not allowed; write the fields out",
+            )
         if isinstance(current, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for key, value in current.value:

@@ -296,7 +296,7 @@ def sync_roles(
         bool,
         typer.Option(
             "--prune-all",
-            help="With --prune: allow a file that leaves no role at all (removes every role).",
+            help="With --prune: allow removing every role that exists before the sync.",
         ),
     ] = False,
     yes: YesOption = False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -81,7 +82,7 @@ def run(
         default = seed_set or settings.app.environment.value
         files = select_files(seeds_dir, list(targets or []), default_set=default)
         if settings.is_production:
-            _guard_production_sets(files, yes=yes, force=force)
+            _guard_production_sets(files, seeds_dir, yes=yes, force=force)
         return load(
             files,
             production=settings.is_production,
@@ -102,14 +103,17 @@ def run(
     run_session(ctx, handler, json_output=json_output, render=views.render_run)
 
 
-PRODUCTION_SETS = ("base", "production")
+def _guard_production_sets(files: list[Any], seeds_dir: Path, *, yes: bool, force: bool) -> None:
+    """In production, loading a set meant for another environment is a destructive act.
 
-
-def _guard_production_sets(files: list[Any], *, yes: bool, force: bool) -> None:
-    """In production, loading a set meant for another environment is a destructive act."""
+    A file outside the seeds directory's own base/ and production/ folders is named by its
+    path (a folder called `production` elsewhere is not the production set)."""
+    from app.services.seed_guards import production_set, set_label
     from manage.confirm import confirm_destructive
 
-    others = list(dict.fromkeys(f.seed_set for f in files if f.seed_set not in PRODUCTION_SETS))
+    others = list(
+        dict.fromkeys(set_label(f, seeds_dir) for f in files if not production_set(f, seeds_dir))
+    )
     if others:
         confirm_destructive(
             action=f"load seed set(s) {', '.join(others)}",
@@ -210,17 +214,26 @@ def dump(
         from manage.private_files import write_file
 
         document = await dump_tables(db, tables=tables, include_secrets=include_secrets)
-        if output is not None:
-            write_file(output, render_yaml(document), private=include_secrets)
-        return document
+        if output is None:
+            if include_secrets and sys.stdout.isatty():
+                typer.echo(
+                    "warning: --include-secrets without --output prints password hashes "
+                    "on this terminal",
+                    err=True,
+                )
+            return document
+        write_file(output, render_yaml(document), private=include_secrets)
+        # Only where it went and how much: the rows (and any secrets) stay in the file.
+        return {"output": str(output), "tables": views.row_counts(document)}
 
-    def render(document: dict[str, Any]) -> None:
+    def render(result: dict[str, Any]) -> None:
         from app.services.seed_dump import render_yaml
 
         if output is None:
-            typer.echo(render_yaml(document), nl=False)
+            typer.echo(render_yaml(result), nl=False)
         else:
-            success_line(f"wrote {', '.join(document)} to {output}")
+            counts = ", ".join(f"{name} ({n})" for name, n in result["tables"].items())
+            success_line(f"wrote {counts} to {output}")
 
     run_session(ctx, handler, json_output=json_output, render=render)
 

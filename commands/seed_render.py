@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from manage.output import success_line
 
@@ -80,3 +80,15 @@ def render_fake(result: FakeUsersResult | FakeRowsResult) -> None:
         f"created {result.created} user(s), skipped {result.skipped} existing, "
         f"in {result.seconds:.1f}s"
     )
+
+
+def row_counts(document: dict[str, Any]) -> dict[str, int]:
+    """Rows per section of a dump: users, roles, and each model section by its model."""
+    counts: dict[str, int] = {}
+    for section, value in document.items():
+        if section == "models":
+            for part in value:
+                counts[str(part.get("model"))] = len(part.get("rows") or [])
+        else:
+            counts[section] = len(value or [])
+    return counts

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fetch
 from tests.roles_support import audit_rows, create_user, member_rows, permission_rows, role_rows
 
 ROLES_YAML = """\
@@ -88,9 +89,10 @@ def test_prune_removes_roles_missing_from_the_file_after_confirmation(
     cli, db_url, roles_file
 ) -> None:
     cli(["roles", "create", "legacy", "-p", "old:*"], db=db_url)
+    cli(["roles", "create", "editor", "-p", "posts:*"], db=db_url)  # kept: no --prune-all
     refused = cli(["roles", "sync", str(roles_file), "--prune"], db=db_url)
     assert refused.exit_code == 7
-    assert [name for name, _ in role_rows(db_url)] == ["legacy"]
+    assert [name for name, _ in role_rows(db_url)] == ["editor", "legacy"]
 
     pruned = cli(["roles", "sync", str(roles_file), "--prune", "--yes"], db=db_url)
     assert pruned.exit_code == 0, pruned.stderr
@@ -103,6 +105,7 @@ def test_prune_of_a_held_role_is_exit_4_and_the_whole_sync_is_rolled_back(
     cli, db_url, roles_file
 ) -> None:
     cli(["roles", "create", "legacy"], db=db_url)
+    cli(["roles", "create", "editor", "-p", "posts:*"], db=db_url)  # kept: no --prune-all
     create_user(db_url, "ann@example.com")
     cli(["roles", "grant", "legacy", "ann@example.com"], db=db_url)
 
@@ -110,7 +113,7 @@ def test_prune_of_a_held_role_is_exit_4_and_the_whole_sync_is_rolled_back(
     assert refused.exit_code == 4
     assert "legacy (1 user(s))" in refused.stderr
     # One transaction: the creates planned before the refusal did not happen either.
-    assert [name for name, _ in role_rows(db_url)] == ["legacy"]
+    assert [name for name, _ in role_rows(db_url)] == ["editor", "legacy"]
 
     forced = cli(["roles", "sync", str(roles_file), "--prune", "--yes", "--force"], db=db_url)
     assert forced.exit_code == 0, forced.stderr
@@ -201,11 +204,12 @@ def test_prune_in_production_without_a_terminal_needs_yes_and_force(
     cli, db_url, roles_file
 ) -> None:
     cli(["roles", "create", "legacy"], db=db_url)
+    cli(["roles", "create", "editor", "-p", "posts:*"], db=db_url)  # kept: no --prune-all
     env = {"ENVIRONMENT": "production"}
     refused = cli(["roles", "sync", str(roles_file), "--prune", "--yes"], db=db_url, env=env)
     assert refused.exit_code == 7
     assert "without a terminal" in refused.stderr
-    assert [name for name, _ in role_rows(db_url)] == ["legacy"]
+    assert [name for name, _ in role_rows(db_url)] == ["editor", "legacy"]
     done = cli(
         ["roles", "sync", str(roles_file), "--prune", "--yes", "--force"], db=db_url, env=env
     )
@@ -217,3 +221,43 @@ def test_export_to_a_path_that_cannot_be_written_is_exit_5(cli, db_url, tmp_path
     outcome = cli(["roles", "export", str(tmp_path / "missing" / "roles.yaml")], db=db_url)
     assert outcome.exit_code == 5
     assert "cannot write" in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "roles:\n  - {name: newcomer, permissions: [users:read]}\n",
+        "roles:\n  - {name: newcomer}\n  - {name: another}\n",
+        "roles: []\n",
+    ],
+    ids=["one_new_role", "two_new_roles", "no_roles"],
+)
+def test_a_prune_that_removes_every_existing_role_needs_prune_all_whatever_the_file_adds(
+    cli, db_url, tmp_path, document
+) -> None:
+    for name in ("keeper", "other"):
+        assert cli(["roles", "create", name], db=db_url).exit_code == 0
+    (tmp_path / "roles.yaml").write_text(document, encoding="utf-8")
+    refused = cli(["roles", "sync", str(tmp_path / "roles.yaml"), "--prune", "--yes"], db=db_url)
+    assert refused.exit_code == 7, refused.stderr
+    assert "--prune would remove every existing role (keeper, other)" in refused.stderr
+    assert "--prune-all" in refused.stderr
+    assert sorted(r for (r,) in fetch(db_url, "SELECT name FROM roles")) == ["keeper", "other"]
+    done = cli(
+        ["roles", "sync", str(tmp_path / "roles.yaml"), "--prune", "--prune-all", "--yes"],
+        db=db_url,
+    )
+    assert done.exit_code == 0, done.stderr
+    names = {r for (r,) in fetch(db_url, "SELECT name FROM roles")}
+    assert not names & {"keeper", "other"}
+
+
+def test_a_prune_that_keeps_one_existing_role_needs_no_prune_all(cli, db_url, tmp_path) -> None:
+    for name in ("keeper", "other"):
+        assert cli(["roles", "create", name], db=db_url).exit_code == 0
+    (tmp_path / "roles.yaml").write_text(
+        "roles:\n  - {name: keeper}\n  - {name: newcomer}\n", encoding="utf-8"
+    )
+    done = cli(["roles", "sync", str(tmp_path / "roles.yaml"), "--prune", "--yes"], db=db_url)
+    assert done.exit_code == 0, done.stderr
+    assert sorted(r for (r,) in fetch(db_url, "SELECT name FROM roles")) == ["keeper", "newcomer"]

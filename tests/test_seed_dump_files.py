@@ -79,3 +79,51 @@ def test_a_directory_at_the_output_path_is_exit_5(cli, user_db, tmp_path) -> Non
     outcome = dump(cli, user_db, tmp_path / "out.yaml", "--include-secrets")
     assert outcome.exit_code in (2, 5)
     assert (tmp_path / "out.yaml").is_dir()
+
+
+def _hash(db_url: str) -> str:
+    from tests.conftest import fetch
+
+    [(hashed,)] = fetch(db_url, "SELECT hashed_password FROM users")
+    return hashed
+
+
+@pytest.mark.parametrize("secrets", [True, False], ids=["secrets", "no_secrets"])
+def test_dump_to_a_file_with_json_reports_only_the_path_tables_and_counts(
+    manage_proc, user_db, tmp_path, secrets
+) -> None:
+    import json
+
+    path = tmp_path / "dump.yaml"
+    args = ["seed", "dump", "users", "roles", "--output", str(path), "--json"]
+    outcome = manage_proc([*args, *(["--include-secrets"] * secrets)], db=user_db)
+    assert outcome.exit_code == 0, outcome.stderr
+    hashed = _hash(user_db)
+    assert hashed not in outcome.stdout and hashed not in outcome.stderr
+    assert "ann@example.com" not in outcome.stdout  # no rows at all, only counts
+    data = json.loads(outcome.stdout)["data"]
+    assert data["output"] == str(path)
+    assert data["tables"]["users"] == 1
+    assert set(data) == {"output", "tables"}
+    assert all(isinstance(n, int) for n in data["tables"].values())
+    assert (hashed in path.read_text(encoding="utf-8")) is secrets
+
+
+def test_dump_to_a_file_prints_counts_not_rows(cli, user_db, tmp_path) -> None:
+    outcome = dump(cli, user_db, tmp_path / "dump.yaml", "--include-secrets")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert _hash(user_db) not in outcome.stdout
+    assert "users (1)" in outcome.stdout
+
+
+def test_secrets_reach_stdout_only_without_output_and_with_include_secrets(
+    manage_proc, user_db
+) -> None:
+    hashed = _hash(user_db)
+    shown = manage_proc(["seed", "dump", "users", "--include-secrets", "--json"], db=user_db)
+    assert shown.exit_code == 0, shown.stderr
+    assert hashed in shown.stdout
+    assert "warning" not in shown.stderr  # not a terminal: a pipe asked for it
+    hidden = manage_proc(["seed", "dump", "users", "--json"], db=user_db)
+    assert hidden.exit_code == 0, hidden.stderr
+    assert hashed not in hidden.stdout

@@ -121,7 +121,7 @@ def test_users_delete_on_a_production_terminal_wants_the_email_not_yes(db_url, t
 def test_roles_sync_prune_on_a_production_terminal_wants_the_role_names(
     cli, db_url, tmp_path
 ) -> None:
-    for name in ("legacy", "old"):
+    for name in ("keeper", "legacy", "old"):  # keeper is kept: no --prune-all needed
         assert cli(["roles", "create", name], db=db_url).exit_code == 0
     (tmp_path / "roles.yaml").write_text("roles:\n  - name: keeper\n", encoding="utf-8")
     args = ["roles", "sync", "roles.yaml", "--prune", "--yes"]
@@ -129,7 +129,7 @@ def test_roles_sync_prune_on_a_production_terminal_wants_the_role_names(
     code, out, _err = on_a_terminal(args, "yes", db=db_url, cwd=tmp_path, env=env)
     assert code == 7
     assert "Type 'legacy,old' to confirm" in out
-    assert roles(db_url) == ["legacy", "old"]
+    assert roles(db_url) == ["keeper", "legacy", "old"]
     code, out, err = on_a_terminal(args, "legacy, old", db=db_url, cwd=tmp_path, env=env)
     assert code == 0, err
     assert roles(db_url) == ["keeper"]
@@ -145,3 +145,40 @@ def test_a_set_on_a_production_terminal_is_confirmed_by_typing_its_name(
     code, out, err = on_a_terminal(args, "dev", db=db_url, cwd=tmp_path, env=PROD)
     assert code == 0, err
     assert roles(db_url) == ["from-base", "from-dev"]
+
+
+@pytest.mark.parametrize("name", ["production", "base"])
+def test_a_folder_named_like_a_production_set_outside_the_seeds_dir_needs_the_flags(
+    cli, db_url, seeds, tmp_path, name
+) -> None:
+    evil = tmp_path / "elsewhere" / name / "evil.yaml"
+    evil.parent.mkdir(parents=True)
+    evil.write_text("roles:\n  - {name: smuggled, permissions: ['*']}\n", encoding="utf-8")
+    refused = cli(["seed", "run", str(evil)], db=db_url, env=PROD)
+    assert refused.exit_code == 7, refused.stderr
+    assert "refusing to load seed set(s) " in refused.stderr
+    assert "evil.yaml" in refused.stderr  # named by its path, not as the production set
+    assert roles(db_url) == []
+    done = cli(["seed", "run", str(evil), "--yes", "--force"], db=db_url, env=PROD)
+    assert done.exit_code == 0, done.stderr
+    assert "smuggled" in roles(db_url)
+
+
+def test_a_production_set_that_is_a_symlink_out_of_the_seeds_dir_needs_the_flags(
+    cli, db_url, seeds, tmp_path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "roles.yaml").write_text("roles:\n  - name: smuggled\n", encoding="utf-8")
+    (seeds / "production" / "roles.yaml").unlink()
+    (seeds / "production").rmdir()
+    (seeds / "production").symlink_to(outside, target_is_directory=True)
+    refused = cli(["seed", "run"], db=db_url, env=PROD)
+    assert refused.exit_code == 7, refused.stderr
+    assert roles(db_url) == []
+
+
+def test_the_projects_own_production_file_named_by_path_needs_no_flags(cli, db_url, seeds) -> None:
+    outcome = cli(["seed", "run", "seeds/production/roles.yaml"], db=db_url, env=PROD)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert roles(db_url) == ["from-base", "from-production"] or roles(db_url) == ["from-production"]

@@ -183,3 +183,54 @@ def test_a_huge_bad_value_is_echoed_as_a_short_fragment_only(
     assert line.startswith("error: big.yaml:2")
     assert len(line) < 400
     assert "\x1b" not in line
+
+
+def _flow_sequence_bomb(path: Path, lists: int) -> None:
+    """`roles: [[],[],...]`: 3 bytes per node, the cheapest way to ask for millions of nodes."""
+    path.write_text("roles: [" + ",".join(["[]"] * lists) + "]\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", ["seed run", "roles sync --prune --yes"])
+def test_a_3_mb_flow_sequence_is_refused_by_its_node_count_before_it_is_built(
+    manage_proc, db_url, tmp_path, command
+) -> None:
+    # 1,048,576 empty lists on one line: building them took 2 GB and 40 s before exit 5.
+    _flow_sequence_bomb(tmp_path / "flat.yaml", 1 << 20)
+    words = command.split()
+    outcome = manage_proc(
+        [*words[:2], str(tmp_path / "flat.yaml"), *words[2:]],
+        db=db_url,
+        timeout=20,  # the bound on time: the refusal itself takes well under a second
+    )
+    assert outcome.exit_code == 5, outcome.stderr
+    assert outcome.stderr.startswith("error: ")
+    assert outcome.stderr.strip().endswith(
+        f"flat.yaml:1: more than {yaml_loader.MAX_NODES:,} YAML nodes "
+        "(values, lists, mappings); split the file"
+    )
+    assert len(outcome.stderr.splitlines()) == 1
+    assert written(db_url) == [(0, 0, 0)]
+
+
+def test_the_node_cap_counts_every_kind_of_node_and_names_the_line_it_is_crossed_on(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(yaml_loader, "MAX_NODES", 3_000)
+    cap = yaml_loader.MAX_NODES
+    # a document of exactly `cap` nodes is read: the root mapping, the key, the list, and items
+    exact = "roles:\n" + "".join("- 1\n" for _ in range(cap - 3))
+    assert len(yaml_loader.load_text(exact, "exact.yaml").data["roles"]) == cap - 3
+    # one more scalar, on its own line, crosses it there
+    over = exact + "- 1\n"
+    with pytest.raises(yaml_loader.YamlError) as refused:
+        yaml_loader.load_text(over, "over.yaml")
+    assert refused.value.where == f"over.yaml:{cap - 1}"
+    # mappings count too: {a: b} is three nodes
+    mappings = "roles:\n" + "".join("- {a: b}\n" for _ in range(cap // 3))
+    with pytest.raises(yaml_loader.YamlError, match="YAML nodes"):
+        yaml_loader.load_text(mappings, "mappings.yaml")
+
+
+def test_a_quoted_merge_key_is_an_ordinary_field_name() -> None:
+    document = yaml_loader.load_text('roles:\n  - {name: a, "<<": 1}\n', "quoted.yaml")
+    assert document.data["roles"][0]["<<"] == 1

@@ -91,6 +91,8 @@ def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocumen
     for index, spec in enumerate(document.roles):
         line = lines[index] if index < len(lines) else None
         problem = role_name_problem(spec.name)
+        if problem is None and (found := _column_problem(spec)) is not None:
+            problem = f"roles.{index}.{found[0]}: {found[1]}"
         if problem is None and spec.name in seen:
             problem = f"role {spec.name!r} appears twice"
         problem = problem or next(
@@ -100,6 +102,21 @@ def parse_roles_file(text: str, *, source: str = "<roles file>") -> RolesDocumen
             raise _invalid(source, line, problem)
         seen[spec.name] = index
     return document
+
+
+def _column_problem(spec: RoleSpec) -> tuple[str, str] | None:
+    """A name or description the roles table cannot store (NUL characters, lengths)."""
+    from sqlmodel import SQLModel
+
+    import app.models  # noqa: F401  (registers every table)
+    from app.services.column_checks import json_problem, row_problem
+
+    found = row_problem(
+        SQLModel.metadata.tables["roles"], spec.model_dump(include={"name", "description"})
+    )
+    if found is None and (problem := json_problem(spec.permissions)) is not None:
+        found = ("permissions", problem)
+    return found
 
 
 def require_roles_key(document: RolesDocument, *, source: str) -> None:
@@ -115,16 +132,21 @@ def require_roles_key(document: RolesDocument, *, source: str) -> None:
 
 
 def refuse_pruning_everything(plan: SyncPlan, document: RolesDocument) -> None:
-    """403 when the file declares no role (`roles: []`) and the plan removes every role.
+    """403 when the prune would remove every role that exists before the sync.
 
-    The caller lets it through with an explicit flag (`--prune-all`).
+    Whatever the file adds: a file that declares only new roles (a typo'd or wrong file)
+    would otherwise replace the whole set. The caller lets it through with `--prune-all`.
     """
     removals = [c.role for c in plan.changes if c.op == "remove"]
-    if removals and not document.roles:
+    created = {c.role for c in plan.changes if c.op == "create"}
+    kept = [spec.name for spec in document.roles if spec.name not in created]
+    if removals and not kept:
+        shown = ", ".join(removals[:10]) + (
+            f" and {len(removals) - 10} more" if len(removals) > 10 else ""
+        )
         raise AppException(
             403,
-            f"--prune with `roles: []` would remove every role ({', '.join(removals)}); "
-            "add --prune-all to mean it",
+            f"--prune would remove every existing role ({shown}); add --prune-all to mean it",
             ErrorCode.REFUSED,
         )
 

@@ -18,6 +18,7 @@ before a run writes anything, and a bad row is a 422 naming `file:line: section[
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,7 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
     """Read and validate every file; raise a 422 at the first bad row (nothing is written)."""
     loaded = LoadedSeeds(files=files)
     seen: dict[tuple[str, str], str] = {}
+    declared: dict[tuple[Any, ...], str] = {}
     for seed_file in files:
         if seed_file.path.suffix == ".py":
             loaded.modules.append(seed_file)
@@ -190,12 +192,14 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
         for row in rows_of(source, "roles", data.get("roles"), parts.get("roles")):
             spec = role_row(row)
             _once(seen, ("role", spec.name), row)
+            _declared(declared, ("roles", ("name",), (spec.name,)), row)
             loaded.roles.append((row, spec))
         for row in rows_of(source, "users", data.get("users"), parts.get("users")):
             user = user_row(
                 row, base=seed_file.path.parent, production=production, min_length=min_length
             )
             _once(seen, ("user", user.seed.email), row)
+            _declared(declared, ("users", ("email",), (user.seed.email,)), row)
             if user.seed.password is not None:
                 loaded.warnings.append(
                     f"{row.where('password')}: a plain password in a seed file; "
@@ -207,7 +211,14 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
             raise invalid(f"{source}: models", "expected a list of model sections")
         section_nodes = parts["models"].value if sections else []
         for index, (item, item_node) in enumerate(zip(sections, section_nodes, strict=True)):
-            loaded.models.append(model_section(source, index, item, item_node))
+            section = model_section(source, index, item, item_node)
+            for row in section.rows:
+                for identity in _identities(section, row):
+                    _declared(declared, identity, row)
+            loaded.models.append(section)
+    from app.services.seed_order import in_dependency_order
+
+    loaded.models = in_dependency_order(loaded.models)
     return loaded
 
 
@@ -236,3 +247,53 @@ def _once(seen: dict[tuple[str, str], str], key: tuple[str, str], row: Row) -> N
     if key in seen:
         raise invalid(row.where(), f"{key[0]} {key[1]} is already seeded at {seen[key]}")
     seen[key] = f"{row.source}:{row.line}"
+
+
+# The natural key of the tables other sections also write: a `users:` row and a `model: User`
+# row with the same email are one user declared twice, whatever key the model section uses.
+NATURAL_KEYS = {"users": "email", "roles": "name"}
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _stored(section: ModelSection, column: str, value: Any) -> Any:
+    """The key value as the column stores it (emails lower-cased, as the users service does)."""
+    from app.services.seed_values import column_value
+
+    if isinstance(value, dict):
+        return _frozen(value)  # a foreign key by natural key
+    with contextlib.suppress(ValueError):  # already reported by model_section
+        value = column_value(section.model, column, value)
+    if section.model.__tablename__ == "users" and column == "email" and isinstance(value, str):
+        value = value.lower()
+    return _frozen(value)
+
+
+def _identities(section: ModelSection, row: Row) -> list[tuple[Any, ...]]:
+    table = section.model.__tablename__
+    key = tuple(sorted(section.key))
+    found = [(table, key, tuple(_stored(section, c, row.data[c]) for c in key))]
+    natural = NATURAL_KEYS.get(table)
+    if natural is not None and natural in row.data and key != (natural,):
+        found.append((table, (natural,), (_stored(section, natural, row.data[natural]),)))
+    return found
+
+
+def _declared(declared: dict[tuple[Any, ...], str], identity: tuple[Any, ...], row: Row) -> None:
+    """One natural key is declared once per run, across section kinds and files (exit 5)."""
+    try:
+        first = declared.get(identity)
+    except TypeError:  # an unhashable value: model_section reports it
+        return
+    if first is not None:
+        table, columns, values = identity
+        pairs = zip(columns, values, strict=True)
+        shown = ", ".join(f"{c}={yaml_loader.fragment(v)}" for c, v in pairs)
+        raise invalid(row.where(), f"{table} row {shown} is already declared at {first}")
+    declared[identity] = f"{row.source}:{row.line}"

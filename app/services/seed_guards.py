@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -77,4 +78,28 @@ def touches_users(loaded: Any) -> bool:
     seed module (which may do anything)."""
     return bool(loaded.users or loaded.modules) or any(
         section.model.__tablename__ == "users" for section in loaded.models
+    )
+
+
+PRODUCTION_SETS = ("base", "production")
+
+
+def set_label(seed_file: Any, seeds_dir: Path) -> str:
+    """The file's set name when it resolves directly into `seeds_dir/<set>/`, else its path."""
+    try:
+        inside = seed_file.path.resolve().relative_to(seeds_dir.resolve())
+    except (OSError, ValueError):
+        return seed_file.display
+    return seed_file.seed_set if inside.parts[:-1] == (seed_file.seed_set,) else seed_file.display
+
+
+def production_set(seed_file: Any, seeds_dir: Path) -> bool:
+    """Whether `seed_file` belongs to the project's own `base` or `production` set.
+
+    Only a file whose resolved path is directly inside `seeds_dir/base/` or
+    `seeds_dir/production/` counts: a folder named `production` anywhere else (or a symlink
+    from the seeds directory to one) is just a folder, and needs the production flags.
+    """
+    return seed_file.seed_set in PRODUCTION_SETS and set_label(seed_file, seeds_dir) in (
+        PRODUCTION_SETS
     )

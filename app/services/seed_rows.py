@@ -88,11 +88,24 @@ def _validate(row: Row, schema: type[BaseModel]) -> BaseModel:
         raise _first_error(row, exc) from None
 
 
+def _check_columns(row: Row, table: str, values: dict[str, Any]) -> None:
+    """Each value fits its column of `table` (NUL characters, lengths): a 422 naming it."""
+    from sqlmodel import SQLModel
+
+    import app.models  # noqa: F401  (registers every table)
+    from app.services.column_checks import row_problem
+
+    found = row_problem(SQLModel.metadata.tables[table], values)
+    if found is not None:
+        raise invalid(row.where(found[0]), found[1])
+
+
 def role_row(row: Row) -> Any:
     from app.permissions import permission_problem, role_name_problem
     from app.schemas.role import RoleSpec
 
     spec = _validate(row, RoleSpec)
+    _check_columns(row, "roles", spec.model_dump(include={"name", "description"}))
     problem = role_name_problem(spec.name)
     if problem is not None:
         raise invalid(row.where("name"), problem)
@@ -107,6 +120,7 @@ def user_row(row: Row, *, base: Path, production: bool, min_length: int) -> User
 
     seed = _validate(row, UserSeed)
     assert isinstance(seed, UserSeed)
+    _check_columns(row, "users", seed.model_dump(include={"email", "full_name"}))
     password: str | None = None
     if seed.password_env is not None:
         password = os.environ.get(seed.password_env) or None

@@ -66,6 +66,10 @@ def column_value(model: Any, name: str, value: Any) -> Any:
             raise ValueError(error["msg"]) from None
     if isinstance(column.type, DateTime) and isinstance(value, datetime):
         value = _instant(value, aware=bool(column.type.timezone))
+    from app.services.column_checks import value_problem
+
+    if (problem := value_problem(column, value)) is not None:
+        raise ValueError(problem)
     return value
 
 
