@@ -77,3 +77,14 @@ with_wider_full_name = MetaData(naming_convention=NAMING_CONVENTION)
 for _table in with_nickname.sorted_tables:
     _table.to_metadata(with_wider_full_name)
 with_wider_full_name.tables["users"].c.full_name.type = String(400)
+
+# An enum label that would become code if a generated file wrote it raw into a comment or a
+# string: a newline, a statement, a triple quote, a backslash.
+HOSTILE_LABEL = 'x\nop.execute("DROP TABLE users")  # """ \\ \''
+with_hostile_feelings = _copy()
+Table(
+    "feelings",
+    with_hostile_feelings,
+    Column("id", Integer, primary_key=True),
+    Column("feeling", Enum("happy", HOSTILE_LABEL, "sad", name="FeelingKind"), nullable=False),
+)
