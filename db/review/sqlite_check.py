@@ -160,9 +160,7 @@ class _Rows:
         after = rows.counts(ctx.connection)
         revision = str(step.up_revision_id)
         problems = rows.lost(self.before, after)
-        orphans = [
-            v for v in sqlite_foreign_keys.violations(ctx.connection) if v not in self.orphans
-        ]
+        orphans = sqlite_foreign_keys.new_orphans(ctx.connection, self.orphans)
         if orphans:
             problems.append(
                 "rows left pointing nowhere (the upgrade rolls back): "

@@ -11,9 +11,12 @@ import shutil
 import textwrap
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
 from tests.conftest import REPO
 
-SHIPPED_HEAD = "7fea82b9ef4f"
+# The shipped chain's head, read from migrations/ (it moves whenever a revision ships).
+SHIPPED_HEAD = ScriptDirectory(str(REPO / "migrations")).get_current_head()
 HEADER = '''"""{message}
 
 Revision ID: {revision}
