@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from contextlib import redirect_stdout
+from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 
@@ -24,7 +24,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import revision_checksums, sqlite_foreign_keys
+from db import revision_checksums, sqlite_foreign_keys, sqlite_rebuilds
 from db.config import DatabaseSettings
 from db.errors import BadRevision, DatabaseLayerError
 from db.migration_config import (
@@ -103,6 +103,23 @@ def _run_action(
     script = script_directory(cfg)
     sqlite = connection.dialect.name == "sqlite"
     orphans = sqlite_foreign_keys.violations(connection) if sqlite else []
+    with ExitStack() as stack:
+        watch = stack.enter_context(sqlite_rebuilds.watching(connection)) if sqlite else None
+        _run_revisions(connection, cfg, action, name, before, script)
+    if watch is not None:  # a rebuild's lost triggers and expression indexes, back
+        watch.restore(connection, at=", ".join(before) or "base")
+    if sqlite:
+        sqlite_foreign_keys.check(connection, at=", ".join(before) or "base", before=orphans)
+
+
+def _run_revisions(
+    connection: Connection,
+    cfg: Config,
+    action: Callable[[Config], None],
+    name: str,
+    before: list[str],
+    script: Any,
+) -> None:
     with alembic_errors():  # Alembic's errors outside any revision: a bad revision, exit 5
         try:
             with redirect_stdout(sys.stderr):
@@ -125,8 +142,6 @@ def _run_action(
                 raise
             now = _heads_after_failure(connection, before)
             raise revision_failed(exc, script=script, action=name, now=now) from exc
-    if sqlite:
-        sqlite_foreign_keys.check(connection, at=", ".join(before) or "base", before=orphans)
 
 
 def _run(

@@ -149,7 +149,11 @@ def run_checked(connection: Connection, body: Callable[[Connection], None]) -> N
     """SQLite's procedure around `body`: enforcement off, one transaction, the check, commit,
     enforcement on. For env.py's own connections (plain `alembic`); `manage` does the same
     through the migration lock (db/migration_lock.py) and db/migration_run.py."""
+    from db import sqlite_rebuilds
+
     with enforcement_off(connection), connection.begin():
         before = violations(connection)
-        body(connection)
+        with sqlite_rebuilds.watching(connection) as watch:
+            body(connection)
+        watch.restore(connection)
         check(connection, before=before)
