@@ -126,7 +126,7 @@ def _run_revisions(
                 action(cfg)
         except DatabaseLayerError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             if is_transient(exc):
                 # Only a timeout leaves a live connection to read the revision from.
                 timed_out = timeout_reason(exc) and revision_timed_out(
