@@ -39,6 +39,7 @@ def offline_sql(action: Action, revision: str, *, dialect: str) -> str:
     buffer = io.StringIO()
     cfg = alembic_config(output_buffer=buffer)
     cfg.set_main_option("sqlalchemy.url", DIALECT_URLS[dialect])
+    script_directory(cfg)  # a broken revision file: exit 5 naming it, before anything runs
     runner = {"upgrade": command.upgrade, "downgrade": command.downgrade, "stamp": command.stamp}
     with alembic_errors():  # Alembic's errors outside any revision: a bad revision, exit 5
         try:

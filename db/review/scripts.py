@@ -66,8 +66,11 @@ def _strings(value: ast.expr | None) -> list[str]:
 
 
 def read_script(path: Path) -> ScriptFile:
-    source = path.read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=str(path))
+    try:
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=str(path))
+    except (SyntaxError, ValueError):  # reported by the load check (db/review/review.py)
+        source, tree = "", ast.Module(body=[], type_ignores=[])
     revision, revision_line = _assigned(tree, "revision")
     down, down_line = _assigned(tree, "down_revision")
     names = _strings(revision)
