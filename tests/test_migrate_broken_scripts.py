@@ -13,7 +13,7 @@ from tests.migrations_fixtures.extra_revisions import SHIPPED_HEAD, shipped_copy
 FUNCTIONS = "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
 BROKEN = {
     "syntax error": (
-        f"revision = 'x1'\ndown_revision = {{down!r}}\ndef upgrade(:\n",
+        "revision = 'x1'\ndown_revision = {down!r}\ndef upgrade(:\n",
         "SyntaxError",
     ),
     "import error": (
