@@ -5,8 +5,20 @@ way a developer would change a model. Point MANAGE_TARGET_METADATA at one of the
 `tests.migrations_fixtures.drift_models:with_nickname`.
 """
 
-from sqlalchemy import JSON, Column, Enum, Index, Integer, MetaData, String, Table, TypeDecorator
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    JSON,
+    Column,
+    Enum,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.mysql import LONGTEXT
+from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 
 import app.models  # noqa: F401  (registers the shipped tables)
 from db.metadata import NAMING_CONVENTION
@@ -87,4 +99,18 @@ Table(
     with_hostile_feelings,
     Column("id", Integer, primary_key=True),
     Column("feeling", Enum("happy", HOSTILE_LABEL, "sad", name="FeelingKind"), nullable=False),
+)
+
+# Variants of dialect types, nested types inside them, on every side of with_variant: `make`
+# must render every name module-qualified, on either dialect.
+with_variants = _copy()
+Table(
+    "variant_things",
+    with_variants,
+    Column("id", Integer, primary_key=True),
+    Column("tags", ARRAY(String(20)).with_variant(JSON(), "sqlite"), nullable=True),
+    Column("nested", JSON().with_variant(ARRAY(JSONB()), "postgresql"), nullable=True),
+    Column("numbers", JSON().with_variant(ARRAY(Integer()), "postgresql"), nullable=True),
+    Column("text", Text().with_variant(LONGTEXT(charset="utf8mb4"), "mysql"), nullable=True),
+    Column("address", String(50).with_variant(INET(), "postgresql"), nullable=True),
 )
