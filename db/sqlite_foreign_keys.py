@@ -129,7 +129,9 @@ def check(connection: Connection, *, at: str = "", before: Iterable[Orphan] = ()
         where = f"; the database is still at {at}" if at else ""
         raise ForeignKeyViolation(
             f"the migration left foreign keys pointing nowhere: {describe(found)}; "
-            f"rolled back, nothing committed{where}"
+            f"rolled back, nothing committed{where}. Foreign keys are not enforced while a "
+            "SQLite migration runs, so ON DELETE CASCADE / SET NULL do not fire: delete (or "
+            "update) the child rows explicitly in the revision before deleting their parents"
         )
 
 

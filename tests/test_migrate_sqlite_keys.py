@@ -96,3 +96,29 @@ def test_a_new_orphan_in_a_without_rowid_table_is_caught_next_to_an_old_one(
     assert "the database is still at t0000001" in document["message"]
     assert fetch(sqlite_url, "SELECT version_num FROM alembic_version") == [("t0000001",)]
     assert fetch(sqlite_url, "SELECT user_id, tag FROM user_tags") == [(4242, "old")]
+
+
+DELETE_A_MEMBER = """
+def upgrade() -> None:
+    op.execute("DELETE FROM users WHERE id = 1")
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def test_a_data_migration_relying_on_cascade_says_to_delete_children_explicitly(
+    cli, sqlite_url, tmp_path
+) -> None:
+    copy = shipped_copy(tmp_path, ("c0000001", CHILDREN), ("d0000001", DELETE_A_MEMBER))
+    env = {"MANAGE_MIGRATIONS_DIR": str(copy)}
+    assert cli(["migrate", "upgrade", "c0000001"], db=sqlite_url, env=env).exit_code == 0
+    insert_family(sqlite_url)
+    outcome = cli(["migrate", "upgrade"], db=sqlite_url, env=env)
+    assert outcome.exit_code == 8, outcome.stderr
+    (line,) = outcome.stderr.strip().splitlines()
+    assert "user_roles row (user_id=1) reference missing users" in line
+    assert "ON DELETE CASCADE / SET NULL do not fire" in line
+    assert "delete (or update) the child rows explicitly" in line
+    assert fetch(sqlite_url, "SELECT count(*) FROM users") == [(2,)]
