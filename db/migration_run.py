@@ -196,8 +196,16 @@ async def _locked_run(
         ):
             cfg = alembic_config()
             cfg.attributes["naming_convention"] = settings.migration_naming_convention
-            result = await connection.run_sync(_run, cfg, action, name, on_step)
+            # SQLite commits the whole run at the end (and a failure rolls all of it back):
+            # report each revision only once it is committed, never "applied" then undone.
+            deferred: list[tuple[str, str, bool]] = []
+            sqlite = connection.dialect.name == "sqlite"
+            report = (lambda *step: deferred.append(step)) if sqlite and on_step else on_step
+            result = await connection.run_sync(_run, cfg, action, name, report)
             await connection.commit()
+        if on_step is not None:
+            for step in deferred:
+                on_step(*step)
         return result
 
 
