@@ -13,6 +13,7 @@ import importlib
 import io
 import os
 import pkgutil
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -193,7 +194,33 @@ def import_models(package_name: str) -> list[str]:
                 f"importing the model module {info.name} failed: {type(exc).__name__}: {exc}"
             ) from exc
         names.append(info.name)
+    for path in unreachable_modules(package):
+        warnings.warn(
+            f"{path} is not imported: its folder has no __init__.py, so `make` and `check` do "
+            "not see its tables; add an empty __init__.py to that folder",
+            UserWarning,
+            stacklevel=2,
+        )
     return names
+
+
+def unreachable_modules(package: Any) -> list[str]:
+    """Python files under the package that walk_packages cannot reach: inside a folder (at any
+    depth) without __init__.py. Paths as found, sorted."""
+    found: list[str] = []
+    for root in getattr(package, "__path__", []):
+        for path in sorted(Path(root).rglob("*.py")):
+            folders = path.relative_to(root).parents
+            if (
+                any(
+                    not (Path(root) / folder / "__init__.py").is_file()
+                    for folder in folders
+                    if str(folder) != "."
+                )
+                and "__pycache__" not in path.parts
+            ):
+                found.append(str(path))
+    return found
 
 
 @contextmanager
