@@ -48,13 +48,13 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _from_driver(exc: BaseException) -> bool:
-    """Raised inside the database driver or SQLAlchemy's engine (its innermost frame), not by
-    the revision's own code (an `open()`, an HTTP call)."""
-    frames = _frames(exc.__traceback__)
-    if not frames:
-        return False
-    module = frames[-1].f_globals.get("__name__", "")
-    return module.split(".")[0] in _DRIVER_PACKAGES
+    """Raised on its way through the database driver or SQLAlchemy (a frame of theirs in its
+    traceback: asyncpg's socket lost under asyncio), not by the revision's own code (an
+    `open()`, an HTTP call), whose traceback never passes through them."""
+    return any(
+        frame.f_globals.get("__name__", "").split(".")[0] in _DRIVER_PACKAGES
+        for frame in _frames(exc.__traceback__)
+    )
 
 
 def _sqlite_busy(item: BaseException) -> bool:
