@@ -132,3 +132,28 @@ def test_make_renders_a_hostile_enum_label_as_a_literal_only(cli, pg_db_url, scr
     )
     assert [row[0] for row in labels] == ["happy", HOSTILE_LABEL, "sad"]
     assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_make_renders_hostile_comments_and_defaults_as_literals(cli, db_url, scripts) -> None:
+    env = {**scripts, "MANAGE_TARGET_METADATA": f"{DRIFT_MODELS}:with_hostile_names"}
+    outcome = cli(["migrate", "make", "-m", "odd", "--json"], db=db_url, env=env)
+    assert outcome.exit_code == 0, outcome.stderr
+    source = Path(json.loads(outcome.stdout)["data"]["path"]).read_text()
+    tree = ast.parse(source)
+    top = [type(node).__name__ for node in tree.body]
+    assert set(top) <= {"Expr", "ImportFrom", "Import", "AnnAssign", "Assign", "FunctionDef"}
+    assert [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] == [
+        "upgrade",
+        "downgrade",
+    ]
+    assert not any(
+        isinstance(node, ast.Import | ast.ImportFrom)
+        for f in tree.body
+        if isinstance(f, ast.FunctionDef)
+        for node in ast.walk(f)
+    )
+    assert "os.system" not in {
+        ast.unparse(c.func) for c in ast.walk(tree) if isinstance(c, ast.Call)
+    }
+    outcome = cli(["migrate", "upgrade"], db=db_url, env=env)
+    assert outcome.exit_code == 0, outcome.stderr

@@ -114,3 +114,20 @@ Table(
     Column("text", Text().with_variant(LONGTEXT(charset="utf8mb4"), "mysql"), nullable=True),
     Column("address", String(50).with_variant(INET(), "postgresql"), nullable=True),
 )
+
+# Names, a comment and a server default that would become code if written raw into the file.
+HOSTILE_TEXT = 'x"""\nimport os; os.system("echo pwned")  # \\ \''
+with_hostile_names = _copy()
+Table(
+    "odd_things",
+    with_hostile_names,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "note",
+        String(50),
+        nullable=True,
+        comment=HOSTILE_TEXT,
+        server_default=HOSTILE_TEXT.replace("'", "''")[:40],
+    ),
+    comment=HOSTILE_TEXT,
+)
