@@ -144,7 +144,7 @@ class _Rows:
     def __init__(self, chosen: set[str]) -> None:
         self.chosen = chosen
         self.before: dict[str, int] = {}
-        self.orphans: list[tuple[str, int | None, str]] = []
+        self.orphans: list[Any] = []  # sqlite_foreign_keys.Orphan, by key values
         self.lost: dict[str, list[str]] = {}  # revision -> tables that lost rows
 
     def start(self, connection: Any) -> None:
