@@ -11,12 +11,19 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-
 from tests.conftest import REPO
 
-# The shipped chain's head, read from migrations/ (it moves whenever a revision ships).
-SHIPPED_HEAD = ScriptDirectory(str(REPO / "migrations")).get_current_head()
+
+def _shipped_head() -> str:
+    """The head of the shipped chain (migrations/versions), read from the files themselves so
+    the fixtures follow the chain as revisions are added to it."""
+    from alembic.script import ScriptDirectory
+
+    (head,) = ScriptDirectory(str(REPO / "migrations")).get_heads()
+    return head
+
+
+SHIPPED_HEAD = _shipped_head()
 HEADER = '''"""{message}
 
 Revision ID: {revision}
