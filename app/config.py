@@ -6,7 +6,10 @@ directory > defaults.
 
 from __future__ import annotations
 
+import configparser
 import ipaddress
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -69,19 +72,57 @@ class Settings:
         return not all(is_local_database(url) for url in urls if url)
 
 
-def is_local_database(url: str) -> bool:
+def is_local_database(url: str, environ: Mapping[str, str] | None = None) -> bool:
     """True for SQLite, a Unix socket, or a loopback host (localhost, 127.0.0.0/8, ::1).
 
-    Anything that cannot be parsed counts as remote.
+    A PostgreSQL URL without a host connects where the driver's other sources say, as asyncpg
+    resolves it (asyncpg/connect_utils.py, _parse_connect_dsn_and_args): `?host=`, then the
+    service's `host` (`?service=` or PGSERVICE, in PGSERVICEFILE or ~/.pg_service.conf), then
+    PGHOST; only when none gives a host does it use the local socket directories and
+    localhost. So such a URL is local only if the host those sources give is. PGHOSTADDR and
+    `?hostaddr=` (libpq's, used by `db shell`) must be loopback too when set. Anything that
+    cannot be parsed or read counts as remote. `environ` defaults to os.environ.
     """
     if url.startswith("sqlite"):
         return True
+    env = os.environ if environ is None else environ
     try:
         parts = urlsplit(url)
-        hosts = [*parse_qs(parts.query).get("host", []), parts.hostname or ""]
-    except ValueError:
+        query = parse_qs(parts.query)
+        hosts = [h for h in (*query.get("host", []), parts.hostname or "") if h]
+        addresses = [*query.get("hostaddr", []), env.get("PGHOSTADDR", "")]
+        if not hosts:
+            hosts = _implicit_hosts(query, env)
+    except (ValueError, OSError, configparser.Error):
         return False
-    return all(_is_local_host(host) for host in hosts if host) or not any(hosts)
+    hosts += [a for a in addresses if a]
+    return all(_is_local_host(host) for host in hosts)
+
+
+def _implicit_hosts(query: dict[str, list[str]], env: Mapping[str, str]) -> list[str]:
+    """The hosts asyncpg uses for a URL without one (see is_local_database); [] = local."""
+    service = (query.get("service") or [env.get("PGSERVICE", "")])[0]
+    if service:
+        path = env.get("PGSERVICEFILE") or str(Path.home() / ".pg_service.conf")
+        parser = configparser.ConfigParser()
+        parser.read(path)
+        if parser.has_section(service) and parser[service].get("host"):
+            return _host_list(parser[service]["host"])
+    return _host_list(env.get("PGHOST", ""))
+
+
+def _host_list(spec: str) -> list[str]:
+    """The hosts of a libpq host list ("h1,h2:5433,[::1]:5432,/run/postgresql"), ports cut."""
+    hosts = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        if item.startswith("["):
+            item = item[1 : item.index("]")]
+        elif not item.startswith("/") and item.count(":") == 1:
+            item = item.partition(":")[0]
+        hosts.append(item)
+    return hosts
 
 
 def _is_local_host(host: str) -> bool:
@@ -93,6 +134,15 @@ def _is_local_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+# Every concern, in the order `manage config show` lists them.
+CONCERNS: tuple[type[BaseSettings], ...] = (
+    AppSettings,
+    DatabaseSettings,
+    SecuritySettings,
+    AuthSettings,
+)
 
 
 def default_env_file() -> Path:

@@ -44,12 +44,14 @@ class ErrorCode(StrEnum):
     REVISION_EDITED = "REVISION_EDITED"  # an applied revision file changed since it was applied
     REVIEW_FINDINGS = "REVIEW_FINDINGS"
     NOT_AT_HEAD = "NOT_AT_HEAD"
+    BACKFILL_PENDING = "BACKFILL_PENDING"  # a revision requires a backfill not yet complete
     MIGRATION_FAILED = "MIGRATION_FAILED"  # a revision raised while it ran (exit 8)
     FOREIGN_KEY_VIOLATION = "FOREIGN_KEY_VIOLATION"  # a SQLite migration left orphans (exit 8)
     OFFLINE_READ = "OFFLINE_READ"  # --sql on a revision that reads the database (exit 5)
     REVISION_BROKEN = "REVISION_BROKEN"  # `make` wrote a file that does not import (exit 5)
     # the API's authentication
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    CREDENTIALS_CHANGED = "CREDENTIALS_CHANGED"  # login raced a password change/delete (401)
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
     INACTIVE_USER = "INACTIVE_USER"
     NOT_ALLOWED = "NOT_ALLOWED"  # HTTP method not allowed

@@ -56,6 +56,22 @@ def _verify_bcrypt(password: str, hashed: str) -> bool:
         return False
 
 
+def is_same_password(password: str, hashed: str) -> bool:
+    """True only when `hashed` is a hash of exactly `password` (for "is this a change?").
+
+    Unlike verify_password (a login, which accepts what old bcrypt libraries truncated), a
+    bcrypt hash never counts as the same as a password longer than 72 UTF-8 bytes: bcrypt only
+    saw the first 72, so the bytes after them were never checked and the password is new.
+    """
+    if hashed.startswith(_BCRYPT_PREFIXES):
+        try:
+            if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+                return False
+        except UnicodeEncodeError:
+            return False
+    return verify_password(password, hashed)
+
+
 def default_hash_workers() -> int:
     """Half the CPUs (at least 1): argon2 itself runs 4 lanes, so this leaves the event loop a
     core while logins hash."""

@@ -9,6 +9,8 @@ import typer
 from manage.options import JsonOption
 from manage.runner import run_session
 
+MAX_AUDIT_LIMIT = 10_000
+
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,7 +28,10 @@ def list_entries(
         str | None,
         typer.Option("--target", help="Only this target, e.g. an email.", show_default=False),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=1, max=MAX_AUDIT_LIMIT, help="At most this many (1-10000)."),
+    ] = 50,
     json_output: JsonOption = False,
 ) -> None:
     """List audit entries, newest first.

@@ -16,24 +16,37 @@ app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True
 def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Show every setting, its effective value and its source: flag, env, .env or default.
 
-    Secrets (passwords, keys, a password inside a URL) are masked. With --json, `data` is a
-    list of {"name", "value", "source"}.
+    Secrets (passwords, keys, a password inside a URL: userinfo or `password=`) are masked.
+    A setting with a bad value is shown as given (masked), with the problem beside it; then
+    the command exits 5 naming it. With --json, `data` is a list of {"name", "value",
+    "source", "problem"} (problem: null when the value is fine).
     """
     from manage import output
+    from manage.errors import UsageError
 
     try:
         rows = _settings_rows(ctx)
     except Exception as exc:
         fail(ctx, exc, json_output=json_output)
         return
+    bad = [row for row in rows if row["problem"]]
+    if not json_output:
+        _print_table(rows)
+    if bad:
+        message = "; ".join(f"{row['name']}: {row['problem']}" for row in bad)
+        fail(ctx, UsageError(f"invalid setting {message}", data=rows), json_output=json_output)
     if json_output:
         output.emit_json(success=True, data=rows)
-        return
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    table = Table("name", "value", "source")
+    from manage import output
+
+    table = Table("name", "value", "source", "problem")
     for row in rows:
-        output.add_row(table, row["name"], row["value"], row["source"])
+        output.add_row(table, row["name"], row["value"], row["source"], row["problem"] or "")
     output.out().print(table)
 
 
@@ -41,49 +54,76 @@ def _settings_rows(ctx: typer.Context) -> list[dict[str, Any]]:
     import os
 
     from dotenv import dotenv_values
-    from pydantic import SecretStr
-    from pydantic_settings import BaseSettings
+    from pydantic import ValidationError
 
-    from app.config import default_env_file
-    from db.engine import describe_url
+    from app.config import CONCERNS, default_env_file
+    from db.config import normalize_database_url
     from manage.context import global_options
-    from manage.runner import load_settings
 
     options = global_options(ctx)
-    settings = load_settings(options)
     env_file = default_env_file()
     dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items()} if env_file.exists() else {}
-    environ = {k.upper() for k in os.environ}
+    environ = {k.upper(): v for k, v in os.environ.items()}
     rows = []
-    for concern in vars(settings).values():
-        if not isinstance(concern, BaseSettings):
-            continue
-        for name in type(concern).model_fields:
+    for concern in CONCERNS:
+        problems: dict[str, str] = {}
+        try:
+            values = concern(_env_file=env_file)
+        except ValidationError as exc:
+            values = None
+            for error in exc.errors(include_input=False, include_url=False):
+                name = str(error["loc"][0]).upper() if error["loc"] else ""
+                problems[name] = error["msg"].removeprefix("Value error, ")
+        for name, field in concern.model_fields.items():
             env_name = name.upper()
-            value = getattr(concern, name)
-            if env_name == "DATABASE_URL" and options.database_url:
-                source = "flag"
-            elif env_name in environ:
-                source = "env"
+            if env_name in environ:
+                source, raw = "env", environ[env_name]
             elif env_name in dotenv:
-                source = f".env ({env_file})"
+                source, raw = f".env ({env_file})", dotenv[env_name]
             else:
-                source = "default"
+                source, raw = "default", field.default
+            value = raw if env_name in problems or values is None else getattr(values, name)
+            if env_name == "DATABASE_URL" and options.database_url:
+                source, value = "flag", options.database_url
+                try:
+                    value = normalize_database_url(value)
+                    problems.pop(env_name, None)
+                except ValueError as exc:
+                    problems[env_name] = str(exc)
             rows.append(
                 {
                     "name": env_name,
-                    "value": _shown(value, SecretStr, describe_url),
+                    "value": _shown(value, secret=_is_secret(name, field)),
                     "source": source,
+                    "problem": problems.get(env_name),
                 }
             )
     return rows
 
 
-def _shown(value: Any, secret_type: type, describe_url: Any) -> Any:
-    if isinstance(value, secret_type):
-        return "**********" if value.get_secret_value() else ""
+def _is_secret(name: str, field: Any) -> bool:
+    from pydantic import SecretStr
+
+    return (
+        "SecretStr" in str(field.annotation)
+        or field.annotation is SecretStr
+        or (name.endswith(("password", "secret_key")))
+    )
+
+
+def _shown(value: Any, *, secret: bool) -> Any:
+    from pydantic import SecretStr
+
+    from db.url import mask
+
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if secret:
+        return "**********" if value else ""
     if isinstance(value, str) and "://" in value:
-        return describe_url(value)
+        return mask(value)
     if hasattr(value, "value"):  # enums
         return value.value
+    if hasattr(value, "__fspath__"):
+        return str(value)
     return value

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from commands.db_init import init_command
+from commands.db_init import MAX_WAIT_SECONDS, init_command
 from manage.options import JsonOption, YesOption
 from manage.output import success_line
 from manage.runner import run_engine
@@ -26,8 +26,9 @@ def check(
         typer.Option(
             "--wait",
             min=0,
-            help="Keep checking for up to this many seconds until ready (e.g. while the "
-            "database starts or another pod migrates).",
+            max=MAX_WAIT_SECONDS,
+            help="Keep checking for up to this many seconds (0-86400) until ready (e.g. "
+            "while the database starts or another pod migrates).",
         ),
     ] = 0,
     json_output: JsonOption = False,
@@ -36,7 +37,8 @@ def check(
 
     Exit 0 when ready, 1 when not ready (each reason is listed), 6 when unreachable. Usable as
     a container healthcheck or a deploy gate. With --json, `data` is {"ready", "reachable",
-    "current", "heads", "pending", "superuser_exists", "problems"}.
+    "current", "heads", "pending", "superuser_exists", "problems", "backfills"}; "backfills"
+    lists the backfills still owed (shown, never a reason to be unready).
     """
 
     async def handler(runtime: Runtime) -> dict[str, Any]:
@@ -46,7 +48,10 @@ def check(
         from manage.retry import until_deadline
 
         report = await until_deadline(
-            lambda: readiness.check(runtime.engine), seconds=wait, done=lambda r: r.ready
+            lambda: readiness.check(runtime.engine),
+            seconds=wait,
+            done=lambda r: r.ready,
+            min_attempt=runtime.settings.db.db_connect_timeout,
         )
         data = {"ready": report.ready, **_fields(report)}
         if not report.ready:
@@ -61,8 +66,15 @@ def check(
         ctx,
         handler,
         json_output=json_output,
-        render=lambda data: success_line(f"ready: database at head {', '.join(data['heads'])}"),
+        render=_ready,
     )
+
+
+def _ready(data: dict[str, Any]) -> None:
+    from commands.migrate_backfill import show_owed
+
+    success_line(f"ready: database at head {', '.join(data['heads'])}")
+    show_owed(data["backfills"])  # owed backfills do not make the database unready
 
 
 @app.command("shell", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -139,7 +151,7 @@ def reset(
             result = await migrations.upgrade(engine, "head", settings=runtime.settings.db)
             return {"dropped": dropped, "applied": result.applied}
 
-        return await with_migration_engine(runtime, body)
+        return await with_migration_engine(runtime, body, runs_migrations=True)
 
     run_engine(
         ctx,

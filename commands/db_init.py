@@ -15,6 +15,8 @@ import typer
 from manage.options import JsonOption
 from manage.runner import fail, run_engine, settings_for
 
+MAX_WAIT_SECONDS = 86_400  # --wait and --lock-timeout: one day at most (finite, never inf/nan)
+
 if TYPE_CHECKING:
     from app.config import Settings
     from manage.runner import Runtime
@@ -24,11 +26,21 @@ def init_command(
     ctx: typer.Context,
     wait: Annotated[
         float,
-        typer.Option("--wait", min=0, help="Seconds to wait for the database to answer."),
+        typer.Option(
+            "--wait",
+            min=0,
+            max=MAX_WAIT_SECONDS,
+            help="Seconds (0-86400) to wait for the database to answer.",
+        ),
     ] = 30,
     lock_timeout: Annotated[
         float,
-        typer.Option("--lock-timeout", min=0, help="Seconds to wait for another pod's `db init`."),
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            max=MAX_WAIT_SECONDS,
+            help="Seconds (0-86400) to wait for another pod's `db init`.",
+        ),
     ] = 300,
     seeds_dir: Annotated[
         Path, typer.Option("--seeds-dir", help="Where the seed sets live.", file_okay=False)
@@ -60,7 +72,11 @@ def init_command(
         from db.init_lock import init_lock
         from manage.retry import until_deadline
 
-        await until_deadline(lambda: ping(runtime.engine), seconds=wait)
+        await until_deadline(
+            lambda: ping(runtime.engine),
+            seconds=wait,
+            min_attempt=runtime.settings.db.db_connect_timeout,
+        )
 
         async def body(migration_engine: Any) -> dict[str, Any]:
             async with init_lock(migration_engine, timeout=lock_timeout):
@@ -68,7 +84,7 @@ def init_command(
                 report.update(await _seed_and_superuser(runtime, seeds_dir, first))
                 return report
 
-        return await with_migration_engine(runtime, body)
+        return await with_migration_engine(runtime, body, runs_migrations=True)
 
     run_engine(ctx, handler, json_output=json_output, render=_render)
 
@@ -127,8 +143,10 @@ async def _seed_and_superuser(
     from app.services import users
     from app.services.seed_files import load, select_files
     from app.services.seeds import run_seeds
+    from db import progress
     from db.engine import session_factory
     from manage.actor import current_actor
+    from manage.runner import bounded_cleanup
 
     settings, actor = runtime.settings, current_actor()
     files = select_files(seeds_dir, ["base"], default_set=None) if seeds_dir.is_dir() else []
@@ -151,9 +169,14 @@ async def _seed_and_superuser(
                     db, data=data, actor=actor, if_exists=IfExists.skip
                 )
                 report["superuser"] = {"email": email, "outcome": outcome.value}
+            # For an interruption's message (db/progress.py): the revisions are already in.
+            progress.step_done("", "the base seeds and first superuser")
+            progress.commit_sent()
             await db.commit()
+            progress.steps_committed()
         except BaseException:
-            await db.rollback()
+            progress.steps_rolled_back()
+            await bounded_cleanup(db.rollback(), on_timeout=db.invalidate)
             raise
     return report
 

@@ -84,8 +84,13 @@ def clean_output(
     return wrapped
 
 
-def migration_engine(runtime: Runtime) -> Any:
-    """DB_MIGRATION_URL when set (a direct connection past PgBouncer), else the main engine."""
+def migration_engine(runtime: Runtime, *, runs_migrations: bool = False) -> Any:
+    """DB_MIGRATION_URL when set (a direct connection past PgBouncer), else the main engine.
+
+    `runs_migrations`: statements get MIGRATION_COMMAND_TIMEOUT as their client-side deadline
+    (asyncpg sets it per connection, so on PostgreSQL that is an engine of its own); reads
+    (status, current, drift) keep DB_COMMAND_TIMEOUT.
+    """
     from db.engine import create_engine
 
     settings = runtime.settings.db
@@ -93,7 +98,11 @@ def migration_engine(runtime: Runtime) -> Any:
         # A direct connection: none of the PgBouncer workarounds (per-transaction SET LOCAL
         # timeouts would override the MIGRATION_* ones).
         direct = settings.model_copy(update={"db_pgbouncer": False})
-        return create_engine(direct, url=settings.db_migration_url, pooled=False)
+        return create_engine(
+            direct, url=settings.db_migration_url, pooled=False, migrations=runs_migrations
+        )
+    if runs_migrations and runtime.engine.dialect.name == "postgresql":
+        return create_engine(settings, pooled=False, migrations=True)
     return runtime.engine
 
 
@@ -109,8 +118,10 @@ def _refuse_pgbouncer(runtime: Runtime, engine: Any) -> None:
         )
 
 
-async def with_migration_engine(runtime: Runtime, body: Any) -> Any:
-    engine = migration_engine(runtime)
+async def with_migration_engine(
+    runtime: Runtime, body: Any, *, runs_migrations: bool = False
+) -> Any:
+    engine = migration_engine(runtime, runs_migrations=runs_migrations)
     try:
         return await body(engine)
     finally:
@@ -152,9 +163,9 @@ def run_action(
     async def online(engine: Any, runtime: Runtime) -> Any:
         from db import migrations
 
-        if engine is runtime.engine:
+        if not runtime.settings.db.db_migration_url:  # migrating through the main URL
             _refuse_pgbouncer(runtime, engine)
-        return await getattr(migrations, action)(
+        result = await getattr(migrations, action)(
             engine,
             revision,
             lock_timeout=lock_timeout,
@@ -162,11 +173,18 @@ def run_action(
             settings=runtime.settings.db,
             on_step=render.step if render.interactive() else None,
         )
+        if action == "upgrade":
+            from commands.migrate_backfill import announce
+
+            await announce(engine, result.applied)  # backfills the applied revisions declared
+        return result
 
     async def handler(runtime: Runtime) -> Any:
         if sql:
             return await with_migration_engine(runtime, offline)
-        return await with_migration_engine(runtime, lambda engine: online(engine, runtime))
+        return await with_migration_engine(
+            runtime, lambda engine: online(engine, runtime), runs_migrations=True
+        )
 
     run_engine(
         ctx,

@@ -11,8 +11,6 @@ from commands import seed_render as views
 from manage.options import (
     ForceOption,
     JsonOption,
-    PasswordFileOption,
-    PasswordStdinOption,
     YesOption,
 )
 from manage.output import success_line
@@ -21,16 +19,12 @@ from manage.runner import prepare, run_session, settings_for
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from app.schemas.seed import FakeUsersResult, SeedFileStatus, SeedRunResult
+    from app.schemas.seed import SeedFileStatus, SeedRunResult
 
 app = typer.Typer(
     help="Load seed sets (YAML, idempotent) and fake data.",
     no_args_is_help=True,
 )
-fake_app = typer.Typer(
-    help="Generate fake rows for development and load tests.", no_args_is_help=True
-)
-app.add_typer(fake_app, name="fake")
 
 SeedsDirOption = Annotated[
     Path,
@@ -231,80 +225,6 @@ def dump(
     run_session(ctx, handler, json_output=json_output, render=render)
 
 
-@fake_app.command("users")
-def fake_users(
-    ctx: typer.Context,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many users to create.")],
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed", help="Same seed, same users (a rerun skips them all).", show_default=False
-        ),
-    ] = None,
-    role: Annotated[
-        str | None,
-        typer.Option("--role", help="Grant this role to each new user.", show_default=False),
-    ] = None,
-    password_stdin: PasswordStdinOption = False,
-    password_file: PasswordFileOption = None,
-    yes: YesOption = False,
-    force: ForceOption = False,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, hidden=True, help="Rows per batch.")
-    ] = 10_000,
-    json_output: JsonOption = False,
-) -> None:
-    """Create COUNT fake users sharing one password, fast (COPY on PostgreSQL).
+from commands.seed_fake import fake  # noqa: E402  (its own file: seed fake USERS|MODEL)
 
-    The password comes from --password-stdin, --password-file or $MANAGE_PASSWORD and is
-    hashed once. Emails that already exist are skipped. One transaction: Ctrl-C writes
-    nothing (exit 130). A progress bar shows on a terminal only.
-
-    Refused with ENVIRONMENT=production unless --yes (and typing 'fake users' on a
-    terminal; without one, --force).
-
-    Example: MANAGE_PASSWORD=... manage seed fake users --count 100000 --seed 42 --role viewer
-    """
-    from pydantic import SecretStr
-
-    def build() -> SecretStr:
-        from app.security import password_problem
-        from manage.confirm import confirm_destructive
-        from manage.passwords import read_password
-
-        settings = settings_for(ctx)
-        if settings.is_production:
-            confirm_destructive(
-                action=f"create {count} fake users",
-                yes=yes,
-                production=True,
-                force=force,
-                type_to_confirm="fake users",
-            )
-        min_length = settings.security.password_min_length
-        password = read_password(
-            stdin=password_stdin,
-            file=password_file,
-            check=lambda pw: password_problem(pw, min_length=min_length),
-        )
-        return SecretStr(password.value)
-
-    password = prepare(ctx, build, json_output=json_output)
-
-    async def handler(db: AsyncSession) -> FakeUsersResult:
-        from app.services.fake_users import create_fake_users
-        from manage.actor import current_actor
-
-        with views.progress_bar(count, enabled=not json_output) as advance:
-            return await create_fake_users(
-                db,
-                count=count,
-                password=password,
-                seed=seed,
-                role=role,
-                batch_size=batch_size,
-                progress=advance,
-                actor=current_actor(),
-            )
-
-    run_session(ctx, handler, json_output=json_output, render=views.render_fake)
+app.command("fake")(fake)

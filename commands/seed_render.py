@@ -9,14 +9,19 @@ from typing import TYPE_CHECKING
 from manage.output import success_line
 
 if TYPE_CHECKING:
-    from app.schemas.seed import FakeUsersResult, SeedFileStatus, SeedRunResult
+    from app.schemas.seed import FakeRowsResult, FakeUsersResult, SeedFileStatus, SeedRunResult
 
 MAX_CHANGE_LINES = 50
 
 
 @contextmanager
-def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing on a pipe."""
+def progress_bar(
+    total: int, *, enabled: bool, label: str = "rows"
+) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing on a pipe.
+
+    Callers advance it only once rows are in the table, never when they are merely read
+    or generated: at 100% the work left is the commit."""
     import sys
 
     if not (enabled and sys.stderr.isatty()):
@@ -27,7 +32,7 @@ def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[int], None]
     from manage.output import err
 
     with Progress(console=err(), transient=True) as bar:
-        task = bar.add_task("users", total=total)
+        task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 
 
@@ -62,7 +67,15 @@ def render_status(statuses: list[SeedFileStatus]) -> None:
         success_line(f"{entry.state:<8} {entry.file}  (last run: {when})")
 
 
-def render_fake(result: FakeUsersResult) -> None:
+def render_fake(result: FakeUsersResult | FakeRowsResult) -> None:
+    from app.schemas.seed import FakeRowsResult
+
+    if isinstance(result, FakeRowsResult):
+        success_line(
+            f"created {result.created} {result.table} row(s), skipped {result.skipped} "
+            f"(unique conflicts), seed {result.seed}, in {result.seconds:.1f}s"
+        )
+        return
     success_line(
         f"created {result.created} user(s), skipped {result.skipped} existing, "
         f"in {result.seconds:.1f}s"

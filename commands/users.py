@@ -106,16 +106,6 @@ def create_superuser(
         )
         return data, password
 
-    data, password = prepare(ctx, build, json_output=json_output)
-
-    async def handler(db: AsyncSession) -> dict[str, Any]:
-        from app.services import users
-
-        user, outcome = await users.ensure_superuser(
-            db, data=data, actor=current_actor(), if_exists=if_exists
-        )
-        return {"outcome": outcome.value, "user": UserRead.model_validate(user)}
-
     def render(result: dict[str, Any]) -> None:
         user, outcome = result["user"], result["outcome"]
         if outcome == "created":
@@ -130,6 +120,35 @@ def create_superuser(
             )
         if outcome != "unchanged":
             show_generated(password)
+
+    if if_exists == IfExists.skip and email is not None:
+        # A rerun (a container's start step, `make run`) changes nothing when the account
+        # exists: decide that before asking for or reading a password, so a rerun needs no
+        # secret and a password weaker than today's policy cannot fail it.
+        from manage.runner import CONTINUE
+
+        address = prepare(ctx, lambda: normalize_email(email), json_output=json_output)
+
+        async def existing(db: AsyncSession) -> Any:
+            from app.services import users
+
+            user = await users.get_user_by_email(db, email=address)
+            if user is None:
+                return CONTINUE
+            return {"outcome": "unchanged", "user": UserRead.model_validate(user)}
+
+        if run_session(ctx, existing, json_output=json_output, render=render) is not CONTINUE:
+            return
+
+    data, password = prepare(ctx, build, json_output=json_output)
+
+    async def handler(db: AsyncSession) -> dict[str, Any]:
+        from app.services import users
+
+        user, outcome = await users.ensure_superuser(
+            db, data=data, actor=current_actor(), if_exists=if_exists
+        )
+        return {"outcome": outcome.value, "user": UserRead.model_validate(user)}
 
     run_session(ctx, handler, json_output=json_output, render=render)
 

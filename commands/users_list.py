@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from app.schemas.user import UserRead
 
 DEFAULT_LIST_LIMIT = 50  # like `audit list`
+MAX_LIST_LIMIT = 10_000  # more: --all streams
+MAX_OFFSET = 2**31 - 1  # users.id is a 32-bit INTEGER
 
 
 def list_users_command(
@@ -39,12 +41,21 @@ def list_users_command(
         typer.Option(
             "--limit",
             min=1,
-            help=f"At most this many (default {DEFAULT_LIST_LIMIT}).",
+            max=MAX_LIST_LIMIT,
+            help=f"At most this many, 1-{MAX_LIST_LIMIT} (default {DEFAULT_LIST_LIMIT}; "
+            "--all for every account).",
             show_default=False,
         ),
     ] = None,
     offset: Annotated[
-        int, typer.Option("--offset", min=0, help="Skip this many first.", show_default=False)
+        int,
+        typer.Option(
+            "--offset",
+            min=0,
+            max=MAX_OFFSET,
+            help=f"Skip this many first (0-{MAX_OFFSET}).",
+            show_default=False,
+        ),
     ] = 0,
     every: Annotated[
         bool,

@@ -12,14 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.config import DatabaseSettings
+from db.config import DatabaseSettings, milliseconds
 from db.errors import DatabaseUnavailable
+from db.stalls import (
+    keepalive_connection_class,
+    name_connect_timeout,
+    name_timeouts,
+    track_checkouts,
+)
+from db.url import connect_args as url_connect_args
+from db.url import mask
 
 APPLICATION_NAME = "manage"
-
-# libpq's sslmode words; asyncpg takes the same words through `ssl=`, but raises TypeError
-# when it finds `sslmode` in the URL query.
-_SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
 def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
@@ -28,10 +32,12 @@ def _timeouts(settings: DatabaseSettings) -> dict[str, str]:
         "statement_timeout": settings.db_statement_timeout,
         "lock_timeout": settings.db_lock_timeout,
     }
-    return {name: str(int(seconds * 1000)) for name, seconds in values.items() if seconds}
+    return {name: str(milliseconds(seconds)) for name, seconds in values.items() if seconds}
 
 
-def _postgres_connect_args(settings: DatabaseSettings, query: dict[str, Any]) -> dict[str, Any]:
+def _postgres_connect_args(
+    settings: DatabaseSettings, query: dict[str, Any], *, command_timeout: float
+) -> dict[str, Any]:
     server_settings = {"application_name": APPLICATION_NAME}
     if not settings.db_pgbouncer:
         # PgBouncer refuses unknown startup parameters; in that mode _set_local_timeouts
@@ -39,14 +45,13 @@ def _postgres_connect_args(settings: DatabaseSettings, query: dict[str, Any]) ->
         server_settings.update(_timeouts(settings))
     args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
-        "command_timeout": None,
+        "command_timeout": command_timeout,
         "server_settings": server_settings,
+        "connection_class": keepalive_connection_class(),
     }
-    sslmode = query.get("sslmode") or query.get("ssl")
-    if sslmode is not None:
-        if sslmode not in _SSL_MODES:
-            raise ValueError(f"DATABASE_URL: unknown sslmode {sslmode!r}")
-        args["ssl"] = sslmode
+    translated, _ = url_connect_args(query)
+    server_settings.update(translated.pop("server_settings", {}))
+    args.update(translated)  # dsn (SSL files, sslmode), timeout (connect_timeout)
     if settings.db_pgbouncer:
         # Transaction pooling hands each transaction to any server connection: a statement
         # prepared in one may be missing (or taken by another client) in the next. No caches,
@@ -110,15 +115,30 @@ def _require_sqlite_directory(database: str | None) -> None:
 
 
 def create_engine(
-    settings: DatabaseSettings, *, url: str | None = None, pooled: bool = True
+    settings: DatabaseSettings,
+    *,
+    url: str | None = None,
+    pooled: bool = True,
+    migrations: bool = False,
 ) -> AsyncEngine:
-    """Build the engine for `url` (default: settings.database_url) with this project's options."""
+    """Build the engine for `url` (default: settings.database_url) with this project's options.
+
+    `migrations=True`: statements get MIGRATION_COMMAND_TIMEOUT instead of DB_COMMAND_TIMEOUT
+    as their client-side deadline.
+    """
     parsed = make_url(url or settings.database_url)
     kwargs: dict[str, Any] = {}
+    if migrations:
+        command_timeout = settings.migration_command_timeout
+        timeout_setting = "MIGRATION_COMMAND_TIMEOUT"
+    else:
+        command_timeout, timeout_setting = settings.db_command_timeout, "DB_COMMAND_TIMEOUT"
     if parsed.get_backend_name() == "postgresql":
         query = dict(parsed.query)
-        kwargs["connect_args"] = _postgres_connect_args(settings, query)
-        parsed = parsed.difference_update_query(["sslmode", "ssl"])
+        kwargs["connect_args"] = _postgres_connect_args(
+            settings, query, command_timeout=command_timeout
+        )
+        parsed = parsed.difference_update_query(url_connect_args(query)[1])
         if settings.db_pgbouncer:
             pooled = False
     else:
@@ -136,8 +156,23 @@ def create_engine(
         @event.listens_for(engine.sync_engine, "do_connect")
         def _check_directory(*_args: Any) -> None:
             _require_sqlite_directory(database)
-    elif settings.db_pgbouncer and _timeouts(settings):
-        _set_local_timeouts(engine, _timeouts(settings))
+
+    track_checkouts(engine)
+    if engine.dialect.name == "postgresql":
+        name_connect_timeout(
+            engine,
+            "connect_timeout in DATABASE_URL"
+            if "connect_timeout" in parsed.query
+            else ("DB_CONNECT_TIMEOUT"),
+        )
+        name_timeouts(
+            engine,
+            connect_timeout=settings.db_connect_timeout,
+            command_timeout=command_timeout,
+            setting=timeout_setting,
+        )
+        if settings.db_pgbouncer and _timeouts(settings):
+            _set_local_timeouts(engine, _timeouts(settings))
     return engine
 
 
@@ -148,8 +183,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def describe_url(url: str) -> str:
-    """The URL with its password masked, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with every password masked (userinfo, `password=`), for messages; never raises."""
+    return mask(url)
 
 
 async def ping(engine: AsyncEngine) -> None:

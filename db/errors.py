@@ -56,6 +56,24 @@ class ScriptsBroken(InvalidArgument):
         self.file = file
 
 
+class NotFound(DatabaseLayerError):
+    """Nothing by that name, e.g. a revision that declares no backfill (exit 3, HTTP 404)."""
+
+    code = "NOT_FOUND"
+
+
+class Conflict(DatabaseLayerError):
+    """Already happening or in use, e.g. a backfill another process is running (exit 4, 409)."""
+
+    code = "CONFLICT"
+
+
+class BackfillPending(DatabaseLayerError):
+    """A revision requires a backfill that is not complete: refused (exit 7, HTTP 403)."""
+
+    code = "BACKFILL_PENDING"
+
+
 class RevisionFailed(DatabaseLayerError):
     """A revision raised while upgrade, downgrade or stamp ran it (exit 8, HTTP 500).
 

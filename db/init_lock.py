@@ -18,9 +18,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.errors import LockNotAcquired
+from db.errors import DatabaseUnavailable, LockNotAcquired
+from db.stalls import deadline_bound
 
 # pg_advisory_lock(bigint) key: "init" in ASCII (the migration lock uses "mana").
 INIT_LOCK_KEY = 0x696E6974
@@ -35,18 +36,32 @@ def _locked(timeout: float) -> LockNotAcquired:
     )
 
 
+async def _pg_acquire(conn: AsyncConnection, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not (
+        await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": INIT_LOCK_KEY})
+    ).scalar():
+        await conn.rollback()
+        if time.monotonic() >= deadline:
+            raise _locked(timeout)
+        await asyncio.sleep(POLL_INTERVAL)
+    await conn.commit()
+
+
 @contextlib.asynccontextmanager
 async def _pg_lock(engine: AsyncEngine, timeout: float) -> AsyncIterator[None]:
     async with engine.connect() as conn:
-        deadline = time.monotonic() + timeout
-        while not (
-            await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": INIT_LOCK_KEY})
-        ).scalar():
-            await conn.rollback()
-            if time.monotonic() >= deadline:
-                raise _locked(timeout)
-            await asyncio.sleep(POLL_INTERVAL)
-        await conn.commit()
+        try:
+            # A real deadline: a poll that gets no answer (a stalled network) is cut off too.
+            async with asyncio.timeout(timeout + POLL_INTERVAL + 0.3):
+                with deadline_bound():
+                    await _pg_acquire(conn, timeout)
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                f"database unavailable: timed out: no answer while waiting {timeout:g}s for the "
+                "bootstrap lock (--lock-timeout); the network or the server stalled",
+                code="DB_TIMEOUT",
+            ) from None
         try:
             yield
         finally:

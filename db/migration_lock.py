@@ -31,13 +31,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import sqlite_foreign_keys
-from db.config import DatabaseSettings
-from db.errors import LockNotAcquired
+from db.config import DatabaseSettings, milliseconds
+from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired
+from db.stalls import deadline_bound
 
 # pg_advisory_lock(bigint) key: "mana" in ASCII. Below 2**31, so pg_locks shows it as
 # classid = 0, objid = key, objsubid = 1.
 MIGRATION_LOCK_KEY = 0x6D616E61
 POLL_INTERVAL = 0.2
+# The last poll may still be in flight when the wait ends: it gets this long to answer.
+DEADLINE_GRACE = 0.25
 LOCKED_ERROR_CODE = "MIGRATION_LOCKED"
 _EXCLUSIVE = "EXCLUSIVE"
 
@@ -120,6 +123,25 @@ async def _pg_acquire(conn: AsyncConnection, timeout: float, on_wait: OnWait | N
         await asyncio.sleep(min(POLL_INTERVAL, remaining))
 
 
+async def _pg_acquire_by_deadline(
+    conn: AsyncConnection, timeout: float, on_wait: OnWait | None
+) -> None:
+    """`timeout` is a real deadline: a poll that gets no answer (a stalled network) is cut
+    off too, not only a lock that stays taken."""
+    if not timeout >= 0:  # nan: no deadline would ever pass
+        raise InvalidArgument(f"--lock-timeout must be a number of seconds, not {timeout}")
+    try:
+        async with asyncio.timeout(timeout + DEADLINE_GRACE):
+            with deadline_bound():
+                await _pg_acquire(conn, timeout, on_wait)
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            f"database unavailable: timed out: no answer while waiting {timeout:g}s for the "
+            "migration lock (--lock-timeout); the network or the server stalled",
+            code="DB_TIMEOUT",
+        ) from None
+
+
 async def _pg_set_timeouts(conn: AsyncConnection, settings: DatabaseSettings) -> None:
     for name, seconds in (
         ("lock_timeout", settings.migration_lock_timeout),
@@ -127,11 +149,13 @@ async def _pg_set_timeouts(conn: AsyncConnection, settings: DatabaseSettings) ->
     ):
         if seconds is not None:
             # SET takes no bind parameters; the value is an int we formatted ourselves.
-            await conn.execute(text(f"SET {name} = {int(seconds * 1000)}"))
+            await conn.execute(text(f"SET {name} = {milliseconds(seconds)}"))
     await conn.commit()
 
 
 async def _pg_release(conn: AsyncConnection) -> None:
+    if conn.invalidated:
+        return  # closed: the session, and its advisory lock, are gone
     try:
         if conn.in_transaction():
             await conn.rollback()
@@ -145,7 +169,7 @@ async def _pg_release(conn: AsyncConnection) -> None:
 
 
 async def _sqlite_busy_timeout(conn: AsyncConnection, seconds: float) -> None:
-    await conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    await conn.exec_driver_sql(f"PRAGMA busy_timeout = {milliseconds(seconds)}")
     await conn.commit()
 
 
@@ -165,11 +189,17 @@ async def _sqlite_acquire(conn: AsyncConnection, timeout: float) -> None:
 
 
 async def _sqlite_release(conn: AsyncConnection, settings: DatabaseSettings) -> None:
-    if conn.in_transaction():
-        await conn.rollback()
-    conn.info.pop("sqlite_begin", None)
-    await conn.run_sync(sqlite_foreign_keys.set_enforcement, on=True)
-    await _sqlite_busy_timeout(conn, settings.db_sqlite_busy_timeout)
+    if conn.invalidated:
+        return  # an interrupted statement closed the connection: the lock went with it
+    try:
+        if conn.in_transaction():
+            await conn.rollback()
+        conn.info.pop("sqlite_begin", None)
+        await conn.run_sync(sqlite_foreign_keys.set_enforcement, on=True)
+        await _sqlite_busy_timeout(conn, settings.db_sqlite_busy_timeout)
+    except Exception:
+        # Never replace the error that ended the run; closing the connection unlocks.
+        await conn.invalidate()
 
 
 @asynccontextmanager
@@ -185,7 +215,7 @@ async def migration_lock(
     Raises LockNotAcquired (code MIGRATION_LOCKED) naming the holder after `timeout` seconds.
     """
     if conn.dialect.name == "postgresql":
-        await _pg_acquire(conn, timeout, on_wait)
+        await _pg_acquire_by_deadline(conn, timeout, on_wait)
         try:
             await _pg_set_timeouts(conn, settings)
             yield

@@ -24,7 +24,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import revision_checksums, sqlite_foreign_keys, sqlite_rebuilds
+from db import progress, revision_checksums, sqlite_foreign_keys, sqlite_rebuilds
 from db.config import DatabaseSettings
 from db.errors import BadRevision, DatabaseLayerError
 from db.migration_config import (
@@ -72,6 +72,8 @@ def _version_callback(on_step: OnStep | None) -> Callable[..., None]:
             revision_checksums.update(ctx.connection, applied={revision: checksum}, reverted=[])
         else:
             revision_checksums.update(ctx.connection, applied={}, reverted=[revision])
+        # For the interruption message: what a revision-by-revision run already committed.
+        progress.step_done("revision" if step.is_upgrade else "reverted revision", revision)
         if on_step is not None:
             on_step(revision, step.up_revision.doc or "", step.is_upgrade)
 
@@ -155,6 +157,7 @@ def _run(
     before = current_heads(connection)
     cfg.attributes["connection"] = connection
     cfg.attributes["on_version_apply"] = _version_callback(on_step)
+    progress.track(connection)
     _run_action(connection, cfg, action, name, before)
     after = current_heads(connection)
     old, new = applied_revisions(script, before), applied_revisions(script, after)
@@ -203,6 +206,7 @@ async def _locked_run(
             report = (lambda *step: deferred.append(step)) if sqlite and on_step else on_step
             result = await connection.run_sync(_run, cfg, action, name, report)
             await connection.commit()
+            progress.steps_committed()
         if on_step is not None:
             for step in deferred:
                 on_step(*step)

@@ -35,9 +35,13 @@ def file_checksum(path: str | Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# `manage`'s bookkeeping tables: this one and the backfill progress (db/backfill/progress.py).
+BOOKKEEPING_TABLES = frozenset({TABLE, "manage_backfills"})
+
+
 def include_name(name: str | None, type_: str, _parent_names: Any = None) -> bool:
-    """Alembic `include_name` hook: the bookkeeping table is never compared or dropped."""
-    return not (type_ == "table" and name == TABLE)
+    """Alembic `include_name` hook: the bookkeeping tables are never compared or dropped."""
+    return not (type_ == "table" and name in BOOKKEEPING_TABLES)
 
 
 def recorded(connection: Connection) -> dict[str, str]:

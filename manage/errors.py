@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,12 @@ class CheckFailed(Exception):
 
 
 class UsageError(Exception):
-    """Arguments that parse but make no sense together: exit 5 with this message."""
+    """Arguments or settings that parse but make no sense: exit 5 with this message (and
+    `data` as the JSON envelope's data, e.g. `config show`'s rows)."""
+
+    def __init__(self, message: str, *, data: Any = None) -> None:
+        super().__init__(message)
+        self.data = data
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,23 @@ def _connection_reason(exc: BaseException) -> str | None:
     """A short reason when `exc` means the database could not be reached at all."""
     for item in _chain(exc):
         if isinstance(item, TimeoutError | asyncio.TimeoutError):
-            return "connection timed out"
+            # Connects and statements through SQLAlchemy are named where they time out
+            # (db/engine.py); what is left is the driver used directly (a bulk COPY).
+            return (
+                "a statement timed out: no answer in time (DB_COMMAND_TIMEOUT); the network "
+                "or the server stalled"
+            )
         if isinstance(item, ConnectionRefusedError):
             return "connection refused"
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {item.verify_message or item.reason}"
+        if isinstance(item, ssl.SSLError):
+            return f"TLS error: {item.reason or item.strerror or type(item).__name__}"
         if isinstance(item, OSError) and not isinstance(item, sqlite3.Error):
-            return item.strerror or type(item).__name__
+            # The driver's reason ("... rejected SSL upgrade"), not only the class name; it
+            # names host and port, never the password.
+            text = str(item).splitlines()[0] if str(item) else ""
+            return item.strerror or text or type(item).__name__
         if isinstance(item, sqlite3.OperationalError):
             text = str(item)
             if "unable to open database file" in text:
@@ -114,10 +132,9 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     from app.errors import AppException, ErrorCode
     from db.errors import DatabaseLayerError
 
-    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
-        return Failure(
-            ExitCode.INTERRUPTED, ErrorCode.INTERRUPTED, "interrupted; nothing committed"
-        )
+    interrupted = _interruption(exc)
+    if interrupted is not None:
+        return interrupted
     if isinstance(exc, AppException):
         return Failure(exit_code_for_status(exc.status), exc.error_code, exc.message)
     if isinstance(exc, DatabaseLayerError):
@@ -125,7 +142,7 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     if isinstance(exc, CheckFailed):
         return Failure(ExitCode.CHECK_FAILED, exc.error_code, exc.message, exc.data)
     if isinstance(exc, UsageError):
-        return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, str(exc))
+        return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, str(exc), exc.data)
     if isinstance(exc, ValidationError):
         return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, describe_validation_error(exc))
     state = _sqlstate(exc)
@@ -176,10 +193,37 @@ def classify(exc: BaseException, *, where: str = "") -> Failure:
     )
 
 
+def _interruption(exc: BaseException) -> Failure | None:
+    """SIGINT / SIGTERM / SIGHUP (manage/interrupts.py): 130 / 143 / 129, saying what the
+    command had already committed (db/progress.py). SIGINT keeps the short
+    "interrupted; ..." everyone knows from Ctrl-C; the others name the signal."""
+    from db.progress import ledger
+    from manage.interrupts import Interrupted
+
+    if isinstance(exc, Interrupted):
+        exit_code = ExitCode(exc.exit_code)
+        who = "" if exit_code is ExitCode.INTERRUPTED else f" by {exc.signum.name}"
+    elif isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+        exit_code, who = ExitCode.INTERRUPTED, ""
+    else:
+        return None
+    from app.errors import ErrorCode
+
+    return Failure(exit_code, ErrorCode.INTERRUPTED, f"interrupted{who}; {ledger().describe()}")
+
+
 def database_layer_exit(exc: Any) -> ExitCode:
     """The exit code for one of db/errors.py's exceptions (the API maps the same classes to
     HTTP statuses in app/api/errors.py)."""
-    from db.errors import DatabaseUnavailable, InvalidArgument, LockNotAcquired, RevisionFailed
+    from db.errors import (
+        BackfillPending,
+        Conflict,
+        DatabaseUnavailable,
+        InvalidArgument,
+        LockNotAcquired,
+        NotFound,
+        RevisionFailed,
+    )
 
     if isinstance(exc, RevisionFailed):
         return ExitCode.MIGRATION_FAILED
@@ -187,6 +231,12 @@ def database_layer_exit(exc: Any) -> ExitCode:
         return ExitCode.UNAVAILABLE
     if isinstance(exc, InvalidArgument):
         return ExitCode.INVALID
+    if isinstance(exc, NotFound):
+        return ExitCode.NOT_FOUND
+    if isinstance(exc, Conflict):
+        return ExitCode.CONFLICT
+    if isinstance(exc, BackfillPending):
+        return ExitCode.REFUSED
     return ExitCode.INTERNAL
 
 

@@ -14,7 +14,9 @@ class ExitCode(IntEnum):
     REFUSED = 7  # confirmation declined, production guard
     MIGRATION_FAILED = 8  # a revision raised while upgrade/downgrade/stamp ran it
     INTERNAL = 70  # a bug: an exception nobody anticipated (EX_SOFTWARE)
-    INTERRUPTED = 130  # Ctrl-C / SIGINT; nothing committed
+    INTERRUPTED = 130  # Ctrl-C / SIGINT: the running statement cancelled, rolled back
+    TERMINATED = 143  # SIGTERM (containers, Kubernetes, CI): handled like SIGINT
+    HANGUP = 129  # SIGHUP (the terminal closed): handled like SIGINT
 
 
 # AppException carries an HTTP status; the CLI answers with the matching exit code.

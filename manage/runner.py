@@ -1,9 +1,14 @@
 """The one runner every command uses.
 
 settings -> engine -> AsyncSession -> the command's async handler -> commit; any error or
-Ctrl-C -> rollback -> dispose -> one line on stderr (and the JSON envelope with --json) ->
-the exit code from manage/exit_codes.py. Typer has no async commands: this is the single
-place that calls asyncio.run.
+SIGINT / SIGTERM / SIGHUP (manage/interrupts.py) -> rollback -> dispose -> one line on stderr
+(and the JSON envelope with --json) -> the exit code from manage/exit_codes.py. Typer has no
+async commands: this is the single place that runs the event loop.
+
+Cleanup never hides the error that caused it: a rollback or dispose that fails (the
+connection was lost mid-COPY) or hangs (a stalled network) is cut off after
+CLEANUP_TIMEOUT seconds, its connection is invalidated (closed, never returned to a pool)
+and the original exception is the one reported.
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 T = TypeVar("T")
+# What a handler returns when it has nothing to report yet because the command goes on with
+# another step (create-superuser --if-exists skip looks the account up before reading any
+# password): _finish prints nothing for it, not even a JSON envelope.
+CONTINUE: Any = object()
 Render = Callable[[Any], None]
+
+# Seconds a ROLLBACK or an engine dispose may take once a command failed. On a healthy server
+# both take milliseconds; a longer wait means the network or server stalled, and closing the
+# socket is then the only way out (the server rolls back a session whose client is gone).
+CLEANUP_TIMEOUT = 1.0
 
 
 @dataclass
@@ -47,7 +61,7 @@ def load_settings(options: GlobalOptions) -> Settings:
     except ValidationError as exc:
         # Name the environment variable, never the value (a URL may hold a password).
         problems = [
-            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors(include_input=False, include_url=False)
         ]
         raise UsageError("invalid setting " + "; ".join(problems)) from None
@@ -66,8 +80,6 @@ def settings_for(ctx: typer.Context) -> Settings:
 
 
 async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitable[T]]) -> T:
-    import asyncio
-
     from db.engine import create_engine
 
     settings = load_settings(options)
@@ -75,29 +87,84 @@ async def _with_engine(options: GlobalOptions, body: Callable[[Runtime], Awaitab
     try:
         return await body(Runtime(settings=settings, engine=engine))
     finally:
-        await asyncio.shield(engine.dispose())
+        await bounded_cleanup(engine.dispose(), on_timeout=None)
+
+
+async def bounded_cleanup(
+    cleanup: Awaitable[Any], *, on_timeout: Callable[[], Awaitable[Any]] | None
+) -> None:
+    """Await `cleanup` for at most CLEANUP_TIMEOUT seconds; never raise.
+
+    Runs while an exception (or a signal's cancellation) is on its way up, and must not
+    replace it: a failure here is only shown with --verbose. On failure or timeout
+    `on_timeout` (e.g. invalidating the session's connection) gets one more bounded try.
+    """
+    import asyncio
+
+    try:
+        async with asyncio.timeout(CLEANUP_TIMEOUT):
+            await cleanup
+        return
+    except BaseException as exc:
+        _cleanup_failed(exc)
+    if on_timeout is not None:
+        try:
+            async with asyncio.timeout(CLEANUP_TIMEOUT):
+                await on_timeout()
+        except BaseException as exc:
+            _cleanup_failed(exc)
+
+
+def _stalled(exc: BaseException) -> bool:
+    """A deadline passed with no answer (asyncpg's command_timeout on a driver call)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _cleanup_failed(exc: BaseException) -> None:
+    import logging
+
+    logging.getLogger("manage.runner").debug("cleanup failed: %s", type(exc).__name__, exc_info=exc)
 
 
 async def open_session(
     options: GlobalOptions, handler: Callable[[AsyncSession], Awaitable[T]]
 ) -> T:
-    """Settings -> engine -> one session -> handler; commit on success, else roll back."""
-    import asyncio
+    """Settings -> engine -> one session -> handler; commit on success, else roll back.
 
+    The rollback is bounded and cannot replace the error that caused it (bounded_cleanup):
+    a connection that cannot be rolled back is invalidated, never reused.
+    """
+    from db import progress
     from db.engine import session_factory
+    from db.stalls import abort_stalled_connections
 
     async def body(runtime: Runtime) -> T:
         # SQLite: take the write lock at BEGIN (db/engine.py), so concurrent writers queue
         # for the busy timeout instead of failing when a read lock cannot be upgraded.
         immediate = {"sqlite_begin": "IMMEDIATE"}
-        async with session_factory(runtime.engine)(execution_options=immediate) as session:
-            try:
-                result = await handler(session)
-                await session.commit()
-            except BaseException:
-                await asyncio.shield(session.rollback())
-                raise
-            return result
+        session = session_factory(runtime.engine)(execution_options=immediate)
+        try:
+            result = await handler(session)
+            progress.step_done("", "this command's changes")
+            progress.commit_sent()
+            await session.commit()
+            progress.steps_committed()
+        except BaseException as exc:
+            progress.steps_rolled_back()
+            if _stalled(exc):
+                abort_stalled_connections()  # a ROLLBACK would only wait for the stall
+            await bounded_cleanup(session.rollback(), on_timeout=session.invalidate)
+            await bounded_cleanup(session.close(), on_timeout=session.invalidate)
+            raise
+        await bounded_cleanup(session.close(), on_timeout=session.invalidate)
+        return result
 
     return await _with_engine(options, body)
 
@@ -121,24 +188,30 @@ def _finish(
     json_output: bool,
     render: Render | None,
 ) -> T:
-    import asyncio
-
-    from manage import output
+    from db import progress
+    from db.stalls import interrupt_sqlite_statements
+    from manage import interrupts, output
 
     output.reset_consoles()
+    progress.reset()
     try:
-        result = asyncio.run(coroutine_factory())
+        result = interrupts.run(coroutine_factory, on_signal=interrupt_sqlite_statements)
     except (typer.Exit, typer.Abort):
         raise
-    except BaseException as exc:  # KeyboardInterrupt and CancelledError included
+    except BaseException as exc:  # Interrupted (signals) and CancelledError included
         _fail(options, exc, json_output=json_output)
     try:
-        if json_output:
-            output.emit_json(success=True, data=result)
-        elif render is not None:
-            render(result)
+        with interrupts.raising():  # SIGTERM/SIGHUP while printing: still one line, 143/129
+            if result is CONTINUE:
+                pass
+            elif json_output:
+                output.emit_json(success=True, data=result)
+            elif render is not None:
+                render(result)
     except (typer.Exit, typer.Abort):
         raise
+    except interrupts.Interrupted as exc:
+        _fail(options, exc, json_output=False)  # an envelope may be half-written already
     except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
         from app.errors import AppException, ErrorCode
 
@@ -201,8 +274,11 @@ def run_engine(
 def prepare(ctx: typer.Context, build: Callable[[], T], *, json_output: bool = False) -> T:
     """Run `build()` (parse, validate, read passwords, confirm) before any database work;
     any error is reported and exits like a command's (Ctrl-C at a prompt: 130)."""
+    from manage import interrupts
+
     try:
-        return build()
+        with interrupts.raising():
+            return build()
     except (typer.Exit, typer.Abort):
         raise
     except BaseException as exc:

@@ -211,6 +211,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in MANAGED_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # Settings are cached per process: a CliRunner invocation with its own environment must
+    # not leave its values to the next test (pytest-alembic's env.py reads them directly).
+    config = sys.modules.get("app.config")
+    if config is not None:
+        config.get_settings.cache_clear()
 
 
 @dataclass

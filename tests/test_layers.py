@@ -61,6 +61,9 @@ def test_every_database_layer_error_code_is_a_documented_error_code() -> None:
         ("LockNotAcquired", 6, 503),
         ("BadRevision", 5, 422),
         ("InvalidArgument", 5, 422),
+        ("NotFound", 3, 404),
+        ("Conflict", 4, 409),
+        ("BackfillPending", 7, 403),
     ],
 )
 def test_database_layer_errors_map_to_one_exit_code_and_one_http_status(

@@ -30,6 +30,7 @@ FIRES = {
     "notimplemented_downgrade": ("empty-downgrade", "warning", 20),
     "app_import": ("app-import", "warning", 10),
     "orphan": ("missing-down-revision", "error", 11),
+    "data_update": ("backfill", "warning", 16),
 }
 # safe variant -> the rule that must stay quiet on it
 QUIET = {
@@ -45,6 +46,7 @@ QUIET = {
     "enum_safe": "enum-change",
     "clean": "empty-downgrade",
     "app_import_safe": "app-import",
+    "data_update_safe": "backfill",
 }
 
 

@@ -87,6 +87,8 @@ def test_any_revision(cli, sqlite_db, revision) -> None:
         ["migrate", "stamp", revision, "--yes"],
         ["migrate", "sql", revision],
         ["migrate", "history", "-r", revision],
+        ["migrate", "backfill", revision],
+        ["migrate", "backfill", revision, "--dry-run"],
     ):
         _documented(cli(command, db=sqlite_db))
 

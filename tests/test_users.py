@@ -252,3 +252,53 @@ def test_password_appears_in_no_output_argv_or_traceback(manage_proc, db_url) ->
         assert "password1234" not in run.stdout + run.stderr
     audit = fetch(db_url, "SELECT actor, action, target, details FROM audit_log")
     assert PASSWORD not in str(audit)
+
+
+def test_a_rerun_with_if_exists_skip_needs_no_password_source(manage_proc, db_url) -> None:
+    """The container step and `make run` rerun with no secret at hand: the account exists, so
+    nothing is read, nothing is checked against today's policy, and nothing changes."""
+    first = manage_proc(
+        ["users", "create-superuser", "--email", "ops@example.com", "--if-exists", "skip"],
+        env={"MANAGE_PASSWORD": "Correct-Horse-9"},
+        db=db_url,
+    )
+    assert first.exit_code == 0, first.stderr
+    hashes = fetch(db_url, "SELECT hashed_password FROM users")
+    for env in ({}, {"MANAGE_PASSWORD": "short"}):
+        rerun = manage_proc(
+            ["users", "create-superuser", "--email", "OPS@example.com", "--if-exists", "skip"],
+            env=env,
+            db=db_url,
+        )
+        assert rerun.exit_code == 0, rerun.stderr
+        assert "left unchanged" in rerun.stdout and rerun.stderr == ""
+    as_json = manage_proc(
+        [
+            "users",
+            "create-superuser",
+            "--email",
+            "ops@example.com",
+            "--if-exists",
+            "skip",
+            "--json",
+        ],
+        db=db_url,
+    )
+    assert json.loads(as_json.stdout)["data"]["outcome"] == "unchanged"
+    assert fetch(db_url, "SELECT hashed_password FROM users") == hashes
+    # A new account still needs a password source: exit 5, one line, one envelope.
+    new = manage_proc(
+        [
+            "users",
+            "create-superuser",
+            "--email",
+            "new@example.com",
+            "--if-exists",
+            "skip",
+            "--json",
+        ],
+        db=db_url,
+    )
+    assert new.exit_code == 5
+    assert json.loads(new.stdout)["error_code"] == "INVALID_INPUT"
+    assert len(new.stderr.strip().splitlines()) == 1

@@ -1,18 +1,33 @@
-"""Every error the API returns is an ApiResponse envelope with the matching HTTP status."""
+"""Every error the API returns is an ApiResponse envelope with the matching HTTP status.
+
+Anything no handler claims (a bug, a race the code did not foresee) is caught by
+CatchAllMiddleware: 500 INTERNAL_ERROR with no details, logged as the exception's type and
+traceback frames only (never its message, which can carry SQL parameters).
+"""
 
 from __future__ import annotations
 
 import logging
+import traceback
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AppException, ErrorCode
 from app.schemas.common import ApiResponse
-from db.errors import DatabaseLayerError, DatabaseUnavailable, InvalidArgument, LockNotAcquired
+from db.errors import (
+    BackfillPending,
+    Conflict,
+    DatabaseLayerError,
+    DatabaseUnavailable,
+    InvalidArgument,
+    LockNotAcquired,
+    NotFound,
+)
 
 logger = logging.getLogger(__name__)
 _HTTP_CODES = {
@@ -43,6 +58,12 @@ async def _database_layer_error(_: Request, exc: Exception) -> JSONResponse:
         status = 503
     elif isinstance(exc, InvalidArgument):
         status = 422
+    elif isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, Conflict):
+        status = 409
+    elif isinstance(exc, BackfillPending):
+        status = 403
     else:
         status = 500
     return _envelope(status, exc.message, exc.code)
@@ -70,7 +91,47 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     return _envelope(503, "database unavailable", ErrorCode.DB_UNAVAILABLE)
 
 
+class CatchAllMiddleware:
+    """Pure ASGI middleware: an exception that escapes every handler becomes the envelope.
+
+    Not `add_exception_handler(Exception, ...)`: Starlette runs that one in its outermost
+    middleware, which re-raises afterwards so the server logs the exception with its message.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            logger.error(
+                "unhandled %s in %s %s\n%s",
+                type(exc).__name__,
+                scope.get("method"),
+                scope.get("path"),
+                frames,
+            )
+            if started:  # part of a response went out: nothing valid can follow
+                raise RuntimeError("response aborted by an internal error") from None
+            response = _envelope(500, "internal error", ErrorCode.INTERNAL_ERROR)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(CatchAllMiddleware)
     app.add_exception_handler(AppException, _app_exception)
     app.add_exception_handler(DatabaseLayerError, _database_layer_error)
     # Connection refused / timed out / dropped: the client may retry; it is not a bug here.

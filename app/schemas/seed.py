@@ -89,6 +89,16 @@ class SeedSetListing(BaseModel):
     files: list[str]
 
 
+class FakeRowsResult(BaseModel):
+    model: str  # the model's class name
+    table: str
+    requested: int
+    created: int
+    skipped: int  # rows a unique constraint turned away (e.g. a rerun with the same --seed)
+    seed: int
+    seconds: float
+
+
 class FakeUsersResult(BaseModel):
     requested: int
     created: int

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import jwt
+from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,26 +67,40 @@ async def authenticate(
     Known and unknown emails do the same database work (one SELECT of the users row) and one
     password verification, in the hashing thread pool. A correct password whose hash uses an
     old scheme (bcrypt) is rehashed with the current one and audited; a user with no security
-    stamp gets one.
+    stamp gets one. The login ends with one conditional write (SET id = id when nothing
+    changes); those writes are conditional on the row being as it was read (same hash,
+    same stamp): if `users set-password`, a stamp change or a delete landed while the password
+    was being checked, nothing is written and the login is a 401 (CREDENTIALS_CHANGED), so
+    an old password never comes back and no token is issued for stale credentials.
     """
     address = email.strip().lower()
     user = (await db.exec(select(User).where(User.email == address))).first()
     hashed = user.hashed_password if user is not None else dummy_hash()
+    read_stamp = user.security_stamp if user is not None else None
+    active = user is not None and user.is_active
+    user_id = user.id if user is not None else None
+    # End the read before the slow check: no snapshot or SQLite read lock is held while the
+    # password is verified, so the CLI can write meanwhile (the conditional write sees it).
+    await db.rollback()
     matches = await verify_password_async(password, hashed, workers=workers)
     if user is None or not matches:
         raise _invalid_credentials()
-    if not user.is_active:
+    if not active:
         raise unauthorized("inactive user", ErrorCode.INACTIVE_USER)
-    if user.security_stamp is None:
-        user.security_stamp = new_security_stamp()
-        db.add(user)
-        await db.flush()
-    if needs_rehash(user.hashed_password):
-        scheme = user.hashed_password.split("$")[1] if "$" in user.hashed_password else "unknown"
+    changes: dict[str, str] = {}
+    if read_stamp is None:
+        changes["security_stamp"] = new_security_stamp()
+    scheme = None
+    if needs_rehash(hashed):
+        scheme = hashed.split("$")[1] if "$" in hashed else "unknown"
         # Same stamp: the password did not change, so the user's other tokens stay valid.
-        user.hashed_password = await hash_password_async(password, workers=workers)
-        db.add(user)
-        await db.flush()
+        changes["hashed_password"] = await hash_password_async(password, workers=workers)
+    # With nothing to write, the same statement sets nothing but still proves the row is
+    # as read: a delete or password change during the check is a 401, not a token.
+    await _write_if_unchanged(
+        db, user, user_id=user_id, read_hash=hashed, read_stamp=read_stamp, changes=changes
+    )
+    if scheme is not None:
         await audit.record(
             db,
             actor=f"user:{user.email}",
@@ -94,6 +109,39 @@ async def authenticate(
             details={"from_scheme": scheme},
         )
     return user
+
+
+async def _write_if_unchanged(
+    db: AsyncSession,
+    user: User,
+    *,
+    user_id: int | None,
+    read_hash: str,
+    read_stamp: str | None,
+    changes: dict[str, str],
+) -> None:
+    """UPDATE users SET changes WHERE id, hash and stamp are still what this login read;
+    401 CREDENTIALS_CHANGED when no row matched (changed or deleted meanwhile).
+
+    On PostgreSQL (READ COMMITTED) the WHERE is re-checked against a concurrent commit, and the
+    row stays locked until this transaction ends; on SQLite writers are serialised."""
+    statement = (
+        update(User)
+        .where(
+            User.id == user_id,
+            User.hashed_password == read_hash,
+            User.security_stamp.is_not_distinct_from(read_stamp),
+        )
+        .values(**(changes or {"id": user_id}))
+        .execution_options(synchronize_session=False)
+    )
+    result = await db.exec(statement)
+    if result.rowcount != 1:
+        db.expunge(user)
+        raise unauthorized(
+            "the account changed during login; log in again", ErrorCode.CREDENTIALS_CHANGED
+        )
+    await db.refresh(user)  # the row as written (locked until commit on PostgreSQL)
 
 
 async def login(
@@ -107,19 +155,22 @@ async def login(
 ) -> User:
     """authenticate(), throttled per account and per client `address`.
 
-    A locked account or address is LoginThrottled (429) before any password is checked. A wrong
+    The attempt is reserved before its password is checked (LoginThrottle.reserve), so
+    concurrent attempts count too; a locked account or address, or one whose limit is taken
+    by attempts in flight, is LoginThrottled (429) before any password is checked. A wrong
     password counts against both; a lockout it starts is audited (`auth.lockout`, in the
     caller's transaction: commit it even though this raises).
     """
     account = email.strip().lower()
-    wait = throttle.retry_after(account=account, address=address)
-    if wait is not None:
-        raise LoginThrottled(wait)
+    reservation = throttle.reserve(account=account, address=address)
+    if isinstance(reservation, int):
+        raise LoginThrottled(reservation)
     try:
         user = await authenticate(db, email=account, password=password, workers=workers)
+        reservation.succeeded()
     except AppException as exc:
         if exc.error_code == ErrorCode.INVALID_CREDENTIALS:
-            for lockout in throttle.failed(account=account, address=address):
+            for lockout in reservation.failed():
                 await audit.record(
                     db,
                     actor=f"api:{address}",
@@ -132,7 +183,8 @@ async def login(
                     },
                 )
         raise
-    throttle.succeeded(account=account)
+    finally:
+        reservation.release()  # no-op after failed()/succeeded(); frees the slot otherwise
     return user
 
 

@@ -17,7 +17,7 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -173,16 +173,6 @@ async def _copy_postgresql(
     )
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None and raw.is_in_transaction()
-
-    async def records() -> AsyncIterator[tuple[str, str]]:
-        for batch in _batches(people, batch_size):
-            for row in batch:
-                yield row
-            if progress is not None:
-                progress(len(batch))
-            await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
-
-    await raw.copy_records_to_table(TEMP_TABLE, records=records(), columns=("email", "full_name"))
     # The columns every row shares travel once, as parameters, not once per row in the COPY.
     # The anti-join drops existing emails in one hash join, so a rerun costs almost nothing
     # (ON CONFLICT alone pays a speculative insert per row); email order fills the unique
@@ -193,21 +183,32 @@ async def _copy_postgresql(
         "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = t.email) "
         "ORDER BY t.email ON CONFLICT (email) DO NOTHING"
     )
-    hashed, now = await hashing, utcnow()
-    if role_id is None:
-        status = await raw.execute(insert, hashed, now)  # "INSERT 0 <rows>"
-        created = int(status.rsplit(" ", 1)[1])
-    else:
-        created = await raw.fetchval(
+    if role_id is not None:
+        insert = (
             f"WITH new AS ({insert} RETURNING id), "
             "linked AS (INSERT INTO user_roles (user_id, role_id) SELECT id, $3 FROM new) "
-            "SELECT count(*) FROM new",
-            hashed,
-            now,
-            role_id,
+            "SELECT count(*) FROM new"
         )
+    created = 0
+    hashed: str | None = None
+    now = utcnow()
+    # Batch by batch: COPY, insert, empty the temporary table, and only then advance the
+    # progress bar, so it tracks rows in `users` (not rows merely sent to the server).
+    for batch in _batches(people, batch_size):
+        await raw.copy_records_to_table(TEMP_TABLE, records=batch, columns=("email", "full_name"))
+        if hashed is None:
+            hashed = await hashing  # hashed while the first batch was generated and copied
+        if role_id is None:
+            status = await raw.execute(insert, hashed, now)  # "INSERT 0 <rows>"
+            created += int(status.rsplit(" ", 1)[1])
+        else:
+            created += int(await raw.fetchval(insert, hashed, now, role_id))
+        await raw.execute(f"TRUNCATE {TEMP_TABLE}")
+        if progress is not None:
+            progress(len(batch))
+        await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
     await raw.execute(f"DROP TABLE {TEMP_TABLE}")
-    return int(created)
+    return created
 
 
 async def _insert_sqlite(

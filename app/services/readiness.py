@@ -9,6 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.services import users
 from db import migrations
+from db.backfill import discovery as backfill_discovery
+from db.backfill.discovery import BackfillState
 
 
 @dataclass
@@ -19,6 +21,9 @@ class Readiness:
     pending: list[str] = field(default_factory=list)
     superuser_exists: bool = False
     problems: list[str] = field(default_factory=list)
+    # Backfills still owed (db/backfill): reported, never a readiness problem: the app runs
+    # while they do (the expand/contract pattern).
+    backfills: list[BackfillState] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -51,6 +56,7 @@ async def check(engine: AsyncEngine) -> Readiness:
             f"({len(report.pending)} pending): run `manage migrate upgrade`"
         )
         return report  # the users table may not exist yet
+    report.backfills = await backfill_discovery.owed(engine)
     async with AsyncSession(engine) as db:
         report.superuser_exists = await users.count_superusers(db) > 0
     if not report.superuser_exists:

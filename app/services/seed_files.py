@@ -40,7 +40,7 @@ from app.services.seed_rows import (
 BASE_SET = "base"
 
 
-SEED_SUFFIXES = (".yaml", ".yml", ".py")
+SEED_SUFFIXES = (".yaml", ".yml", ".csv", ".jsonl", ".py")
 
 
 SECTIONS = ("roles", "users", "models")
@@ -165,6 +165,11 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
             loaded.modules.append(seed_file)
             continue
         source = seed_file.display
+        if seed_file.path.suffix in (".csv", ".jsonl"):
+            section = _table_file(seed_file)
+            if section is not None:
+                loaded.models.append(section)
+            continue
         data, node = _compose(seed_file)
         if data is None:
             continue
@@ -204,6 +209,17 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
         for index, (item, item_node) in enumerate(zip(sections, section_nodes, strict=True)):
             loaded.models.append(model_section(source, index, item, item_node))
     return loaded
+
+
+def _table_file(seed_file: SeedFile) -> ModelSection | None:
+    """A CSV or JSON Lines file: one model section (app/services/seed_tables.py)."""
+    from app.services.seed_tables import table_section
+
+    try:
+        text = yaml_loader.decode(seed_file.content, seed_file.display)
+    except yaml_loader.YamlError as exc:
+        raise invalid(exc.where, exc.message) from None
+    return table_section(seed_file.display, text, jsonl=seed_file.path.suffix == ".jsonl")
 
 
 def _wrap(node: Any) -> Any:

@@ -16,6 +16,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import and_, insert, or_, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.services.seed_references import lookup_key, prefetch_references
 from app.services.seed_rows import ModelSection, Row, invalid
 from app.services.seed_upsert import Tally, _chunks
 from app.services.seed_values import column_value, same
@@ -61,7 +62,7 @@ async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[d
     replaced by the referenced key (references into the same table: a _SelfReference)."""
     model = section.model
     table = model.__table__
-    cache: dict[tuple[str, tuple], Any] = {}
+    cache = await prefetch_references(db, section)
     resolved = []
     for row in section.rows:
         values: dict[str, Any] = {}
@@ -76,7 +77,7 @@ async def _resolve_references(db: AsyncSession, section: ModelSection) -> list[d
             if target.table is table:
                 values[column] = _SelfReference(column, value)
                 continue
-            lookup = (column, tuple(sorted((str(k), str(v)) for k, v in value.items())))
+            lookup = lookup_key(column, value)
             if lookup not in cache:
                 cache[lookup] = await _look_up(db, row, column, target, value)
             values[column] = cache[lookup]
@@ -149,15 +150,42 @@ async def _existing(db: AsyncSession, section: ModelSection, keys: list[tuple]) 
     return existing
 
 
+COPY_AT_LEAST = 200  # fewer new rows than this: an executemany costs less than a COPY
+
+
 async def insert_rows(db: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
-    """The bulk path: one executemany per set of columns, in chunks."""
+    """The bulk path, per set of columns: PostgreSQL binary COPY straight into the table
+    (the rows are known to be new: the run holds the seed lock), else chunked executemany."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
-    for group in groups.values():
+    connection = await db.connection()
+    for names, group in groups.items():
+        if connection.dialect.name == "postgresql" and len(group) >= COPY_AT_LEAST:
+            await _copy_rows(connection, table, names, group)
+            continue
         for chunk in _chunks(group):
             await db.exec(insert(table), params=list(chunk))
     await _advance_sequence(db, table, rows)
+
+
+async def _copy_rows(
+    connection: Any, table: Any, names: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    """COPY `rows` into `table`; each value goes through its column type's own bind
+    processor for this dialect (enum members to their stored names, JSON to text), i.e.
+    exactly what SQLAlchemy would send in an INSERT."""
+    processors = [table.c[n].type.bind_processor(connection.dialect) for n in names]
+    raw = (await connection.get_raw_connection()).driver_connection
+    for chunk in _chunks(rows, 10_000):
+        records = [
+            tuple(
+                p(row[n]) if p is not None and row[n] is not None else row[n]
+                for n, p in zip(names, processors, strict=True)
+            )
+            for row in chunk
+        ]
+        await raw.copy_records_to_table(table.name, records=records, columns=list(names))
 
 
 async def seed_model(
@@ -172,10 +200,14 @@ async def seed_model(
     existing = await _existing(db, section, keys)
     defaults = _defaults(section.model)
     new_rows: dict[tuple, dict[str, Any]] = {}
+    # changed columns -> (key, values): one executemany per shape, after the loop
+    updates: dict[tuple[str, ...], list[tuple[tuple, dict[str, Any]]]] = {}
     for row, values, key in zip(section.rows, rows, keys, strict=True):
         deferred = [v for v in values.values() if isinstance(v, _SelfReference)]
         if deferred:
             # Rows above may be the parents it names: write them first.
+            await _update_rows(db, section, updates)
+            updates.clear()
             await insert_rows(db, table, list(new_rows.values()))
             existing.update(new_rows)
             new_rows.clear()
@@ -199,15 +231,39 @@ async def seed_model(
             if c not in section.key and not same(table.c[c], current[c], v)
         }
         if changed:
-            condition = and_(*(table.c[c] == v for c, v in zip(section.key, key, strict=True)))
-            await db.exec(update(table).where(condition).values(**changed))
+            updates.setdefault(tuple(sorted(changed)), []).append((key, changed))
             current.update(changed)
             tally.updated(name, _key_text(section, values), changed)
             if on_change is not None:
                 await on_change("update", values, sorted(changed))
         else:
             tally.unchanged(name)
+    await _update_rows(db, section, updates)
     await insert_rows(db, table, list(new_rows.values()))
+    finish = getattr(on_change, "finish", None)
+    if finish is not None:
+        await finish()  # an auditor writes its rows in bulk
+
+
+async def _update_rows(
+    db: AsyncSession, section: ModelSection, updates: dict[tuple[str, ...], list]
+) -> None:
+    """The changed rows, one executemany per set of changed columns (not one UPDATE a row)."""
+    from sqlalchemy import bindparam
+
+    table = section.model.__table__
+    for columns, entries in updates.items():
+        condition = and_(*(table.c[c] == bindparam(f"k_{c}") for c in section.key))
+        statement = update(table).where(condition).values({c: bindparam(f"v_{c}") for c in columns})
+        params = [
+            {
+                **{f"k_{c}": v for c, v in zip(section.key, key, strict=True)},
+                **{f"v_{c}": changed[c] for c in columns},
+            }
+            for key, changed in entries
+        ]
+        for chunk in _chunks(params):
+            await db.exec(statement, params=list(chunk))
 
 
 async def _advance_sequence(db: AsyncSession, table: Any, new_rows: list[dict[str, Any]]) -> None:

@@ -38,15 +38,16 @@ class Row:
     line: int
     field_lines: dict[str, int]
     data: dict[str, Any]
+    # CSV / JSON Lines rows: each field's 1-based character column (messages say line:column)
+    field_columns: dict[str, int] | None = None
 
     def where(self, column: str | None = None) -> str:
         line = self.field_lines.get(column, self.line) if column else self.line
         label = f"{self.section}[{self.index}]"
-        return (
-            f"{self.source}:{line}: {label}.{column}"
-            if column
-            else f"{self.source}:{line}: {label}"
-        )
+        at = f"{self.source}:{line}"
+        if self.field_columns is not None:
+            at += f":{self.field_columns.get(column, 1) if column else 1}"
+        return f"{at}: {label}.{column}" if column else f"{at}: {label}"
 
 
 @dataclass
@@ -189,11 +190,11 @@ def model_section(source: str, index: int, item: Any, node: Any) -> ModelSection
     parts = mapping_lines(node)
     rows = rows_of(source, f"models[{index}].rows", item.get("rows"), parts.get("rows"))
     for row in rows:
-        _check_model_row(row, model, key, columns)
+        check_model_row(row, model, key, columns)
     return ModelSection(model=model, key=list(key), rows=rows)
 
 
-def _check_model_row(row: Row, model: Any, key: list[str], columns: set[str]) -> None:
+def check_model_row(row: Row, model: Any, key: list[str], columns: set[str]) -> None:
     """Each given value fits its column; fields left out are checked when a row is created."""
     from app.services.seed_values import column_value
 

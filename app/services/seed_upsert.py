@@ -71,12 +71,26 @@ async def _role_ids(db: AsyncSession, users: list[UserRow]) -> dict[str, int]:
     return found
 
 
-def user_audit_row(actor: str, op: str, email: str, details: dict[str, Any]) -> Any:
-    """The audit row `users create` / `users update` would write, marked as a seed's."""
-    from app.models import AuditLog
-
+def user_audit_row(actor: str, op: str, email: str, details: dict[str, Any]) -> dict[str, Any]:
+    """The audit row `users create` / `users update` would write, marked as a seed's (as
+    audit_log column values: written in bulk by `write_audit_rows`, not one ORM object each)."""
     action = "user.create" if op == "create" else "user.update"
-    return AuditLog(actor=actor, action=action, target=email, details={**details, "via": "seed"})
+    return {
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "target": email,
+        "details": {**details, "via": "seed"},
+    }
+
+
+async def write_audit_rows(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Audit rows in bulk (COPY on PostgreSQL for many): 20,000 ORM objects cost seconds."""
+    from app.models import AuditLog
+    from app.services.seed_models import insert_rows
+
+    if rows:
+        await insert_rows(db, AuditLog.__table__, rows)
 
 
 async def seed_users(
@@ -173,8 +187,9 @@ async def seed_users(
             )
         else:
             tally.unchanged("User")
-    for chunk in _chunks(new_rows):
-        await db.exec(insert(User.__table__), params=list(chunk))
+    from app.services.seed_models import insert_rows
+
+    await insert_rows(db, User.__table__, new_rows)  # COPY on PostgreSQL
     if role_links:
         emails = [email for email, _ in role_links]
         new_ids: dict[str, int] = {}
@@ -189,8 +204,7 @@ async def seed_users(
         for chunk in _chunks(links):
             await db.exec(insert(UserRole.__table__), params=list(chunk))
 
-    db.add_all(audits)
-    await db.flush()
+    await write_audit_rows(db, audits)
 
 
 async def _set_roles(db: AsyncSession, user_id: int, *, have: set[int], want: set[int]) -> None:

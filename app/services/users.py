@@ -17,7 +17,7 @@ from app.models import User
 from app.models._columns import utcnow
 from app.models.user import new_security_stamp
 from app.schemas.user import UserCreate
-from app.security import check_password_policy, hash_password, verify_password
+from app.security import check_password_policy, hash_password, is_same_password
 from app.services import audit
 
 
@@ -108,7 +108,8 @@ async def ensure_superuser(
     password = data.password.get_secret_value()
     _check_policy(password, existing.email)
     # The same password again (another replica just set it) is no change: keep the hash.
-    same_password = verify_password(password, existing.hashed_password)
+    # Exactly the same: a bcrypt hash of the first 72 bytes is not (is_same_password).
+    same_password = is_same_password(password, existing.hashed_password)
     changes = _apply(
         existing,
         is_superuser=True,

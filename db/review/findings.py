@@ -60,7 +60,8 @@ RULES: dict[str, Rule] = {
             "add-not-null-column",
             "error",
             "adding a NOT NULL column without a default fails on a table that has rows",
-            "give it a server_default, or add it nullable, backfill, then set NOT NULL",
+            "give it a server_default, or add it nullable, declare a Backfill (manage migrate "
+            "backfill), then SET NOT NULL in a revision that calls require_backfill()",
         ),
         Rule(
             "set-not-null",
@@ -73,7 +74,8 @@ RULES: dict[str, Rule] = {
             "alter-column-type",
             "warning",
             "changing a column's type usually rewrites the table under an ACCESS EXCLUSIVE lock",
-            "add a new column, backfill in batches, switch reads, drop the old one later",
+            "add a new column, fill it with a declared Backfill (manage migrate backfill), "
+            "switch reads, drop the old one later",
         ),
         Rule(
             "index-not-concurrent",
@@ -125,9 +127,10 @@ RULES: dict[str, Rule] = {
             "warning",
             "rewriting rows inside the revision holds their row locks (and the DDL's table "
             "locks) until the whole migration commits, and writes all of it to WAL at once",
-            "move the data change out of the DDL transaction: in autocommit_block() (or a "
-            "separate job), update in batches by key range (WHERE id BETWEEN :lo AND :hi, a "
-            "few thousand rows each), committing between batches",
+            "declare it as a Backfill (from db.backfill import Backfill; .declare() in "
+            "upgrade()) and run `manage migrate backfill`: batches by key range (WHERE id "
+            "BETWEEN :lo AND :hi), each committed with its progress, resumable, throttled "
+            '(docs/migrations.md, "Backfills")',
         ),
         Rule(
             "enum-change",

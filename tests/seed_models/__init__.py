@@ -68,6 +68,37 @@ class Mood(enum.Enum):
     busy = "busy"
 
 
+class Status(enum.Enum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class Post(SeedTestBase, table=True):
+    """For `seed fake MODEL`: a foreign key, a unique column, an enum and a few types."""
+
+    __tablename__ = "posts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=40, unique=True)
+    title: str = Field(max_length=80)
+    status: Status
+    score: int
+    published_on: date | None = None
+    author_id: int = Field(
+        sa_column=Column(Integer, ForeignKey(User.__table__.c.id), nullable=False)
+    )
+
+
+class Tag(SeedTestBase, table=True):
+    """A unique column too short for many distinct fake values."""
+
+    __tablename__ = "tags"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=4, unique=True)
+
+
 class Sample(SeedTestBase, table=True):
     __tablename__ = "samples"
 

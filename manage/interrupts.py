@@ -1,0 +1,104 @@
+"""SIGINT, SIGTERM and SIGHUP end a command the same way: cancel, clean up, say what stayed.
+
+Containers, Kubernetes and CI runners stop a job with SIGTERM, a closed terminal sends SIGHUP.
+Each of the three cancels the command's main task. The cancellation reaches the statement
+being awaited: asyncpg then sends a cancel request to the server (PostgreSQL stops the
+statement), the runner rolls back, releases its locks and disposes of the engine (each step
+bounded in time, see manage/runner.py), and the command exits 130 / 143 / 129 with one line
+saying what, if anything, was already committed (db/progress.py).
+
+asyncio.run() installs its own SIGINT handler that does the same for Ctrl-C; ours replaces it
+while the command's loop runs so that all three signals take one path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The shell's convention: 128 + the signal number.
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+class Interrupted(BaseException):
+    """The command was stopped by a signal; its cleanup has run. BaseException, like
+    KeyboardInterrupt, so no `except Exception` on the way up swallows it."""
+
+    def __init__(self, signum: signal.Signals) -> None:
+        super().__init__(signum.name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.signum]
+
+
+def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | None = None) -> T:
+    """asyncio.run(main()) with SIGINT/SIGTERM/SIGHUP cancelling it; raises Interrupted after
+    the coroutine's own cleanup (its `finally` blocks) has run. `on_signal` runs first, in the
+    loop (e.g. interrupting statements a cancellation cannot reach)."""
+    received: list[signal.Signals] = []
+
+    async def guarded() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def handle(signum: signal.Signals) -> None:
+            received.append(signum)
+            if len(received) == 1:
+                if on_signal is not None:
+                    on_signal()
+                task.cancel(f"interrupted by {signum.name}")
+            # A second signal while cleaning up: the cleanup is bounded in time (runner),
+            # so it is left to finish rather than cut short mid-ROLLBACK.
+
+        installed = []
+        for signum in HANDLED:
+            try:
+                loop.add_signal_handler(signum, handle, signum)
+                installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests) or no such signal on this platform
+        try:
+            return await main()
+        except asyncio.CancelledError:
+            if received:
+                raise Interrupted(received[0]) from None
+            raise
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
+
+    try:
+        return asyncio.run(guarded())
+    except KeyboardInterrupt:
+        # Ctrl-C before our handler was installed or after it was removed.
+        raise Interrupted(signal.SIGINT) from None
+
+
+@contextlib.contextmanager
+def raising() -> Iterator[None]:
+    """Outside the event loop (prompts, reading a password): SIGTERM and SIGHUP raise
+    Interrupted where the program is, as Ctrl-C raises KeyboardInterrupt."""
+
+    def handle(signum: int, _frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum))
+
+    previous = {}
+    try:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, handle)
+    except ValueError:  # not the main thread (tests): leave the defaults
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
