@@ -107,7 +107,15 @@ def review_command(
             data=report,
         )
 
-    run_engine(ctx, handler, json_output=json_output, render=render)
+    async def quiet(runtime: Runtime) -> Any:
+        if not json_output:
+            return await handler(runtime)
+        from commands.migrate_support import stdout_to_stderr
+
+        with stdout_to_stderr():  # a revision's print(), even at fd level, never in the JSON
+            return await handler(runtime)
+
+    run_engine(ctx, quiet, json_output=json_output, render=render)
 
 
 # The end of the note when the database could not be reached (no second attempt for sizes).

@@ -6,10 +6,11 @@ Light to import (typer and the runner only): heavy imports stay inside the funct
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
-from collections.abc import Awaitable, Callable
-from contextlib import redirect_stdout
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, redirect_stdout, suppress
 from typing import TYPE_CHECKING, Any, Literal
 
 import typer
@@ -20,6 +21,34 @@ if TYPE_CHECKING:
     from manage.runner import Runtime
 
 Action = Literal["upgrade", "downgrade", "stamp"]
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Everything written to stdout meanwhile goes to stderr, at the file-descriptor level too:
+    `print()` and `sys.stdout.write` (Python level), `print(file=sys.__stdout__)` and
+    `os.write(1, ...)` in a revision (fd 1 points at fd 2's file). Restored afterwards, so the
+    runner's one JSON document is all that reaches stdout."""
+    for stream in (sys.stdout, sys.__stdout__, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no fd 1 (closed): the Python-level redirect is all there is to do
+        saved = None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for stream in (sys.stdout, sys.__stdout__):
+            if stream is not None:
+                with suppress(OSError, ValueError):
+                    stream.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def clean_output(
@@ -41,7 +70,7 @@ def clean_output(
         with warnings.catch_warnings(record=True) as caught:
             try:
                 if json_output:
-                    with redirect_stdout(sys.stderr):
+                    with stdout_to_stderr():
                         return await handler(runtime)
                 return await handler(runtime)
             finally:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from alembic.autogenerate import produce_migrations
+from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -141,6 +141,29 @@ def _flat_ops(container: ops.OpContainer) -> Iterator[ops.MigrateOperation]:
             yield op
 
 
+# Changes SQLite's ALTER TABLE cannot make: `make` writes them as a batch rebuild.
+_SQLITE_REBUILDS = (ops.AlterColumnOp, ops.AddConstraintOp, ops.DropConstraintOp)
+
+
+def _batch_note(op: ops.MigrateOperation) -> str:
+    """What `make` writes for a change SQLite cannot ALTER: the batch op, as SQL comments (its
+    SQL depends on the table's reflected definition: a rebuild, not one statement)."""
+    table = getattr(op, "table_name", None) or "?"
+    code = render_python_code(
+        ops.UpgradeOps(ops=[ops.ModifyTableOps(table, [op])]), render_as_batch=True
+    )
+    body = [
+        line for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return "\n".join(
+        [
+            f"-- SQLite cannot ALTER this in place: `migrate make` writes a batch rebuild of "
+            f"{table} (create a copy, copy the rows, drop the original, rename the copy):",
+            *(f"--   {line}" for line in body),
+        ]
+    )
+
+
 def _ops_sql(upgrade_ops: ops.UpgradeOps, dialect_name: str) -> list[str]:
     buffer = io.StringIO()
     context = MigrationContext.configure(
@@ -150,6 +173,9 @@ def _ops_sql(upgrade_ops: ops.UpgradeOps, dialect_name: str) -> list[str]:
     operations = Operations(context)
     lines = []
     for op in _flat_ops(upgrade_ops):
+        if dialect_name == "sqlite" and isinstance(op, _SQLITE_REBUILDS):
+            lines.append(_batch_note(op))
+            continue
         buffer.seek(0)
         buffer.truncate()
         try:

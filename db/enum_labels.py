@@ -161,8 +161,10 @@ def _render_add(_autogen_context: Any, op: AddEnumLabelsOp) -> str:
 
 @renderers.dispatch_for(KeepEnumLabelsOp)
 def _render_keep(_autogen_context: Any, op: KeepEnumLabelsOp) -> str:
+    # Each statement as a Python literal (repr): a label holding a newline or quotes can never
+    # leave its comment line and become code.
     return (
         "# PostgreSQL cannot drop enum labels; these stay after a downgrade:\n"
-        + "\n".join(f"#   {statement}" for statement in op.statements)
+        + "\n".join(f"#   {statement!r}" for statement in op.statements)
         + "\npass"
     )

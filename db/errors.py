@@ -45,6 +45,17 @@ class BadRevision(InvalidArgument):
     code = "BAD_REVISION"
 
 
+class ScriptsBroken(InvalidArgument):
+    """A revision file cannot be loaded (syntax/import error, no revision id, a cycle, ...):
+    exit 5 on every command that reads the scripts. `file` is its path (None: the graph)."""
+
+    code = "REVISION_BROKEN"
+
+    def __init__(self, message: str, *, file: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+
+
 class NotFound(DatabaseLayerError):
     """Nothing by that name, e.g. a revision that declares no backfill (exit 3, HTTP 404)."""
 

@@ -8,10 +8,12 @@ and the database's current heads.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import io
 import os
 import pkgutil
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +27,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 
 import migrations
-from db.errors import BadRevision, InvalidArgument
+from db.errors import BadRevision, InvalidArgument, ScriptsBroken
 from db.migration_lock import end_read
 
 if TYPE_CHECKING:
@@ -60,7 +62,107 @@ def alembic_config(*, output_buffer: io.StringIO | None = None) -> Config:
 
 
 def script_directory(cfg: Config | None = None) -> ScriptDirectory:
-    return ScriptDirectory.from_config(cfg or alembic_config())
+    """The script directory with every revision file loaded and checked (see load_checked)."""
+    script = ScriptDirectory.from_config(cfg or alembic_config())
+    load_checked(script)
+    return script
+
+
+def _broken_file(script: ScriptDirectory, exc: BaseException) -> Path | None:
+    """The revision file an error came from: a SyntaxError's own file, else the innermost
+    traceback frame inside the script directory."""
+    root = str(Path(script.dir).resolve())
+    candidates = [getattr(exc, "filename", None)]
+    tb = exc.__traceback__
+    while tb is not None:
+        candidates.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    for name in reversed([c for c in candidates if isinstance(c, str)]):
+        if str(Path(name).resolve()).startswith(root):
+            return Path(name)
+    return None
+
+
+def _scripts_broken(file: Path | None, reason: str) -> ScriptsBroken:
+    what = file.name if file is not None else "the revision graph"
+    return ScriptsBroken(
+        f"the migration scripts cannot be loaded: {what}: {reason}; fix or remove that file",
+        file=None if file is None else str(file),
+    )
+
+
+def _literal_assignments(path: Path) -> dict[str, Any]:
+    """Module-level `name = <literal>` assignments of a revision file, read without running it."""
+    try:
+        tree = ast.parse(path.read_text(errors="replace"))
+    except (SyntaxError, ValueError):
+        return {}
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and node.targets else None
+        if isinstance(node, ast.AnnAssign):
+            target = node.target
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and value is not None:
+            try:
+                found[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue
+    return found
+
+
+def _static_culprit(script: ScriptDirectory) -> tuple[Path, str] | None:
+    """When the revision graph cannot be built: the first file (and why) whose `revision` or
+    `down_revision` is missing, not a string, unknown, or its own ancestor, read statically."""
+    files = sorted(Path(script.versions).rglob("*.py"))
+    declared = {path: _literal_assignments(path) for path in files if path.name != "__init__.py"}
+    ids = {values.get("revision") for values in declared.values()}
+    parents = {
+        values.get("revision"): as_list(values.get("down_revision"))
+        for values in declared.values()
+        if isinstance(values.get("revision"), str)
+    }
+    for path, values in declared.items():
+        revision = values.get("revision")
+        if "revision" not in values:
+            return path, "no `revision = '...'` in the file"
+        if not isinstance(revision, str):
+            return path, f"revision {revision!r} is not a string"
+        for parent in as_list(values.get("down_revision")):
+            if not isinstance(parent, str) or parent not in ids:
+                return path, f"down_revision {parent!r} is not a revision in the directory"
+        seen, pending = set(), list(parents.get(revision, []))
+        while pending:
+            current = pending.pop()
+            if current == revision:
+                return path, f"revision {revision!r} is its own ancestor (a cycle)"
+            if current not in seen:
+                seen.add(current)
+                pending.extend(parents.get(current, []))
+    return None
+
+
+def load_checked(script: ScriptDirectory) -> None:
+    """Load every revision file and the revision graph, or raise InvalidArgument (exit 5,
+    REVISION_BROKEN) naming the file and the reason: a syntax or import error, SystemExit at
+    import, a file without `revision`, a revision id that is not a string, a `down_revision`
+    that is not in the directory, a cycle, no `upgrade()` / `downgrade()`. The same error on
+    every command that reads the scripts (heads, history, status, upgrade, sql, make)."""
+    try:
+        revisions = list(script.walk_revisions())  # loads every file, resolves the graph
+    except (Exception, SystemExit) as exc:
+        where = _broken_file(script, exc)
+        found = None if where else _static_culprit(script)
+        if found is not None:
+            raise _scripts_broken(*found) from exc
+        first = str(exc).strip().splitlines()
+        raise _scripts_broken(
+            where, f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
+        ) from exc
+    for rev in revisions:
+        for function in ("upgrade", "downgrade"):
+            if not callable(getattr(rev.module, function, None)):
+                raise _scripts_broken(Path(rev.path), f"no {function}() function")
 
 
 def target_metadata() -> MetaData:
@@ -92,7 +194,33 @@ def import_models(package_name: str) -> list[str]:
                 f"importing the model module {info.name} failed: {type(exc).__name__}: {exc}"
             ) from exc
         names.append(info.name)
+    for path in unreachable_modules(package):
+        warnings.warn(
+            f"{path} is not imported: its folder has no __init__.py, so `make` and `check` do "
+            "not see its tables; add an empty __init__.py to that folder",
+            UserWarning,
+            stacklevel=2,
+        )
     return names
+
+
+def unreachable_modules(package: Any) -> list[str]:
+    """Python files under the package that walk_packages cannot reach: inside a folder (at any
+    depth) without __init__.py. Paths as found, sorted."""
+    found: list[str] = []
+    for root in getattr(package, "__path__", []):
+        for path in sorted(Path(root).rglob("*.py")):
+            folders = path.relative_to(root).parents
+            if (
+                any(
+                    not (Path(root) / folder / "__init__.py").is_file()
+                    for folder in folders
+                    if str(folder) != "."
+                )
+                and "__pycache__" not in path.parts
+            ):
+                found.append(str(path))
+    return found
 
 
 @contextmanager

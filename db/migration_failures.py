@@ -27,6 +27,10 @@ _CONNECTION_LOST = {
     "InterfaceError",
     "ConnectionFailureError",
 }
+# Packages whose exceptions (and frames) are the database's: a lost connection raised there is
+# transient; the same exception class raised by a revision's own code is not.
+_DRIVER_PACKAGES = {"asyncpg", "aiosqlite", "sqlite3", "sqlalchemy", "psycopg", "psycopg2"}
+_SQLITE_BUSY_TEXT = re.compile(r"^database (table |schema )?is locked")
 _CLASS_PREFIX = re.compile(r"^<class '[\w.]+'>:\s*")
 _AUTOCOMMIT_HINT = (
     "autocommit_block() cannot run on SQLite: the whole run is one transaction there; guard it "
@@ -43,21 +47,50 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _from_driver(exc: BaseException) -> bool:
+    """Raised on its way through the database driver or SQLAlchemy (a frame of theirs in its
+    traceback: asyncpg's socket lost under asyncio), not by the revision's own code (an
+    `open()`, an HTTP call), whose traceback never passes through them."""
+    return any(
+        frame.f_globals.get("__name__", "").split(".")[0] in _DRIVER_PACKAGES
+        for frame in _frames(exc.__traceback__)
+    )
+
+
+def _sqlite_busy(item: BaseException) -> bool:
+    """SQLite's own busy/locked result (SQLITE_BUSY, SQLITE_LOCKED), not a message that merely
+    contains "locked" (`no such table: locked_accounts`)."""
+    if not isinstance(item, sqlite3.OperationalError):
+        return False
+    name = getattr(item, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    return bool(_SQLITE_BUSY_TEXT.match(str(item)))
+
+
 def is_transient(exc: BaseException) -> bool:
-    """A timeout or lost connection: the caller's exit 6, not a failed revision."""
+    """A timeout or lost connection reported by the DATABASE driver: the caller's exit 6, not a
+    failed revision. A builtin OSError / TimeoutError raised by a revision's own code (a missing
+    file, an HTTP call timing out) is not: that revision failed (exit 8)."""
     for item in _chain(exc):
         state = getattr(item, "sqlstate", None) or getattr(item, "pgcode", None)
         if isinstance(state, str) and (state in _TRANSIENT_SQLSTATES or state.startswith("08")):
             return True
-        if isinstance(item, sqlite3.OperationalError) and "locked" in str(item):
+        if _sqlite_busy(item):
             return True
         if isinstance(item, OSError | TimeoutError) and not isinstance(item, sqlite3.Error):
-            return True
-        if type(item).__name__ in _CONNECTION_LOST:
+            if _from_driver(item):
+                return True
+            continue
+        if type(item).__name__ in _CONNECTION_LOST and _is_driver_class(item):
             return True
         if getattr(item, "connection_invalidated", False):
             return True
     return False
+
+
+def _is_driver_class(item: BaseException) -> bool:
+    return type(item).__module__.split(".")[0] in _DRIVER_PACKAGES
 
 
 _TIMEOUTS = {

@@ -5,6 +5,8 @@ from __future__ import annotations
 import builtins
 import importlib.util
 import symtable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,65 @@ def undefined_names(source: str, filename: str) -> list[str]:
     return sorted(missing)
 
 
+def clean_message(message: str) -> str:
+    """Control characters as spaces, runs of whitespace as one space; raises InvalidArgument
+    (exit 5) when nothing printable is left."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
+    if not text:
+        raise InvalidArgument("the revision message is empty (or only control characters)")
+    return text
+
+
+def docstring_message(message: str) -> str:
+    """The message as it stands in the generated file's docstring (and the slug Alembic takes
+    from it): control characters become spaces, runs of whitespace one space, and a backslash
+    or a double quote is escaped, so `fix C:\\Users path` or `\"\"\"` cannot end the docstring
+    or start an escape sequence; the docstring reads back as the cleaned message.
+
+    Raises InvalidArgument (exit 5) when nothing printable is left.
+    """
+    return clean_message(message).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _first_line(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
+
+
+def _broken(name: str, reason: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"the generated revision {name} does not import ({reason}); removed it. "
+        "Write this revision by hand (`manage migrate make --empty`) and report the "
+        "autogenerate output",
+        code="REVISION_BROKEN",
+    )
+
+
+@contextmanager
+def _removed_on_failure(versions: Path) -> Iterator[None]:
+    """Any failure while Alembic writes or loads the new file (a template that renders invalid
+    Python, an import error, SystemExit at import): the files it wrote are removed and the
+    failure is REVISION_BROKEN (exit 5) naming the reason. A failure before anything was
+    written (several heads, a broken existing revision) passes through unchanged."""
+    before = set(versions.rglob("*.py")) if versions.is_dir() else set()
+    try:
+        yield
+    except (Exception, SystemExit) as exc:
+        written = (set(versions.rglob("*.py")) if versions.is_dir() else set()) - before
+        if not written:
+            raise
+        for path in written:
+            path.unlink(missing_ok=True)
+        names = ", ".join(sorted(path.name for path in written))
+        raise _broken(names, _first_line(exc)) from exc
+
+
+def _write(cfg: Any, message: str, **kwargs: Any) -> Any:
+    versions = Path(script_directory(cfg).versions)
+    with alembic_errors(), _removed_on_failure(versions):
+        return command.revision(cfg, docstring_message(message), **kwargs)
+
+
 def verify_written(path: Path) -> None:
     """Import the file `make` wrote and check every name its functions use is defined (an
     autogenerate rendering a name it never imported fails here, not in `upgrade`). A file that
@@ -77,25 +138,18 @@ def verify_written(path: Path) -> None:
             spec = importlib.util.spec_from_file_location(f"_manage_made_{path.stem}", path)
             assert spec is not None and spec.loader is not None
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    except Exception as exc:
-        first = str(exc).strip().splitlines()
-        reason = f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
+    except (Exception, SystemExit) as exc:
+        reason = _first_line(exc)
     if reason is not None:
         path.unlink(missing_ok=True)
-        raise InvalidArgument(
-            f"the generated revision {path.name} does not import ({reason}); removed it. "
-            "Write this revision by hand (`manage migrate make --empty`) and report the "
-            "autogenerate output",
-            code="REVISION_BROKEN",
-        )
+        raise _broken(path.name, reason)
 
 
 def make_empty(message: str) -> MadeRevision:
-    with alembic_errors():
-        script = command.revision(alembic_config(), message)
+    script = _write(alembic_config(), message)
     if isinstance(script, Script):
         verify_written(Path(script.path))
-    return _made(script, message, [])
+    return _made(script, clean_message(message), [])
 
 
 def _autogenerate(connection: Connection, message: str) -> MadeRevision:
@@ -133,13 +187,10 @@ def _autogenerate(connection: Connection, message: str) -> MadeRevision:
 
     cfg.attributes["connection"] = connection
     cfg.attributes["autogenerate"] = True
-    with alembic_errors():
-        script = command.revision(
-            cfg, message, autogenerate=True, process_revision_directives=keep_if_changed
-        )
+    script = _write(cfg, message, autogenerate=True, process_revision_directives=keep_if_changed)
     if isinstance(script, Script):
         verify_written(Path(script.path))
-    return _made(script, message, operations, manual)
+    return _made(script, clean_message(message), operations, manual)
 
 
 async def make_autogenerated(engine: AsyncEngine, message: str) -> MadeRevision:

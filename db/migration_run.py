@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from contextlib import redirect_stdout
+from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 
@@ -24,7 +24,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import progress, revision_checksums, sqlite_foreign_keys
+from db import progress, revision_checksums, sqlite_foreign_keys, sqlite_rebuilds
 from db.config import DatabaseSettings
 from db.errors import BadRevision, DatabaseLayerError
 from db.migration_config import (
@@ -105,13 +105,30 @@ def _run_action(
     script = script_directory(cfg)
     sqlite = connection.dialect.name == "sqlite"
     orphans = sqlite_foreign_keys.violations(connection) if sqlite else []
+    with ExitStack() as stack:
+        watch = stack.enter_context(sqlite_rebuilds.watching(connection)) if sqlite else None
+        _run_revisions(connection, cfg, action, name, before, script)
+    if watch is not None:  # a rebuild's lost triggers and expression indexes, back
+        watch.restore(connection, at=", ".join(before) or "base")
+    if sqlite:
+        sqlite_foreign_keys.check(connection, at=", ".join(before) or "base", before=orphans)
+
+
+def _run_revisions(
+    connection: Connection,
+    cfg: Config,
+    action: Callable[[Config], None],
+    name: str,
+    before: list[str],
+    script: Any,
+) -> None:
     with alembic_errors():  # Alembic's errors outside any revision: a bad revision, exit 5
         try:
             with redirect_stdout(sys.stderr):
                 action(cfg)
         except DatabaseLayerError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             if is_transient(exc):
                 # Only a timeout leaves a live connection to read the revision from.
                 timed_out = timeout_reason(exc) and revision_timed_out(
@@ -127,8 +144,6 @@ def _run_action(
                 raise
             now = _heads_after_failure(connection, before)
             raise revision_failed(exc, script=script, action=name, now=now) from exc
-    if sqlite:
-        sqlite_foreign_keys.check(connection, at=", ".join(before) or "base", before=orphans)
 
 
 def _run(
@@ -184,9 +199,17 @@ async def _locked_run(
         ):
             cfg = alembic_config()
             cfg.attributes["naming_convention"] = settings.migration_naming_convention
-            result = await connection.run_sync(_run, cfg, action, name, on_step)
+            # SQLite commits the whole run at the end (and a failure rolls all of it back):
+            # report each revision only once it is committed, never "applied" then undone.
+            deferred: list[tuple[str, str, bool]] = []
+            sqlite = connection.dialect.name == "sqlite"
+            report = (lambda *step: deferred.append(step)) if sqlite and on_step else on_step
+            result = await connection.run_sync(_run, cfg, action, name, report)
             await connection.commit()
             progress.steps_committed()
+        if on_step is not None:
+            for step in deferred:
+                on_step(*step)
         return result
 
 

@@ -39,6 +39,7 @@ def offline_sql(action: Action, revision: str, *, dialect: str) -> str:
     buffer = io.StringIO()
     cfg = alembic_config(output_buffer=buffer)
     cfg.set_main_option("sqlalchemy.url", DIALECT_URLS[dialect])
+    script_directory(cfg)  # a broken revision file: exit 5 naming it, before anything runs
     runner = {"upgrade": command.upgrade, "downgrade": command.downgrade, "stamp": command.stamp}
     with alembic_errors():  # Alembic's errors outside any revision: a bad revision, exit 5
         try:
@@ -55,6 +56,17 @@ def offline_sql(action: Action, revision: str, *, dialect: str) -> str:
     return buffer.getvalue()
 
 
+def _in_batch(exc: BaseException) -> bool:
+    """Raised while Alembic's batch mode ran (alembic.operations.batch, batch_alter_table)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "batch_alter_table" or "alembic/operations/batch" in code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _offline_failure(exc: Exception, cfg: Config) -> InvalidArgument | None:
     """Offline mode has no database: a revision that reads one (`op.get_bind().execute(...)`
     returns None there, an Inspector raises, SQLite batch mode needs to reflect) cannot render.
@@ -63,6 +75,14 @@ def _offline_failure(exc: Exception, cfg: Config) -> InvalidArgument | None:
     if revision is None and isinstance(exc, CommandError | RevisionError):
         return None
     which = f"revision {revision}" if revision else "a revision"
+    if _in_batch(exc):
+        return InvalidArgument(
+            f"{which} cannot be rendered as offline SQL: its batch mode (batch_alter_table) "
+            "rebuilds the table from the database's own definition (reflection), which "
+            "offline mode does not have; pass `copy_from=` a Table to batch_alter_table, "
+            "or render for postgresql (`manage migrate sql RANGE --dialect postgresql`)",
+            code="OFFLINE_READ",
+        )
     return InvalidArgument(
         f"{which} cannot be rendered as offline SQL ({reason(exc)}); if it reads the database "
         "(op.get_bind().execute, an Inspector), guard the read with "

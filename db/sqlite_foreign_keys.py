@@ -12,15 +12,16 @@ transaction, so it goes through the driver's cursor: SQLAlchemy's execute would 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
 from db.errors import ForeignKeyViolation
 
-# Row ids named per table in the error line; more are counted, not listed.
+# Rows (by key values) named per table in the error line; more are counted, not listed.
 SHOWN_ROWS = 5
 
 
@@ -33,39 +34,104 @@ def set_enforcement(connection: Connection, *, on: bool) -> None:
         cursor.close()
 
 
-def violations(connection: Connection) -> list[tuple[str, int | None, str]]:
-    """(child table, rowid or None, parent table) for each row whose foreign key points nowhere."""
+class Orphan(NamedTuple):
+    """A child row whose foreign key points nowhere, named by its key values (never by rowid:
+    a table rebuild renumbers rowids, and a WITHOUT ROWID table has none)."""
+
+    table: str  # the child table
+    columns: tuple[str, ...]  # the child's foreign-key columns
+    values: tuple[Any, ...]  # their values in that row
+    parent: str  # the table they should point into
+
+
+def _quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)
+
+
+def _parent_columns(connection: Connection, parent: str) -> list[str] | None:
+    """The parent's primary-key columns (what a foreign key without column names references);
+    None when the parent table does not exist."""
+    rows = connection.exec_driver_sql(f"PRAGMA table_info({_quote(connection, parent)})")
+    info = [(row[5], row[1]) for row in rows]  # (pk position, name)
+    if not info:
+        return None
+    return [name for position, name in sorted(info) if position > 0]
+
+
+def _orphans_of(connection: Connection, table: str, fk_id: int) -> list[Orphan]:
+    rows = connection.exec_driver_sql(f"PRAGMA foreign_key_list({_quote(connection, table)})")
+    parts = sorted((row[1], row[2], row[3], row[4]) for row in rows if row[0] == fk_id)
+    if not parts:
+        return []
+    parent = parts[0][1]
+    columns = [part[2] for part in parts]
+    targets = [part[3] for part in parts]
+    if any(target is None for target in targets):
+        targets = _parent_columns(connection, parent) or []
+    child = ", ".join(f"c.{_quote(connection, column)}" for column in columns)
+    present = " AND ".join(f"c.{_quote(connection, column)} IS NOT NULL" for column in columns)
+    sql = f"SELECT {child} FROM {_quote(connection, table)} AS c WHERE {present}"
+    if _parent_columns(connection, parent) is not None and len(targets) == len(columns):
+        match = " AND ".join(
+            f"p.{_quote(connection, target)} = c.{_quote(connection, column)}"
+            for column, target in zip(columns, targets, strict=True)
+        )
+        sql += f" AND NOT EXISTS (SELECT 1 FROM {_quote(connection, parent)} AS p WHERE {match})"
+    return [
+        Orphan(table, tuple(columns), tuple(row), parent)
+        for row in connection.exec_driver_sql(sql).fetchall()
+    ]
+
+
+def violations(connection: Connection) -> list[Orphan]:
+    """Every row whose foreign key points nowhere, by key values. `PRAGMA foreign_key_check`
+    says which (table, foreign key) pairs have any; each pair's rows are then read by value."""
     rows = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    return [(row[0], row[1], row[2]) for row in rows]
+    pairs = sorted({(row[0], row[3]) for row in rows})
+    return [orphan for table, fk_id in pairs for orphan in _orphans_of(connection, table, fk_id)]
 
 
-def describe(found: list[tuple[str, int | None, str]]) -> str:
-    """'user_roles rows 3, 4 -> users; ...': the tables and rows, never their values."""
-    by_table: dict[tuple[str, str], list[int | None]] = defaultdict(list)
-    for table, rowid, parent in found:
-        by_table[(table, parent)].append(rowid)
+def _key(orphan: Orphan) -> str:
+    pairs = ", ".join(
+        f"{column}={value!r}" for column, value in zip(orphan.columns, orphan.values, strict=True)
+    )
+    return f"({pairs})"
+
+
+def describe(found: list[Orphan]) -> str:
+    """'user_roles rows (user_id=999) reference missing users; ...': tables and key values."""
+    by_table: dict[tuple[str, str], list[Orphan]] = defaultdict(list)
+    for orphan in found:
+        by_table[(orphan.table, orphan.parent)].append(orphan)
     parts = []
-    for (table, parent), rowids in sorted(by_table.items()):
-        shown = ", ".join("?" if r is None else str(r) for r in rowids[:SHOWN_ROWS])
-        more = f" and {len(rowids) - SHOWN_ROWS} more" if len(rowids) > SHOWN_ROWS else ""
-        noun = "row" if len(rowids) == 1 else "rows"
-        parts.append(f"{table} {noun} {shown}{more} (rowid) reference missing {parent}")
+    for (table, parent), orphans in sorted(by_table.items()):
+        shown = ", ".join(_key(orphan) for orphan in orphans[:SHOWN_ROWS])
+        more = f" and {len(orphans) - SHOWN_ROWS} more" if len(orphans) > SHOWN_ROWS else ""
+        noun = "row" if len(orphans) == 1 else "rows"
+        parts.append(f"{table} {noun} {shown}{more} reference missing {parent}")
     return "; ".join(parts)
 
 
-def check(
-    connection: Connection, *, at: str = "", before: list[tuple[str, int | None, str]] = ()
-) -> None:
-    """Raise ForeignKeyViolation naming each table and row that points nowhere, except those
-    already found `before` the migration (orphans someone wrote with enforcement off are not
-    this migration's doing, and must not block every migration from now on)."""
-    known = set(before)
-    found = [row for row in violations(connection) if row not in known]
+def new_orphans(connection: Connection, before: Iterable[Orphan]) -> list[Orphan]:
+    """Orphans now minus those `before`, counted per key (a multiset)."""
+    return list((Counter(violations(connection)) - Counter(before)).elements())
+
+
+def check(connection: Connection, *, at: str = "", before: Iterable[Orphan] = ()) -> None:
+    """Raise ForeignKeyViolation naming each table and row (by key values) that points nowhere,
+    except those already found `before` the migration (orphans someone wrote with enforcement
+    off are not this migration's doing, and must not block every migration from now on).
+
+    Counted per key (a multiset): a new orphan with the same key as an old one is still new.
+    """
+    found = new_orphans(connection, before)
     if found:
         where = f"; the database is still at {at}" if at else ""
         raise ForeignKeyViolation(
             f"the migration left foreign keys pointing nowhere: {describe(found)}; "
-            f"rolled back, nothing committed{where}"
+            f"rolled back, nothing committed{where}. Foreign keys are not enforced while a "
+            "SQLite migration runs, so ON DELETE CASCADE / SET NULL do not fire: delete (or "
+            "update) the child rows explicitly in the revision before deleting their parents"
         )
 
 
@@ -85,7 +151,11 @@ def run_checked(connection: Connection, body: Callable[[Connection], None]) -> N
     """SQLite's procedure around `body`: enforcement off, one transaction, the check, commit,
     enforcement on. For env.py's own connections (plain `alembic`); `manage` does the same
     through the migration lock (db/migration_lock.py) and db/migration_run.py."""
+    from db import sqlite_rebuilds
+
     with enforcement_off(connection), connection.begin():
         before = violations(connection)
-        body(connection)
+        with sqlite_rebuilds.watching(connection) as watch:
+            body(connection)
+        watch.restore(connection)
         check(connection, before=before)

@@ -19,26 +19,58 @@ from typing import Any
 import sqlalchemy
 
 _DIALECT_MODULE = re.compile(r"^sqlalchemy\.dialects\.(\w+)")
+_SQLALCHEMY_TYPES = re.compile(r"^sqlalchemy\.(sql\.sqltypes|types|sql\.type_api)$")
+# Where a nested name that SQLAlchemy's generic types lack is looked up, in order.
+_DIALECTS = ("postgresql", "sqlite", "mysql", "mssql", "oracle")
 
 
-def qualify(text: str, dialect: str) -> str:
-    """`JSONB(astext_type=Text())` -> `postgresql.JSONB(astext_type=sa.Text())`: each called
-    name gets `sa.` when SQLAlchemy's types define it, else the dialect's module prefix."""
-    module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+def _dialect_of(kind: Any) -> str | None:
+    match = _DIALECT_MODULE.match(type(kind).__module__)
+    return match.group(1) if match else None
+
+
+def _is_sqlalchemy(kind: Any) -> bool:
+    module = type(kind).__module__
+    return bool(_SQLALCHEMY_TYPES.match(module)) or _dialect_of(kind) is not None
+
+
+def _prefix(name: str, preferred: str | None) -> str | None:
+    """`sa.` for SQLAlchemy's generic types, else the first dialect module defining it."""
+    if hasattr(sqlalchemy.types, name):
+        return "sa."
+    for dialect in (preferred, *_DIALECTS):
+        if dialect and hasattr(importlib.import_module(f"sqlalchemy.dialects.{dialect}"), name):
+            return f"{dialect}."
+    return None
+
+
+def qualify(text: str, dialect: str | None, *, top: str | None = None) -> str:
+    """`JSONB(astext_type=Text())` -> `postgresql.JSONB(astext_type=sa.Text())`: the first name
+    gets `top` (its class's module prefix) when given, each other called name `sa.` when
+    SQLAlchemy's generic types define it, else the first dialect module that does (`dialect`
+    first). Names inside string literals are never touched (tokenize)."""
     lines = text.splitlines(keepends=True)
     offsets = [sum(len(line) for line in lines[:row]) for row in range(len(lines) + 1)]
     tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     inserts: list[tuple[int, str]] = []
+    first = True
     for index, token in enumerate(tokens[:-1]):
         if token.type != tokenize.NAME or tokens[index + 1].string != "(":
             continue
         if index and tokens[index - 1].string == ".":
             continue  # already qualified
-        if index and hasattr(sqlalchemy.types, token.string):
-            prefix = "sa."
-        elif hasattr(module, token.string):
+        if first and top is not None:
+            prefix: str | None = top
+        elif (
+            first
+            and dialect is not None
+            and hasattr(importlib.import_module(f"sqlalchemy.dialects.{dialect}"), token.string)
+        ):
             prefix = f"{dialect}."
         else:
+            prefix = _prefix(token.string, dialect)
+        first = False
+        if prefix is None:
             continue
         row, col = token.start
         inserts.append((offsets[row - 1] + col, prefix))
@@ -47,21 +79,49 @@ def qualify(text: str, dialect: str) -> str:
     return text
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    """Alembic `render_item` hook: a dialect type the running dialect cannot render itself.
+def _render_one(kind: Any) -> str | None:
+    """One type (no variants), every name qualified; None for a type not from SQLAlchemy."""
+    if not _is_sqlalchemy(kind):
+        return None
+    dialect = _dialect_of(kind)
+    return qualify(repr(kind), dialect, top=f"{dialect}." if dialect else "sa.")
 
-    Returns False (Alembic renders it) for everything else, and for a dialect's own types on
-    that dialect (its renderer knows them).
+
+def render(kind: Any) -> str | None:
+    """The type and each of its variants (`.with_variant(X, 'dialect')`), every name
+    module-qualified; None when any part is not a SQLAlchemy type (Alembic renders it)."""
+    base = _render_one(kind)
+    if base is None:
+        return None
+    parts = [base]
+    for dialect, variant in (getattr(kind, "_variant_mapping", None) or {}).items():
+        rendered = _render_one(variant)
+        if rendered is None:
+            return None
+        parts.append(f".with_variant({rendered}, {dialect!r})")
+    return "".join(parts)
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Alembic `render_item` hook for column types built from SQLAlchemy's types: a variant,
+    a type with nested types (`ARRAY(String())`), or a dialect type on another dialect.
+
+    Returns False (Alembic renders it) for anything else: a simple type (`sa.String(length=20)`,
+    rendered alike), a project's own type.
     """
     if type_ != "type":
         return False
-    match = _DIALECT_MODULE.match(type(obj).__module__)
-    if match is None or getattr(obj, "_variant_mapping", None):
-        return False
-    dialect = match.group(1)
+    variants = getattr(obj, "_variant_mapping", None) or {}
+    nested = repr(obj).count("(") > 1
+    dialect = _dialect_of(obj)
     running = autogen_context.dialect.name if autogen_context.dialect is not None else None
-    if running == dialect:
+    foreign = dialect is not None and dialect != running
+    if not (variants or nested or foreign):
+        return False
+    text = render(obj)
+    if text is None:
         return False
     if autogen_context.imports is not None:
-        autogen_context.imports.add(f"from sqlalchemy.dialects import {dialect}")
-    return qualify(repr(obj), dialect)
+        for used in sorted(set(re.findall(r"\b(" + "|".join(_DIALECTS) + r")\.", text))):
+            autogen_context.imports.add(f"from sqlalchemy.dialects import {used}")
+    return text

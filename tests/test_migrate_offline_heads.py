@@ -167,7 +167,8 @@ def test_offline_sqlite_sql_of_a_table_rebuild_names_the_revision(cli, tmp_path)
     assert outcome.exit_code == 5, outcome.stderr
     (line,) = outcome.stderr.strip().splitlines()
     assert line.startswith("error: revision w0000001 cannot be rendered as offline SQL")
-    assert "batch mode" in line
+    assert "batch mode" in line and "reflection" in line and "copy_from=" in line
+    assert "is_offline_mode" not in line  # guarding a read is not the fix for a rebuild
     # The same range renders for PostgreSQL (an ALTER in place, no reflection needed).
     outcome = cli(
         ["migrate", "sql", f"{SHIPPED_HEAD}:head", "--dialect", "postgresql"],

@@ -169,6 +169,12 @@ RULES: dict[str, Rule] = {
             "merge them: alembic merge heads (or manage migrate make after fixing down_revision)",
         ),
         Rule(
+            "broken-revision-file",
+            "error",
+            "a revision file cannot be loaded: every migrate command refuses the chain (exit 5)",
+            "fix the file named (syntax, imports, revision/down_revision, upgrade/downgrade)",
+        ),
+        Rule(
             "missing-down-revision",
             "error",
             "down_revision names a revision that does not exist: Alembic cannot build the chain",

@@ -192,7 +192,7 @@ def review(
         revisions=[ReviewedRevision(str(s.revision), s.display, _message(s)) for s in chosen],
         findings=[],
     )
-    found: list[Finding] = graph_findings(every)
+    found: list[Finding] = graph_findings(every) + _load_findings()
     unloadable = unloadable_chain(every)
     if unloadable is not None:
         found.append(unloadable)
@@ -221,6 +221,25 @@ def review(
             apply_allowances(group, Allowances.parse(by_path[path].source), spans.get(path, {}))
     finish(report, found, all_findings=all_findings)
     return report
+
+
+def _load_findings() -> list[Finding]:
+    """A revision file Alembic cannot load (what every migrate command refuses, exit 5)."""
+    from db.errors import ScriptsBroken
+    from db.migrations import script_directory
+    from db.review.findings import finding
+    from db.review.scripts import display_path
+
+    try:
+        script_directory()
+    except ScriptsBroken as exc:
+        path = display_path(Path(exc.file)) if exc.file else str(versions_dir())
+        return [
+            finding(
+                "broken-revision-file", path=path, line=None, revision=None, message=exc.message
+            )
+        ]
+    return []
 
 
 def _group(findings: list[Finding]) -> dict[str, list[Finding]]:

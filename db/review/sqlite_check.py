@@ -144,7 +144,7 @@ class _Rows:
     def __init__(self, chosen: set[str]) -> None:
         self.chosen = chosen
         self.before: dict[str, int] = {}
-        self.orphans: list[tuple[str, int | None, str]] = []
+        self.orphans: list[Any] = []  # sqlite_foreign_keys.Orphan, by key values
         self.lost: dict[str, list[str]] = {}  # revision -> tables that lost rows
 
     def start(self, connection: Any) -> None:
@@ -160,9 +160,7 @@ class _Rows:
         after = rows.counts(ctx.connection)
         revision = str(step.up_revision_id)
         problems = rows.lost(self.before, after)
-        orphans = [
-            v for v in sqlite_foreign_keys.violations(ctx.connection) if v not in self.orphans
-        ]
+        orphans = sqlite_foreign_keys.new_orphans(ctx.connection, self.orphans)
         if orphans:
             problems.append(
                 "rows left pointing nowhere (the upgrade rolls back): "

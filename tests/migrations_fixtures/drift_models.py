@@ -5,8 +5,20 @@ way a developer would change a model. Point MANAGE_TARGET_METADATA at one of the
 `tests.migrations_fixtures.drift_models:with_nickname`.
 """
 
-from sqlalchemy import JSON, Column, Enum, Index, Integer, MetaData, String, Table, TypeDecorator
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    JSON,
+    Column,
+    Enum,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.mysql import LONGTEXT
+from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 
 import app.models  # noqa: F401  (registers the shipped tables)
 from db.metadata import NAMING_CONVENTION
@@ -77,3 +89,45 @@ with_wider_full_name = MetaData(naming_convention=NAMING_CONVENTION)
 for _table in with_nickname.sorted_tables:
     _table.to_metadata(with_wider_full_name)
 with_wider_full_name.tables["users"].c.full_name.type = String(400)
+
+# An enum label that would become code if a generated file wrote it raw into a comment or a
+# string: a newline, a statement, a triple quote, a backslash.
+HOSTILE_LABEL = 'x\nop.execute("DROP TABLE users")  # """ \\ \''
+with_hostile_feelings = _copy()
+Table(
+    "feelings",
+    with_hostile_feelings,
+    Column("id", Integer, primary_key=True),
+    Column("feeling", Enum("happy", HOSTILE_LABEL, "sad", name="FeelingKind"), nullable=False),
+)
+
+# Variants of dialect types, nested types inside them, on every side of with_variant: `make`
+# must render every name module-qualified, on either dialect.
+with_variants = _copy()
+Table(
+    "variant_things",
+    with_variants,
+    Column("id", Integer, primary_key=True),
+    Column("tags", ARRAY(String(20)).with_variant(JSON(), "sqlite"), nullable=True),
+    Column("nested", JSON().with_variant(ARRAY(JSONB()), "postgresql"), nullable=True),
+    Column("numbers", JSON().with_variant(ARRAY(Integer()), "postgresql"), nullable=True),
+    Column("text", Text().with_variant(LONGTEXT(charset="utf8mb4"), "mysql"), nullable=True),
+    Column("address", String(50).with_variant(INET(), "postgresql"), nullable=True),
+)
+
+# Names, a comment and a server default that would become code if written raw into the file.
+HOSTILE_TEXT = 'x"""\nimport os; os.system("echo pwned")  # \\ \''
+with_hostile_names = _copy()
+Table(
+    "odd_things",
+    with_hostile_names,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "note",
+        String(50),
+        nullable=True,
+        comment=HOSTILE_TEXT,
+        server_default=HOSTILE_TEXT.replace("'", "''")[:40],
+    ),
+    comment=HOSTILE_TEXT,
+)
