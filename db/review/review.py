@@ -192,9 +192,13 @@ def review(
         revisions=[ReviewedRevision(str(s.revision), s.display, _message(s)) for s in chosen],
         findings=[],
     )
-    found: list[Finding] = graph_findings(every) + _load_findings()
+    found: list[Finding] = graph_findings(every)
+    # One finding for a chain that cannot load: the review's own reading (naming the file
+    # and the reason), else what loading the script directory says (broken-revision-file).
     unloadable = unloadable_chain(every)
-    if unloadable is not None:
+    if unloadable is None:
+        found += _load_findings()
+    else:
         found.append(unloadable)
         if sql:
             report.notes.append(
