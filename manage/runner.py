@@ -48,12 +48,14 @@ def load_settings(options: GlobalOptions) -> Settings:
     """The effective settings for this command, with friendly errors for bad values."""
     from pydantic import ValidationError
 
-    from app.config import get_settings
+    from app.config import SettingsSourceError, get_settings
     from db.config import normalize_database_url
     from manage.errors import UsageError
 
     try:
         settings = get_settings()
+    except SettingsSourceError as exc:
+        raise UsageError(f"invalid setting {exc}") from None
     except ValidationError as exc:
         # Name the environment variable, never the value (a URL may hold a password).
         problems = [
