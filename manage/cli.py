@@ -125,6 +125,7 @@ def usage_errors_reported(argv: list[str], command_path: Callable[[], str]) -> I
         message = exc.format_message().strip().removesuffix(".")
         if message[:2].istitle():  # "No such option" -> "no such option", like our messages
             message = message[0].lower() + message[1:]
+        message = exact_values(message, argv)
         output.safely(output.error_line, message)
         options = argv[: argv.index("--")] if "--" in argv else argv
         if "--json" in options:
@@ -138,6 +139,24 @@ def usage_errors_reported(argv: list[str], command_path: Callable[[], str]) -> I
             command = where.command_path if where is not None else command_path()
             output.safely(output.hint_line, f"run `{command} --help` for the usage")
         raise typer.Exit(ExitCode.USAGE) from None
+
+
+def exact_values(message: str, argv: list[str]) -> str:
+    """`message` with each argument click escaped for the terminal (`\\x1b`, or a repr
+    such as 'x\\x1by') given back as typed: the JSON envelope carries exact values, and
+    only the stderr line escapes them (output.error_line)."""
+    import re
+
+    pieces = {part for token in argv for part in (token, *token.split("=", 1))}
+    for token in sorted(pieces, key=len, reverse=True):
+        escaped = {
+            re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m[0]):02x}", token),
+            repr(token)[1:-1],
+        }
+        for form in escaped - {token}:
+            if form and form in message:
+                message = message.replace(form, token)
+    return message
 
 
 def undecodable(text: str) -> bool:
