@@ -173,3 +173,26 @@ def test_a_signal_while_a_table_is_rendered_is_one_line_saying_the_output_may_be
     assert captured.err.splitlines() == [
         "error: interrupted while writing the result (the output may be cut off)"
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["config", "show"],
+        ["config", "show", "--json"],
+        ["seed", "list"],
+        ["--version"],
+        ["users", "--help"],
+        ["roles", "export"],
+        ["seed", "dump", "roles"],
+        ["migrate", "history"],
+        ["audit", "list", "--json"],
+    ],
+)
+def test_every_command_that_prints_to_a_full_stdout_is_one_line_and_70(
+    db_url, tmp_path, args
+) -> None:
+    code, stderr = run_to(args, db_url, tmp_path, stdout="full", stderr="pipe")
+    assert code == 70
+    assert len(stderr.splitlines()) == 1
+    assert stderr.startswith("error: cannot write the output (No space left on device)")
