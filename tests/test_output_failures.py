@@ -196,3 +196,57 @@ def test_every_command_that_prints_to_a_full_stdout_is_one_line_and_70(
     assert code == 70
     assert len(stderr.splitlines()) == 1
     assert stderr.startswith("error: cannot write the output (No space left on device)")
+
+
+def _blocked_writing(pid: int) -> bool:
+    """True while the process waits in a write to a full pipe (Linux's wchan)."""
+    try:
+        return "pipe" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs Linux /proc wchan")
+@pytest.mark.parametrize("json_flag", [True, False], ids=["json", "table"])
+def test_sigterm_to_a_real_process_blocked_writing_its_result(
+    manage_proc, db_url, tmp_path, json_flag
+) -> None:
+    """The attacker's example: the reader stops reading, the result fills the pipe, SIGTERM
+    arrives mid-write. JSON: the whole document, then one line; a table: one line saying the
+    output may be cut off. Exit 143 either way."""
+    import time
+
+    seeded = manage_proc(
+        ["seed", "fake", "users", "--count", "1200"],
+        db=db_url,
+        env={"MANAGE_PASSWORD": "Very-Long-Passw0rd-x"},
+    )
+    assert seeded.exit_code == 0, seeded.stderr
+    args = ["users", "list", "--limit", "1000", *(["--json"] if json_flag else [])]
+    proc = subprocess.Popen(
+        [str(MANAGE_BIN), *args],
+        env=manage_env(db_url),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _blocked_writing(proc.pid):
+            assert time.monotonic() < deadline and proc.poll() is None, "never blocked writing"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    errors = [line for line in err.decode().splitlines() if line.startswith("error:")]
+    if json_flag:
+        document = json.loads(out)  # whole, never cut off
+        assert document["success"] is True and len(document["data"]) == 1000
+        assert errors == [
+            "error: interrupted while writing the result (the whole result was written)"
+        ]
+    else:
+        assert errors == ["error: interrupted while writing the result (the output may be cut off)"]
+    assert "Traceback" not in err.decode()
