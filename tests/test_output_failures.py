@@ -117,7 +117,7 @@ class _SignalsOnWrite:
 
 def _show(result: Any, *, json_output: bool, render: Any = None) -> int:
     from manage.context import GlobalOptions
-    from manage.runner import _show_result
+    from manage.results import show_result as _show_result
 
     with pytest.raises(typer.Exit) as exit_info:
         _show_result(GlobalOptions(), result, json_output=json_output, render=render)
