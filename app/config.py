@@ -44,6 +44,11 @@ class Settings:
     """The effective settings: one object per concern, loaded from the same sources."""
 
     def __init__(self, *, env_file: Path | None = None) -> None:
+        """Raises SettingsSourceError when `env_file` or a variable cannot be read as text
+        (see check_env_file, check_environment); pydantic's ValidationError for bad values."""
+        check_environment()
+        if env_file is not None:
+            check_env_file(env_file)
         sources = {"_env_file": env_file} if env_file is not None else {}
         self.app = AppSettings(**sources)
         self.db = DatabaseSettings(**sources)
@@ -143,6 +148,78 @@ CONCERNS: tuple[type[BaseSettings], ...] = (
     SecuritySettings,
     AuthSettings,
 )
+
+
+class SettingsSourceError(ValueError):
+    """A settings source that cannot be read: `.env` or an environment variable. The
+    message names the source (and the line of `.env`), never a value."""
+
+
+# `.env` holds a few dozen settings; anything near this size is not one.
+MAX_ENV_FILE_BYTES = 1024 * 1024
+
+
+def check_env_file(path: Path) -> None:
+    """Refuse a `.env` that pydantic-settings would hang on or fail to decode: it must be a
+    regular file (pydantic-settings opens FIFOs too, and waits forever for a writer), at
+    most MAX_ENV_FILE_BYTES, and UTF-8. A missing `.env` is fine (it is optional).
+
+    Raises SettingsSourceError(".env: not UTF-8 text (line 3)" and the like).
+    """
+    import os
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: a FIFO with no writer does not block here
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SettingsSourceError(f".env: {exc.strerror or type(exc).__name__}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            return  # not a file: pydantic-settings skips it as well
+        if not stat.S_ISREG(mode):
+            raise SettingsSourceError(".env: not a regular file (a pipe, a device or a socket)")
+        raw = os.read(fd, MAX_ENV_FILE_BYTES + 1)
+        while len(raw) <= MAX_ENV_FILE_BYTES and (more := os.read(fd, MAX_ENV_FILE_BYTES)):
+            raw += more
+    except OSError as exc:
+        raise SettingsSourceError(f".env: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_ENV_FILE_BYTES:
+        raise SettingsSourceError(f".env: larger than {MAX_ENV_FILE_BYTES // 1024} KiB")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SettingsSourceError(f".env: not UTF-8 text (line {line})") from None
+
+
+def check_environment() -> None:
+    """Refuse a settings variable whose value is not UTF-8 text. Python keeps such bytes
+    as lone surrogates (PEP 383), which fail deep inside a driver; named here instead.
+
+    Raises SettingsSourceError("DATABASE_URL: not UTF-8 text").
+    """
+    import os
+
+    names = {name.upper() for concern in CONCERNS for name in concern.model_fields}
+    for name, value in os.environ.items():
+        if name.upper() in names and not _is_utf8(value):
+            raise SettingsSourceError(
+                f"{name}: not UTF-8 text (it holds bytes of another encoding)"
+            )
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def default_env_file() -> Path:

@@ -1,7 +1,7 @@
 """Reading a secret (a password) from a file or a stream: bounded, UTF-8, never echoed.
 
 The rules every password source shares (--password-file, --password-stdin, MANAGE_PASSWORD,
-FIRST_SUPERUSER_PASSWORD_FILE, a seed's password_file):
+FIRST_SUPERUSER_PASSWORD_FILE, a seed's password_file and password_env):
 
 - At most MAX_SECRET_BYTES are read: a 10 MB stream or /dev/zero is refused after 64 KiB,
   never read to the end. (The password policy then refuses anything over the hasher's
@@ -88,6 +88,19 @@ def read_secret_file(path: Path) -> str:
     if not secret:
         raise SecretFileError("it is empty")
     return secret
+
+
+def secret_from_environment(value: str) -> str:
+    """A secret held in an environment variable, under the same rules as a file: its bytes
+    (Python decodes the environment with surrogateescape; os.fsencode gives them back) must
+    be UTF-8 and at most MAX_SECRET_BYTES; one BOM and one trailing newline are removed.
+
+    Raises SecretFileError with the reason, never the content.
+    """
+    raw = os.fsencode(value)
+    if len(raw) > MAX_SECRET_BYTES:
+        raise _too_large()
+    return decode_secret(raw)
 
 
 def read_secret_line(stream: BinaryIO | None) -> str:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,3 +251,35 @@ def load_file(path: Path | str, *, source: str | None = None) -> Document:
     """read_bytes + decode + load_text."""
     source = source or str(path)
     return load_text(decode(read_bytes(path, source=source), source), source)
+
+
+def dump_yaml(document: Any) -> str:
+    """`document` as block YAML (keys in their order, lines up to 100 columns) that
+    safe_load reads back to the same value.
+
+    Readable text (accents, other scripts) is written as is. A document holding any
+    character Python does not count as printable (controls such as ESC, Unicode format
+    characters such as the bidi override U+202E) is written with every non-ASCII character
+    as a YAML escape ("\\u202E"), so that neither a terminal nor an editor shows hidden or
+    reordered text; the escapes read back as the same characters.
+    """
+    import yaml
+
+    hostile = any(not _printable(text) for text in _strings(document))
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=not hostile, width=100)
+
+
+def _printable(text: str) -> bool:
+    return all(ch.isprintable() or ch in "\n\t" for ch in text)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)

@@ -56,12 +56,24 @@ def _settings_rows(ctx: typer.Context) -> list[dict[str, Any]]:
     from dotenv import dotenv_values
     from pydantic import ValidationError
 
-    from app.config import CONCERNS, default_env_file
+    from app.config import (
+        CONCERNS,
+        SettingsSourceError,
+        check_env_file,
+        check_environment,
+        default_env_file,
+    )
     from db.config import normalize_database_url
     from manage.context import global_options
+    from manage.errors import UsageError
 
     options = global_options(ctx)
     env_file = default_env_file()
+    try:  # before dotenv reads it: a FIFO would hang it, other bytes than UTF-8 crash it
+        check_environment()
+        check_env_file(env_file)
+    except SettingsSourceError as exc:
+        raise UsageError(f"invalid setting {exc}") from None
     dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items()} if env_file.exists() else {}
     environ = {k.upper(): v for k, v in os.environ.items()}
     rows = []

@@ -66,6 +66,7 @@ class LazyGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         _plain_string_options(self.get_params(ctx))
         argv = ctx.meta[ARGV_KEY] = list(args)  # a copy: click's parser consumes `args`
+        refuse_undecodable_arguments(argv)
         with usage_errors_reported(argv, lambda: ctx.command_path):
             return super().parse_args(ctx, args)
 
@@ -124,15 +125,77 @@ def usage_errors_reported(argv: list[str], command_path: Callable[[], str]) -> I
         message = exc.format_message().strip().removesuffix(".")
         if message[:2].istitle():  # "No such option" -> "no such option", like our messages
             message = message[0].lower() + message[1:]
-        output.error_line(message)
+        message = exact_values(message, argv)
+        output.safely(output.error_line, message)
         options = argv[: argv.index("--")] if "--" in argv else argv
         if "--json" in options:
-            output.emit_json(success=False, message=message, error_code=ErrorCode.USAGE_ERROR)
+            output.safely_json(
+                success=False,
+                message=message,
+                error_code=ErrorCode.USAGE_ERROR,
+            )
         else:
             where = getattr(exc, "ctx", None)  # click leaves it out for some parser errors
             command = where.command_path if where is not None else command_path()
-            output.hint_line(f"run `{command} --help` for the usage")
+            output.safely(output.hint_line, f"run `{command} --help` for the usage")
         raise typer.Exit(ExitCode.USAGE) from None
+
+
+def exact_values(message: str, argv: list[str]) -> str:
+    """`message` with each argument click escaped for the terminal (`\\x1b`, or a repr
+    such as 'x\\x1by') given back as typed: the JSON envelope carries exact values, and
+    only the stderr line escapes them (output.error_line)."""
+    import re
+
+    pieces = {part for token in argv for part in (token, *token.split("=", 1))}
+    for token in sorted(pieces, key=len, reverse=True):
+        escaped = {
+            re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m[0]):02x}", token),
+            repr(token)[1:-1],
+        }
+        for form in escaped - {token}:
+            if form and form in message:
+                message = message.replace(form, token)
+    return message
+
+
+def undecodable(text: str) -> bool:
+    """True when `text` holds bytes that were not UTF-8: Python keeps them in argv and the
+    environment as lone surrogates (PEP 383, surrogateescape), which no database, file or
+    terminal can take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def refuse_undecodable_arguments(argv: list[str]) -> None:
+    """Exit 5 (invalid input) when a command-line argument is not UTF-8 text, naming the
+    option it belongs to (or its position), never echoing it; with --json also the
+    envelope (error_code INVALID_INPUT). Checked once here, for every command, before any
+    parsing: such a value would otherwise fail deep inside a command (exit 70)."""
+    for index, token in enumerate(argv):
+        if not undecodable(token):
+            continue
+        from app.errors import ErrorCode
+        from manage import output
+        from manage.exit_codes import ExitCode
+
+        name, _, _ = token.partition("=")
+        previous = argv[index - 1] if index else ""
+        if token.startswith("--") and "=" in token and not undecodable(name):
+            what = f"the value of {name}"
+        elif previous.startswith("-") and previous != "--" and "=" not in previous:
+            what = f"the argument after {previous}"
+        else:
+            what = f"command-line argument {index + 1}"
+        message = f"{what} is not UTF-8 text (it holds bytes of another encoding)"
+        output.safely(output.error_line, message)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        if "--json" in options:
+            output.safely_json(success=False, message=message, error_code=ErrorCode.INVALID_INPUT)
+        raise typer.Exit(ExitCode.INVALID)
 
 
 def _reflow(text: str | None) -> str | None:

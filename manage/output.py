@@ -60,17 +60,94 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def emit_json(
+def json_document(
     *, success: bool, data: Any = None, message: str | None = None, error_code: str | None = None
-) -> None:
-    """Print the one ApiResponse document a `--json` command writes on stdout."""
+) -> str:
+    """The one ApiResponse document a `--json` command writes on stdout, as one line of text
+    ending in a newline."""
     from app.schemas.common import ApiResponse
 
     envelope = ApiResponse[Any](
         success=success, data=to_jsonable(data), message=message, error_code=error_code
     )
-    sys.stdout.write(json.dumps(envelope.model_dump(mode="json")) + "\n")
-    sys.stdout.flush()
+    return json.dumps(envelope.model_dump(mode="json")) + "\n"
+
+
+def emit_json(
+    *, success: bool, data: Any = None, message: str | None = None, error_code: str | None = None
+) -> None:
+    """Print the one ApiResponse document on stdout. The whole document is built before the
+    first byte is written, then written in one go with the stop signals held back
+    (write_whole): a reader gets all of it or nothing. Raises OSError when stdout cannot be
+    written (callers: see safely())."""
+    write_whole(json_document(success=success, data=data, message=message, error_code=error_code))
+
+
+def write_whole(text: str) -> None:
+    """Write `text` to stdout and flush, with SIGINT/SIGTERM/SIGHUP held back meanwhile.
+
+    A signal that arrives during the write is delivered when it ends (the caller sees it
+    as usual). Raises OSError when stdout cannot be written (a full disk, a closed pipe)."""
+    import signal
+
+    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    except (AttributeError, OSError, ValueError):  # no signal masks on this platform
+        previous = None
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def write_failed(exc: BaseException) -> bool:
+    """True when `exc` means a stream could not be written (EPIPE, ENOSPC, EIO, ...)."""
+    return isinstance(exc, OSError)
+
+
+def silence_stream(stream: Any) -> None:
+    """Point `stream` (sys.stdout or sys.stderr) at /dev/null after a write to it failed,
+    so that nothing later (rich, the interpreter's final flush) fails again and prints a
+    traceback or replaces the exit code. What was buffered for it is dropped."""
+    import contextlib
+    import os
+
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (tests capture into memory): nothing flushes at exit
+    with contextlib.suppress(OSError, ValueError):
+        stream.flush()
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+
+
+def safely(write: Any, *args: Any, **kwargs: Any) -> bool:
+    """Call one final write to stderr (an error line, a hint, a traceback); True if it was
+    written. A stderr that cannot be written is silenced (silence_stream), never a
+    traceback: the caller's exit code stays the one it was about to return."""
+    try:
+        write(*args, **kwargs)
+        return True
+    except OSError:
+        silence_stream(sys.stderr)
+        return False
+
+
+def safely_json(**envelope: Any) -> bool:
+    """emit_json(**envelope) on stdout; like safely(), a stdout that cannot be written is
+    silenced and the exit code stays."""
+    try:
+        emit_json(**envelope)
+        return True
+    except OSError:
+        silence_stream(sys.stdout)
+        return False
 
 
 def one_line(text: str) -> str:
@@ -130,8 +207,44 @@ def print_traceback(exc: BaseException) -> None:
     import traceback
 
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    sys.stderr.write(_DETAIL.sub("DETAIL: (hidden: it may quote row values)", text))
+    for quoted in _encoder_errors(exc):
+        text = text.replace(quoted, "(hidden: it may quote a parameter value)")
+    sys.stderr.write(scrub_driver_text(text))
     sys.stderr.flush()
+
+
+# asyncpg names a parameter it could not encode with its value: "invalid input for query
+# argument $2: 'secret-actor' (expected str, got int)" (asyncpg/protocol/prepared_stmt.pyx,
+# _encode_bind_msg); the codec error it chains from can quote the value again ("invalid UUID
+# 'x': ..."). Everything after "$N:" to the end of the line is the value and its reason.
+_QUERY_ARGUMENT = re.compile(r"(invalid input for query argument \$\d+):[^\n]*")
+
+
+def _encoder_errors(exc: BaseException) -> list[str]:
+    """The messages of the codec errors behind asyncpg's "invalid input for query argument"
+    anywhere in `exc`'s chain (they may quote the value, e.g. "invalid UUID 'x'")."""
+    found: list[str] = []
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        links = [current.__cause__, current.__context__, getattr(current, "orig", None)]
+        if _QUERY_ARGUMENT.search(str(current)):
+            for cause in (current.__cause__, current.__context__):
+                if cause is not None and str(cause) and not _QUERY_ARGUMENT.search(str(cause)):
+                    found.append(str(cause))
+        pending.extend(link for link in links if isinstance(link, BaseException))
+    return found
+
+
+def scrub_driver_text(text: str) -> str:
+    """`text` (a traceback) without row values (a PostgreSQL error's DETAIL) or statement
+    parameter values (asyncpg's "invalid input for query argument $N: <value>")."""
+    text = _DETAIL.sub("DETAIL: (hidden: it may quote row values)", text)
+    return _QUERY_ARGUMENT.sub(r"\1: (value hidden)", text)
 
 
 def error_line(message: str) -> None:
@@ -144,7 +257,8 @@ def error_line(message: str) -> None:
 def warning_line(message: str) -> None:
     from rich.text import Text
 
-    err().print(Text.assemble(("warning:", "yellow"), " ", one_line(message)))
+    # A diagnostic: a stderr that cannot be written must not fail the command.
+    safely(err().print, Text.assemble(("warning:", "yellow"), " ", one_line(message)))
 
 
 def hint_line(message: str) -> None:
@@ -158,8 +272,9 @@ def success_line(message: str) -> None:
 
 
 def progress_line(message: str) -> None:
-    """One line of progress on stderr (nothing a script parses); escaped like plain()."""
-    err().print(plain(message))
+    """One line of progress on stderr (nothing a script parses); escaped like plain().
+    A stderr that cannot be written must not fail the command: the line is dropped."""
+    safely(err().print, plain(message))
 
 
 def text_block(message: str) -> None:

@@ -87,7 +87,7 @@ def read_password(
         SecretFileError,
         read_secret_file,
         read_secret_line,
-        strip_secret,
+        secret_from_environment,
     )
     from app.security import password_size_problem
 
@@ -106,8 +106,11 @@ def read_password(
         except SecretFileError as exc:
             raise _invalid(f"cannot use {source}: {exc}") from None
     elif os.environ.get(PASSWORD_ENV):
-        password = strip_secret(os.environ[PASSWORD_ENV])
         source = f"${PASSWORD_ENV}"
+        try:
+            password = secret_from_environment(os.environ[PASSWORD_ENV])
+        except SecretFileError as exc:
+            raise _invalid(f"cannot use the password from {source}: {exc}") from None
     elif interactive():
         return Password(_prompt_twice(prompt, check))
     else:

@@ -52,12 +52,14 @@ def load_settings(options: GlobalOptions) -> Settings:
     """The effective settings for this command, with friendly errors for bad values."""
     from pydantic import ValidationError
 
-    from app.config import get_settings
+    from app.config import SettingsSourceError, get_settings
     from db.config import normalize_database_url
     from manage.errors import UsageError
 
     try:
         settings = get_settings()
+    except SettingsSourceError as exc:
+        raise UsageError(f"invalid setting {exc}") from None
     except ValidationError as exc:
         # Name the environment variable, never the value (a URL may hold a password).
         problems = [
@@ -169,18 +171,6 @@ async def open_session(
     return await _with_engine(options, body)
 
 
-def _where(options: GlobalOptions) -> str:
-    """` (host/db)` for connection messages, password masked; empty if it cannot be told."""
-    try:
-        from app.config import get_settings
-        from db.engine import describe_url
-
-        url = options.database_url or get_settings().db.database_url
-        return f" at {describe_url(url)}"
-    except Exception:
-        return ""
-
-
 def _finish(
     options: GlobalOptions,
     coroutine_factory: Callable[[], Awaitable[T]],
@@ -191,6 +181,8 @@ def _finish(
     from db import progress
     from db.stalls import interrupt_sqlite_statements
     from manage import interrupts, output
+    from manage.results import report_failure as _fail
+    from manage.results import show_result
 
     output.reset_consoles()
     progress.reset()
@@ -200,47 +192,9 @@ def _finish(
         raise
     except BaseException as exc:  # Interrupted (signals) and CancelledError included
         _fail(options, exc, json_output=json_output)
-    try:
-        with interrupts.raising():  # SIGTERM/SIGHUP while printing: still one line, 143/129
-            if result is CONTINUE:
-                pass
-            elif json_output:
-                output.emit_json(success=True, data=result)
-            elif render is not None:
-                render(result)
-    except (typer.Exit, typer.Abort):
-        raise
-    except interrupts.Interrupted as exc:
-        _fail(options, exc, json_output=False)  # an envelope may be half-written already
-    except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
-        from app.errors import AppException, ErrorCode
-
-        reason = (
-            f"cannot show the result ({type(exc).__name__}); "
-            "the command finished and its changes were committed"
-        )
-        failure = AppException(500, reason, ErrorCode.INTERNAL_ERROR)
-        failure.__cause__ = exc  # --verbose shows the original traceback
-        _fail(options, failure, json_output=json_output)
+    if result is not CONTINUE:
+        show_result(options, result, json_output=json_output, render=render)
     return result
-
-
-def _fail(options: GlobalOptions, exc: BaseException, *, json_output: bool) -> NoReturn:
-    from manage import output
-    from manage.errors import classify
-
-    failure = classify(exc, where=_where(options))
-    if options.verbose:
-        output.print_traceback(exc)
-    output.error_line(failure.message)
-    if json_output:
-        output.emit_json(
-            success=False,
-            data=failure.data,
-            message=failure.message,
-            error_code=failure.error_code,
-        )
-    raise typer.Exit(int(failure.exit_code))
 
 
 def run_session(
@@ -287,4 +241,6 @@ def prepare(ctx: typer.Context, build: Callable[[], T], *, json_output: bool = F
 
 def fail(ctx: typer.Context, exc: BaseException, *, json_output: bool = False) -> NoReturn:
     """Report an error found before any database work (e.g. no password source) and exit."""
+    from manage.results import report_failure as _fail
+
     _fail(global_options(ctx), exc, json_output=json_output)

@@ -196,3 +196,49 @@ def test_every_engine_in_the_code_hides_parameters() -> None:
     for path, call in calls:
         hidden = [k for k in call.keywords if k.arg == "hide_parameters"]
         assert hidden and getattr(hidden[0].value, "value", None) is True, (path, call.lineno)
+
+
+async def _driver_error(sql: str, value: object) -> BaseException:
+    """The exception asyncpg itself raises when it cannot encode `value` for `sql`, wrapped
+    by SQLAlchemy as a command would see it."""
+    from sqlalchemy import text
+
+    from db.config import DatabaseSettings
+    from db.engine import create_engine
+    from tests.conftest import PG_ADMIN_URL
+
+    engine = create_engine(DatabaseSettings(database_url=PG_ADMIN_URL))
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(sql), {"value": value})
+    except Exception as exc:
+        return exc
+    finally:
+        await engine.dispose()
+    raise AssertionError("the statement did not fail")
+
+
+@pytest.mark.parametrize(
+    ("sql", "value"),
+    [
+        ("SELECT CAST(:value AS integer)", "secret-actor-value"),
+        ("SELECT CAST(:value AS uuid)", "secret-actor-value"),
+        ("SELECT CAST(:value AS timestamptz)", "secret-actor-value"),
+        ("SELECT CAST(:value AS text)", 12345678987654321),
+    ],
+)
+def test_verbose_tracebacks_hide_the_parameter_values_asyncpg_quotes(
+    postgres_available, capsys, sql, value
+) -> None:
+    from manage.output import print_traceback
+    from tests.conftest import run_async
+
+    exc = run_async(_driver_error(sql, value))
+    assert "invalid input for query argument $1" in "".join(
+        str(link) for link in (exc, exc.__cause__, getattr(exc, "orig", None)) if link
+    )  # the kind of message this is about: asyncpg names the value
+    print_traceback(exc)
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "invalid input for query argument $1: (value hidden)" in err
+    assert "secret-actor" not in err and "12345678987654321" not in err

@@ -113,3 +113,24 @@ def test_ctrl_d_at_a_confirmation_is_interrupted_130_not_click_aborted_1(db_url)
     assert child.exitstatus == 130
     assert "interrupted" in child.before
     assert fetch(db_url, "SELECT name FROM roles") == [("doomed",)]
+
+
+@pytest.mark.parametrize(
+    ("args", "exact"),
+    [
+        (["users", "x\x1by"], "no such command 'x\x1by'"),
+        (["users", "list", "--b\x1b[2Jogus"], "no such option: --b\x1b[2Jogus"),
+        (["users", "list", "--b\x1bogus=1"], "no such option: --b\x1bogus"),
+        (["users", "list", "--b\u202eogus"], "no such option: --b\u202eogus"),
+    ],
+)
+def test_the_json_usage_envelope_carries_exact_values_and_only_stderr_escapes_them(
+    manage_proc, args, exact
+) -> None:
+    from manage.output import escape_controls
+
+    result = manage_proc([*args, "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["message"] == exact
+    assert result.stderr.splitlines() == [f"error: {escape_controls(exact)}"]
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr

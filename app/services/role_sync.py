@@ -152,11 +152,11 @@ def refuse_pruning_everything(plan: SyncPlan, document: RolesDocument) -> None:
 
 
 def dump_roles_file(document: RolesDocument) -> str:
-    import yaml
+    from app.yaml_loader import dump_yaml
 
     body = document.model_dump(mode="json")
     header = "# Roles as code: `manage roles sync FILE` makes the database match this file.\n"
-    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+    return header + dump_yaml(body)
 
 
 async def export_roles(db: AsyncSession) -> RolesDocument:

@@ -178,6 +178,6 @@ def _parents_first(table: Table, records: list[Any]) -> list[Any]:
 
 
 def render_yaml(document: dict[str, Any]) -> str:
-    import yaml
+    from app.yaml_loader import dump_yaml
 
-    return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return HEADER + dump_yaml(document)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from app.errors import AppException, ErrorCode
 from app.schemas.seed import UserSeed
-from app.secret_files import SecretFileError, read_secret_file
+from app.secret_files import SecretFileError, read_secret_file, secret_from_environment
 
 MAX_MESSAGE = 300
 
@@ -123,11 +123,19 @@ def user_row(row: Row, *, base: Path, production: bool, min_length: int) -> User
     _check_columns(row, "users", seed.model_dump(include={"email", "full_name"}))
     password: str | None = None
     if seed.password_env is not None:
-        password = os.environ.get(seed.password_env) or None
-        if password is None:
+        raw = os.environ.get(seed.password_env) or None
+        if raw is None:
             raise invalid(
                 row.where("password_env"), f"environment variable {seed.password_env} is not set"
             )
+        try:  # the same rules as every password source (app/secret_files.py)
+            password = secret_from_environment(raw) or None
+        except SecretFileError as exc:
+            raise invalid(
+                row.where("password_env"), f"cannot use ${seed.password_env}: {exc}"
+            ) from None
+        if password is None:
+            raise invalid(row.where("password_env"), f"${seed.password_env} is empty")
     elif seed.password_file is not None:
         path = (base / seed.password_file).expanduser()
         try:
