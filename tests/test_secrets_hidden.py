@@ -145,9 +145,11 @@ def test_db_shell_passes_the_client_only_what_it_needs(manage_proc, tmp_path, cl
         assert seen["PGPASSWORD"] == "sh3ll-secret"  # the URL's own password, for psql only
 
 
-def test_the_apis_engine_hides_statement_parameters_too(tmp_path) -> None:
+def test_the_apis_engine_hides_statement_parameters_too(tmp_path, monkeypatch) -> None:
     """The API builds its engine with the same factory: a failing statement's error names
     the SQL, never the values bound to it."""
+    # The API refuses to start on the placeholder key unless ENVIRONMENT says test.
+    monkeypatch.setenv("ENVIRONMENT", "test")
     from sqlalchemy import text
 
     from app.api.main import create_app
