@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,28 +27,12 @@ def corpus() -> list[tuple[str, str, str]]:
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real CA certificate (openssl) and client files that exist."""
+    from tests.test_database_url_tls import self_signed
+
     folder = tmp_path_factory.mktemp("certs")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=corpus CA",
-            "-keyout",
-            str(folder / "client.key"),
-            "-out",
-            str(folder / "ca.pem"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed(folder, "ca", "corpus CA")
+    cert.rename(folder / "ca.pem")
+    key.rename(folder / "client.key")
     shutil.copyfile(folder / "ca.pem", folder / "client.crt")
     (folder / "root.crl").write_text("")
     return folder

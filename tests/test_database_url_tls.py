@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 
-def _self_signed(folder: Path, name: str, cn: str) -> tuple[Path, Path]:
+def self_signed(folder: Path, name: str, cn: str) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, made by the openssl command."""
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
     subprocess.run(
         [
@@ -93,8 +94,8 @@ class TlsEndpoint:
 def test_a_certificate_that_does_not_verify_is_exit_6_with_the_reason(
     cli, tmp_path, sslmode
 ) -> None:
-    server_cert, server_key = _self_signed(tmp_path, "server", "127.0.0.1")
-    trusted_ca, _ = _self_signed(tmp_path, "ca", "some other CA")
+    server_cert, server_key = self_signed(tmp_path, "server", "127.0.0.1")
+    trusted_ca, _ = self_signed(tmp_path, "ca", "some other CA")
     with TlsEndpoint(server_cert, server_key) as endpoint:
         url = (
             f"postgresql://ops:hunter2@127.0.0.1:{endpoint.port}/app"
