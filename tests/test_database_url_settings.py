@@ -123,11 +123,13 @@ def test_the_largest_timeout_postgresql_takes_is_accepted(pg_db_url) -> None:
     assert rows == [("2147483647ms", "0")]
 
 
-@pytest.mark.parametrize("value", ["1e308", "inf"])
-def test_a_lock_timeout_beyond_what_the_database_takes_waits_the_longest_it_can(
+@pytest.mark.parametrize("value", ["1e308", "inf", "86401"])
+def test_a_lock_timeout_beyond_its_range_is_a_usage_error_not_an_overflow(
     cli, db_url, value
 ) -> None:
-    """Not OverflowError (exit 70): the wait is capped at 2147483647 ms where a database
-    takes milliseconds (SQLite's busy_timeout)."""
+    """Not OverflowError (exit 70): --lock-timeout has a documented range (0-86400 s, shown
+    in --help), so a value no database can take is exit 2 before any work."""
     outcome = cli(["migrate", "upgrade", "--lock-timeout", value], db=db_url)
-    assert outcome.exit_code == 0, outcome.stderr
+    assert outcome.exit_code == 2, outcome.stderr
+    assert len(outcome.stderr.strip().splitlines()) == 2  # the error line and the --help hint
+    assert "--lock-timeout" in outcome.stderr and "Traceback" not in outcome.stderr
