@@ -39,20 +39,30 @@ def backfill_command(
     ] = False,
     batch_size: Annotated[
         int | None,
-        typer.Option("--batch-size", min=1, help="Keys per batch (default: the declaration's)."),
+        typer.Option(
+            "--batch-size",
+            min=1,
+            max=1_000_000,
+            help="Keys per batch, 1-1000000 (default: the declaration's).",
+        ),
     ] = None,
     max_seconds: Annotated[
         float | None,
         typer.Option(
             "--max-seconds",
             min=0,
-            help="Stop after this many seconds (after the batch in flight); run again to resume.",
+            max=604_800,
+            help="Stop after this many seconds, 0-604800 (after the batch in flight); run again "
+            "to resume.",
         ),
     ] = None,
     pause: Annotated[
         int | None,
         typer.Option(
-            "--pause", min=0, help="Milliseconds between batches (default: the declaration's)."
+            "--pause",
+            min=0,
+            max=3_600_000,
+            help="Milliseconds between batches, 0-3600000 (default: the declaration's).",
         ),
     ] = None,
     dry_run: Annotated[
@@ -64,7 +74,9 @@ def backfill_command(
         typer.Option(
             "--max-lag",
             min=0,
-            help="PostgreSQL: wait between batches while replication lag exceeds this (seconds).",
+            max=86_400,
+            help="PostgreSQL: wait between batches while replication lag exceeds this "
+            "(seconds, 0-86400).",
         ),
     ] = 10.0,
     max_lock_waiters: Annotated[
@@ -72,7 +84,9 @@ def backfill_command(
         typer.Option(
             "--max-lock-waiters",
             min=0,
-            help="PostgreSQL: wait between batches while more sessions than this wait for locks.",
+            max=100_000,
+            help="PostgreSQL: wait between batches while more sessions than this wait for locks "
+            "(0-100000).",
         ),
     ] = 10,
     json_output: JsonOption = False,
