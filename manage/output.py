@@ -90,17 +90,31 @@ def write_whole(text: str) -> None:
     as usual). Raises OSError when stdout cannot be written (a full disk, a closed pipe)."""
     import signal
 
-    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    # Two holds: the thread's signal mask keeps a signal pending while a write is blocked in
+    # the kernel (a full pipe); Python-level handlers catch one that the kernel hands to
+    # another thread (a driver's or an executor's), whose handler Python still runs here.
+    received: list[int] = []
+    handlers: dict[int, Any] = {}
     try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        for signum in stops:
+            handlers[signum] = signal.signal(signum, lambda number, _frame: received.append(number))
+    except ValueError:  # not the main thread: nothing can be held
+        pass
+    try:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     except (AttributeError, OSError, ValueError):  # no signal masks on this platform
-        previous = None
+        mask = None
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     finally:
-        if previous is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        if mask is not None:  # a pending signal now reaches the handler that was in place
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def write_failed(exc: BaseException) -> bool:
