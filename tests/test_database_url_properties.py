@@ -52,6 +52,14 @@ def test_any_url_is_exit_0_or_5_with_one_line_and_no_password(cli, port, query, 
         return
     assert envelope["success"] is True
     engine = create_engine(DatabaseSettings(database_url=normalize_database_url(url)))
-    # What SQLAlchemy hands asyncpg.connect: only keywords asyncpg takes.
+    # What SQLAlchemy's asyncpg adapter gets: only keywords asyncpg takes, plus the adapter's
+    # own prepared_statement_cache_size, which it pops before calling asyncpg.connect.
     _, kwargs = engine.dialect.create_connect_args(engine.url)
-    assert set(kwargs) <= {"host", "port", "user", "password", "database"}
+    assert set(kwargs) <= {
+        "host",
+        "port",
+        "user",
+        "password",
+        "database",
+        "prepared_statement_cache_size",
+    }
