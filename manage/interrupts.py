@@ -69,6 +69,16 @@ def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | Non
         try:
             return await main()
         except asyncio.CancelledError:
+            if not received:
+                # A guard that owned the signals for a while (db/review/scratch.py holds
+                # them while it drops its scratch database) delivers the first one again on
+                # its way out; its handler runs on the loop's next turns (and cancels this
+                # task once more): let it run.
+                for _ in range(5):
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.sleep(0)
+                    if received:
+                        break
             if received:
                 raise Interrupted(received[0]) from None
             raise

@@ -109,11 +109,6 @@ def test_more_signals_during_cleanup_cannot_stop_the_drop(pg_db_url, tmp_path, t
     assert "Traceback" not in output
 
 
-@pytest.mark.xfail(
-    reason="needs issue 11a: manage/runner.py turning SIGTERM into cancellation (exit 143); "
-    "passes once that lands (the drop itself is shielded and holds signals here)",
-    strict=False,
-)
 def test_sigterm_during_roundtrip_drops_the_scratch_database_and_exits_143(
     pg_db_url, tmp_path
 ) -> None:
