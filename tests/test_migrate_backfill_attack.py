@@ -215,3 +215,63 @@ def _revision_paths(scripts: dict[str, str]):  # noqa: F811
     from pathlib import Path
 
     return sorted((Path(scripts["MANAGE_MIGRATIONS_DIR"]) / "versions").glob("*bf000009*.py"))
+
+
+def test_declaring_and_requiring_revisions_render_as_offline_sql_that_keeps_the_gate(
+    cli,
+    pg_db_url: str,
+    scripts: dict[str, str],  # noqa: F811
+) -> None:
+    # .declare(), .forget() and require_backfill() read the database through op.get_bind(): in
+    # offline mode that was NoInspectionAvailable, so `migrate sql` / `upgrade --sql` (and the
+    # CI recipe's `migrate sql base:head`) failed on any chain with a backfill, and review's
+    # SQL lint skipped the revision.
+    rendered = cli(["migrate", "sql", "bf000001:bf000003", "--dialect", "postgresql"], env=scripts)
+    assert rendered.exit_code == 0, rendered.stderr
+    assert "INSERT INTO manage_backfills" in rendered.stdout
+    assert "DO $$" in rendered.stdout
+    down = cli(
+        ["migrate", "sql", "bf000003:bf000001", "--downgrade", "--dialect", "postgresql"],
+        env=scripts,
+    )
+    assert down.exit_code == 0, down.stderr
+    assert "DELETE FROM manage_backfills" in down.stdout
+    sqlite = cli(["migrate", "sql", "bf000001:bf000002", "--dialect", "sqlite"], env=scripts)
+    assert sqlite.exit_code == 0, sqlite.stderr
+    assert sqlite.stdout.count("INSERT INTO manage_backfills") == 2
+
+    # Applied by psql-like means (one statement at a time) to a real database: the declaring
+    # script records the backfills, the requiring script refuses until the backfill is done.
+    assert cli(["migrate", "upgrade", "bf000001"], db=pg_db_url, env=scripts).exit_code == 0
+    seed_items(pg_db_url)
+    declare_sql = cli(
+        ["migrate", "sql", "bf000001:bf000002", "--dialect", "postgresql"], env=scripts
+    ).stdout
+    _run_script(pg_db_url, declare_sql)
+    assert progress(pg_db_url, "bf_total") == ("pending", None, 0, 0)
+    require_sql = cli(
+        ["migrate", "sql", "bf000002:bf000003", "--dialect", "postgresql"], env=scripts
+    ).stdout
+    with pytest.raises(Exception, match="requires backfill bf_total to be complete"):
+        _run_script(pg_db_url, require_sql)
+    assert cli(["migrate", "backfill", "bf_total"], db=pg_db_url, env=scripts).exit_code == 0
+    _run_script(pg_db_url, require_sql)
+    status = cli(["migrate", "status", "--json"], db=pg_db_url, env=scripts)
+    assert envelope(status.stdout)["data"]["current"] == ["bf000003"]
+
+
+def _run_script(url: str, script: str) -> None:
+    """Run offline SQL the way psql does: statement by statement, in its BEGIN/COMMIT."""
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(script)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,46 @@ def declare(connection: Connection, backfill: Backfill) -> None:
 def forget(connection: Connection, name: str) -> None:
     if exists(connection):
         connection.execute(progress.delete().where(progress.c.name == name))
+
+
+def declare_statement(backfill: Backfill) -> sa.Insert:
+    """`declare` as one statement for offline SQL: insert the pending row unless it exists."""
+    now = sa.func.current_timestamp()
+    row = sa.select(
+        sa.literal(backfill.name, sa.String()),
+        sa.literal(backfill.table, sa.String()),
+        sa.literal(backfill.key, sa.String()),
+        sa.literal(PENDING, sa.String()),
+        sa.literal(0, sa.Integer()),
+        sa.literal(0, sa.Integer()),
+        now,
+        now,
+    ).where(~sa.exists().where(progress.c.name == backfill.name))
+    columns = ["name", "table_name", "key_column", "state", "rows_done", "batches_done"]
+    return progress.insert().from_select([*columns, "declared_at", "updated_at"], row)
+
+
+def forget_statement(name: str) -> sa.Delete:
+    return progress.delete().where(progress.c.name == name)
+
+
+def require_statement_postgresql(name: str) -> sa.TextClause:
+    """A DO block that raises unless backfill `name` is complete (offline SQL, PostgreSQL).
+    `name` matches Backfill's name pattern (letters, digits, _ . -): safe inside quotes."""
+    if not _SAFE_NAME.match(name):
+        raise InvalidArgument(f"require_backfill: {name!r} is not a backfill name")
+    message = (
+        f"this revision requires backfill {name} to be complete: run manage migrate backfill "
+        f"{name}, then apply this script again"
+    )
+    return sa.text(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM manage_backfills "
+        f"WHERE name = '{name}' AND state = 'complete') THEN RAISE EXCEPTION '{message}'; "
+        "END IF; END $$"
+    )
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
 
 def advance(connection: Connection, name: str, *, last_key: Any, keys: int) -> None:
