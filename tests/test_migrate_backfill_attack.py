@@ -275,3 +275,27 @@ def _run_script(url: str, script: str) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("command", [["--dry-run"], []], ids=["dry-run", "run"])
+def test_a_key_without_a_unique_index_is_refused_exit_5_before_any_batch(
+    cli,
+    declared: str,  # noqa: F811
+    scripts: dict[str, str],  # noqa: F811
+    command: list[str],
+) -> None:
+    # qty is neither unique nor indexed: every batch was a full scan and sort of the table, and
+    # a key shared by many rows made one batch of all of them. The docs promise a PK or an
+    # indexed unique column; the declaration is now held to it.
+    _add_revision(
+        scripts,
+        'b = Backfill(name="by_qty", table="bf_items", key="qty", sql="UPDATE bf_items '
+        'SET hits = hits + 1 WHERE qty BETWEEN :lo AND :hi", batch_size=10)',
+    )
+    assert cli(["migrate", "upgrade", "bf000009"], db=declared, env=scripts).exit_code == 0
+    result = cli(["migrate", "backfill", "by_qty", *command], db=declared, env=scripts)
+    assert result.exit_code == 5, result.stderr
+    assert "cannot walk bf_items.qty: it is neither the primary key nor has a unique index" in (
+        _last_line(result.stderr)
+    )
+    assert [row[2] for row in items(declared)] == [0] * ROWS

@@ -214,8 +214,11 @@ def encode_key(value: Any) -> str:
 
 def decode_key(text: str | None, column: sa.Column) -> Any:
     """`last_key` back to the key column's Python type (the reflected column's python_type)."""
-    if text is None:
-        return None
+    decoder = _decoder(column)
+    return None if text is None else decoder(text)
+
+
+def _decoder(column: sa.Column) -> Any:
     try:
         python_type = column.type.python_type
     except NotImplementedError:
@@ -225,7 +228,26 @@ def decode_key(text: str | None, column: sa.Column) -> Any:
             f"cannot walk {column.table.name}.{column.name}: its type {column.type} is not an "
             "ordered key type (integer, text, date/time, UUID, numeric)"
         )
-    return _DECODERS[python_type](text)
+    return _DECODERS[python_type]
+
+
+def check_key(connection: Connection, column: sa.Column) -> None:
+    """Refuse (InvalidArgument, exit 5) a key a backfill cannot walk in even batches: of a type
+    with no order we can resume from, or neither the table's single-column primary key nor
+    covered by a single-column unique index or constraint (an unindexed key scans the whole
+    table for every batch; a non-unique one makes a batch of every row sharing a key)."""
+    _decoder(column)
+    table, key = column.table.name, column.name
+    inspector = sa.inspect(connection)
+    unique = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
+    unique += [c["column_names"] for c in inspector.get_unique_constraints(table)]
+    unique += [i["column_names"] for i in inspector.get_indexes(table) if i.get("unique")]
+    if [key] not in unique:
+        raise InvalidArgument(
+            f"cannot walk {table}.{key}: it is neither the primary key nor has a unique index "
+            "of its own; a backfill's key must be unique and indexed (every batch is a range "
+            "scan of that index)"
+        )
 
 
 _DECODERS: dict[type, Any] = {

@@ -144,6 +144,7 @@ def _report(item: Declared, options: Options) -> Report:
 
 def _count_remaining(connection: Connection, bf: Backfill) -> tuple[sa.Column, int, Any]:
     column = progress.key_column(connection, bf.table, bf.key)
+    progress.check_key(connection, column)
     row = progress.get(connection, bf.name)
     last_key = row.last_key if row else None
     if row is not None and row.complete:
