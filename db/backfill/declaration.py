@@ -80,19 +80,26 @@ class Backfill:
             raise InvalidArgument(f"{where}: pause must be >= 0 seconds")
 
     def declare(self) -> None:
-        """Inside `upgrade()`: record this backfill as pending (no row of `table` changes)."""
-        from alembic import op
+        """Inside `upgrade()`: record this backfill as pending (no row of `table` changes).
+        Offline (`--sql`): the INSERT of its progress row, unless one exists."""
+        from alembic import context, op
 
         from db.backfill import progress
 
+        if context.is_offline_mode():
+            op.execute(progress.declare_statement(self))
+            return
         progress.declare(op.get_bind(), self)
 
     def forget(self) -> None:
         """Inside `downgrade()`: drop this backfill's progress row."""
-        from alembic import op
+        from alembic import context, op
 
         from db.backfill import progress
 
+        if context.is_offline_mode():
+            op.execute(progress.forget_statement(self.name))
+            return
         progress.forget(op.get_bind(), self.name)
 
 
@@ -100,10 +107,18 @@ def require_backfill(name: str) -> None:
     """Inside `upgrade()`: refuse (BackfillPending, exit 7) unless backfill `name` is complete.
 
     A backfill with nothing left to walk (an empty table on a fresh database) counts as complete
-    and is recorded so.
+    and is recorded so. Offline (`--sql`) on PostgreSQL the script itself refuses unless the
+    progress row says complete (run `manage migrate backfill NAME` first, which records an empty
+    table's backfill complete at once); on SQLite offline SQL cannot check it.
     """
-    from alembic import op
+    from alembic import context, op
 
     from db.backfill import progress
 
+    if context.is_offline_mode():
+        # No database to ask: PostgreSQL's script checks when it runs (a DO block that raises
+        # unless the row is complete); SQLite has no such statement, so its script cannot.
+        if context.get_context().dialect.name == "postgresql":
+            op.execute(progress.require_statement_postgresql(name))
+        return
     progress.require_complete(op.get_bind(), name)

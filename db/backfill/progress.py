@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -138,6 +139,46 @@ def forget(connection: Connection, name: str) -> None:
         connection.execute(progress.delete().where(progress.c.name == name))
 
 
+def declare_statement(backfill: Backfill) -> sa.Insert:
+    """`declare` as one statement for offline SQL: insert the pending row unless it exists."""
+    now = sa.func.current_timestamp()
+    row = sa.select(
+        sa.literal(backfill.name, sa.String()),
+        sa.literal(backfill.table, sa.String()),
+        sa.literal(backfill.key, sa.String()),
+        sa.literal(PENDING, sa.String()),
+        sa.literal(0, sa.Integer()),
+        sa.literal(0, sa.Integer()),
+        now,
+        now,
+    ).where(~sa.exists().where(progress.c.name == backfill.name))
+    columns = ["name", "table_name", "key_column", "state", "rows_done", "batches_done"]
+    return progress.insert().from_select([*columns, "declared_at", "updated_at"], row)
+
+
+def forget_statement(name: str) -> sa.Delete:
+    return progress.delete().where(progress.c.name == name)
+
+
+def require_statement_postgresql(name: str) -> sa.TextClause:
+    """A DO block that raises unless backfill `name` is complete (offline SQL, PostgreSQL).
+    `name` matches Backfill's name pattern (letters, digits, _ . -): safe inside quotes."""
+    if not _SAFE_NAME.match(name):
+        raise InvalidArgument(f"require_backfill: {name!r} is not a backfill name")
+    message = (
+        f"this revision requires backfill {name} to be complete: run manage migrate backfill "
+        f"{name}, then apply this script again"
+    )
+    return sa.text(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM manage_backfills "
+        f"WHERE name = '{name}' AND state = 'complete') THEN RAISE EXCEPTION '{message}'; "
+        "END IF; END $$"
+    )
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
+
+
 def advance(connection: Connection, name: str, *, last_key: Any, keys: int) -> None:
     """One batch done: move the cursor past `last_key`, add `keys` to the counters."""
     connection.execute(
@@ -173,8 +214,11 @@ def encode_key(value: Any) -> str:
 
 def decode_key(text: str | None, column: sa.Column) -> Any:
     """`last_key` back to the key column's Python type (the reflected column's python_type)."""
-    if text is None:
-        return None
+    decoder = _decoder(column)
+    return None if text is None else decoder(text)
+
+
+def _decoder(column: sa.Column) -> Any:
     try:
         python_type = column.type.python_type
     except NotImplementedError:
@@ -184,7 +228,26 @@ def decode_key(text: str | None, column: sa.Column) -> Any:
             f"cannot walk {column.table.name}.{column.name}: its type {column.type} is not an "
             "ordered key type (integer, text, date/time, UUID, numeric)"
         )
-    return _DECODERS[python_type](text)
+    return _DECODERS[python_type]
+
+
+def check_key(connection: Connection, column: sa.Column) -> None:
+    """Refuse (InvalidArgument, exit 5) a key a backfill cannot walk in even batches: of a type
+    with no order we can resume from, or neither the table's single-column primary key nor
+    covered by a single-column unique index or constraint (an unindexed key scans the whole
+    table for every batch; a non-unique one makes a batch of every row sharing a key)."""
+    _decoder(column)
+    table, key = column.table.name, column.name
+    inspector = sa.inspect(connection)
+    unique = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
+    unique += [c["column_names"] for c in inspector.get_unique_constraints(table)]
+    unique += [i["column_names"] for i in inspector.get_indexes(table) if i.get("unique")]
+    if [key] not in unique:
+        raise InvalidArgument(
+            f"cannot walk {table}.{key}: it is neither the primary key nor has a unique index "
+            "of its own; a backfill's key must be unique and indexed (every batch is a range "
+            "scan of that index)"
+        )
 
 
 _DECODERS: dict[type, Any] = {

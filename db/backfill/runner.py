@@ -30,14 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.backfill import postgres as pg
 from db.backfill import progress
+from db.backfill.batch import RETRY_SQLSTATES, Batch, one_batch, sqlstate, timeouts
 from db.backfill.declaration import Backfill
 from db.backfill.discovery import Declared, select
 from db.config import DatabaseSettings
-from db.errors import BackfillFailed
 from db.migrations import script_directory
 from db.progress import ledger
 
-RETRY_SQLSTATES = {"55P03", "40P01", "40001"}  # lock_timeout, deadlock, serialization failure
 RETRIES = 5
 
 
@@ -85,13 +84,6 @@ class Report:
 # Told about progress: (event, report, detail); event is 'start', 'batch', 'throttle' (detail:
 # the reason), 'retry' (detail: the error) or 'finish'.
 OnEvent = Callable[[str, Report, str | None], None]
-
-
-@dataclass
-class _Batch:
-    keys: int
-    changed: int
-    last_key: Any
 
 
 @dataclass
@@ -152,6 +144,7 @@ def _report(item: Declared, options: Options) -> Report:
 
 def _count_remaining(connection: Connection, bf: Backfill) -> tuple[sa.Column, int, Any]:
     column = progress.key_column(connection, bf.table, bf.key)
+    progress.check_key(connection, column)
     row = progress.get(connection, bf.name)
     last_key = row.last_key if row else None
     if row is not None and row.complete:
@@ -243,117 +236,22 @@ def _record_committed(report: Report) -> None:
     entries.append(("", f"{prefix} {done}"))
 
 
-def _timeouts(settings: DatabaseSettings) -> dict[str, int]:
-    values = {
-        "lock_timeout": settings.migration_lock_timeout,
-        "statement_timeout": settings.migration_statement_timeout,
-    }
-    return {name: int(seconds * 1000) for name, seconds in values.items() if seconds}
-
-
-def _one_batch(
-    connection: Connection, bf: Backfill, column: sa.Column, batch_size: int, timeouts: dict
-) -> _Batch | None:
-    if connection.dialect.name == "postgresql":
-        for name, milliseconds in timeouts.items():
-            # SET takes no bind parameters; the value is an int we computed.
-            connection.exec_driver_sql(f"SET LOCAL {name} = {milliseconds}")
-    row = progress.get(connection, bf.name, for_update=True)
-    if row is None or row.complete:
-        return None
-    lo, hi, count = _next_range(connection, column, row.last_key, batch_size)
-    if not count:
-        progress.mark_complete(connection, bf.name)
-        return None
-    try:
-        if bf.sql is not None:
-            statement = sa.text(bf.sql).bindparams(
-                sa.bindparam("lo", type_=column.type), sa.bindparam("hi", type_=column.type)
-            )
-            changed = connection.execute(statement, {"lo": lo, "hi": hi}).rowcount
-        else:
-            assert bf.function is not None
-            changed = bf.function(connection, lo, hi)
-    except Exception as exc:
-        if _transient(exc):
-            raise  # retried, or the runner's own timeout / lost-connection handling
-        raise BackfillFailed(
-            f"backfill {bf.name} failed on keys {lo!r}..{hi!r}: {_reason(exc)}; "
-            "earlier batches stay committed and a rerun resumes at this batch"
-        ) from exc
-    progress.advance(connection, bf.name, last_key=hi, keys=int(count))
-    return _Batch(keys=int(count), changed=int(count if changed is None else changed), last_key=hi)
-
-
-def _next_range(
-    connection: Connection, column: sa.Column, last_key: str | None, batch_size: int
-) -> tuple[Any, Any, int]:
-    """(first key, last key, number of keys) of the next batch: index probes, no aggregate
-    over the key (PostgreSQL has no min()/max() for uuid)."""
-    after = progress.keys_after(column, progress.decode_key(last_key, column))
-    lo, hi = connection.execute(
-        sa.select(
-            after.limit(1).scalar_subquery(),
-            after.offset(batch_size - 1).limit(1).scalar_subquery(),
-        )
-    ).one()
-    if lo is None:
-        return None, None, 0
-    if hi is not None:
-        return lo, hi, batch_size
-    # The last, short batch: its end is the largest key.
-    hi = connection.execute(after.order_by(None).order_by(column.desc()).limit(1)).scalar()
-    count = connection.execute(sa.select(sa.func.count()).select_from(after.subquery())).scalar()
-    return lo, hi, int(count or 0)
-
-
-def _transient(exc: BaseException) -> bool:
-    """A lost connection, a timeout or a lock conflict: not the backfill's own fault."""
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return isinstance(exc, ConnectionError | TimeoutError) and not isinstance(
-            exc, FileNotFoundError
-        )
-    state = _sqlstate(exc)
-    if state is None:
-        text = str(getattr(exc, "orig", exc)).lower()
-        return exc.connection_invalidated or any(
-            word in text for word in ("locked", "busy", "interrupted", "closed", "connection")
-        )
-    return state in RETRY_SQLSTATES or state[:2] in {"08", "53", "57", "58"} or state == "55P03"
-
-
-def _reason(exc: BaseException) -> str:
-    """The first line of the driver's (or the function's) own message, never parameters."""
-    orig = getattr(exc, "orig", None) if isinstance(exc, sa.exc.DBAPIError) else exc
-    text = str(orig or exc).strip().splitlines()
-    return f"{type(orig or exc).__name__}: {text[0]}" if text else type(orig or exc).__name__
-
-
-def _sqlstate(exc: BaseException) -> str | None:
-    orig = getattr(exc, "orig", None)
-    for item in (exc, orig, getattr(orig, "__cause__", None)):
-        value = getattr(item, "sqlstate", None) or getattr(item, "pgcode", None)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 async def _batch_with_retries(
     conn: AsyncConnection, bf: Backfill, column: sa.Column, report: Report, run: RunState
-) -> _Batch | None:
-    timeouts = _timeouts(run.settings)
+) -> Batch | None:
+    limits = timeouts(run.settings)
     for attempt in range(RETRIES + 1):
         try:
-            batch = await conn.run_sync(_one_batch, bf, column, report.batch_size, timeouts)
+            batch = await conn.run_sync(one_batch, bf, column, report.batch_size, limits)
             await conn.commit()
             return batch
         except sa.exc.DBAPIError as exc:
             await _abandon(conn)
             # A dropped connection lost its session (and the backfill's lock): never retry on it.
-            retry = _sqlstate(exc) in RETRY_SQLSTATES and not conn.invalidated
+            retry = sqlstate(exc) in RETRY_SQLSTATES and not conn.invalidated
             if not retry or attempt == RETRIES:
                 raise
             report.retries += 1
-            run.emit("retry", report, _sqlstate(exc))
+            run.emit("retry", report, sqlstate(exc))
             await asyncio.sleep(0.5 * (attempt + 1))
     return None  # unreachable: the last attempt returns or raises
