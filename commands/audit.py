@@ -34,39 +34,42 @@ def list_entries(
     ] = 50,
     json_output: JsonOption = False,
 ) -> None:
-    """List audit entries, newest first.
+    """List audit entries, newest first (50 unless --limit).
 
-    With --json, `data` is a list of {"id", "at", "actor", "action", "target", "details"}.
+    The details are one line, cut to fit the terminal; --json has them in full. With --json,
+    `data` is a list of {"id", "at", "actor", "action", "target", "details"}.
     """
+
+    hidden = 0
 
     async def handler(db: AsyncSession) -> list[dict[str, Any]]:
         from app.schemas.audit import AuditRead
         from app.services import audit
 
+        nonlocal hidden
         entries = await audit.list_entries(db, action=action, target=target, limit=limit)
+        if len(entries) == limit:
+            hidden = await audit.count_entries(db, action=action, target=target) - limit
         return [AuditRead.model_validate(entry) for entry in entries]
 
-    run_session(ctx, handler, json_output=json_output, render=_render)
+    def render(entries: list[Any]) -> None:
+        more = None
+        if hidden > 0:
+            more = f"{hidden} more; use --limit (up to {MAX_AUDIT_LIMIT}), --action or --target"
+        _render(entries, more=more)
+
+    run_session(ctx, handler, json_output=json_output, render=render)
 
 
-def _render(entries: list[Any]) -> None:
-    import json
-
-    from rich.table import Table
-
-    from manage.output import add_row, out
+def _render(entries: list[Any], *, more: str | None) -> None:
+    from manage.output import out
+    from manage.tables import KEY, LINE, TEXT, data_table, one_line_json, timestamp
 
     if not entries:
         out().print("no audit entries")
         return
-    table = Table("at", "actor", "action", "target", "details")
-    for entry in entries:
-        add_row(
-            table,
-            entry.at.strftime("%Y-%m-%d %H:%M:%S"),
-            entry.actor,
-            entry.action,
-            entry.target,
-            json.dumps(entry.details, sort_keys=True),
-        )
-    out().print(table)
+    columns = [("at", KEY), ("actor", TEXT), ("action", KEY), ("target", KEY), ("details", LINE)]
+    rows = [
+        [timestamp(e.at), e.actor, e.action, e.target, one_line_json(e.details)] for e in entries
+    ]
+    data_table(columns, rows, more=more)

@@ -40,14 +40,13 @@ def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+    from manage.tables import KEY, TEXT, data_table
 
-    from manage import output
-
-    table = Table("name", "value", "source", "problem")
-    for row in rows:
-        output.add_row(table, row["name"], row["value"], row["source"], row["problem"] or "")
-    output.out().print(table)
+    # A value (a DATABASE_URL above all) is never cut: one longer than its column folds
+    # onto the next line whole, character by character.
+    columns = [("name", KEY), ("value", TEXT), ("source", KEY), ("problem", TEXT)]
+    cells = [[row["name"], row["value"], row["source"], row["problem"] or ""] for row in rows]
+    data_table(columns, cells)
 
 
 def _settings_rows(ctx: typer.Context) -> list[dict[str, Any]]:

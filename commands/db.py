@@ -83,8 +83,6 @@ def shell(ctx: typer.Context) -> None:
 
     Arguments after `--` go to the client. The password is passed in the client's environment
     (PGPASSWORD), never on its command line.
-
-    Example: manage db shell -- -c 'select count(*) from users'
     """
     import os
     import shutil

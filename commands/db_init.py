@@ -55,9 +55,6 @@ def init_command(
     existing account is never changed. Each step is reported. With --json, `data` is
     {"migrations": {"applied", "head"}, "seeds": {"files", "created", "updated",
     "unchanged"}, "superuser": {"email", "outcome"}}.
-
-    Example: FIRST_SUPERUSER_EMAIL=ops@example.com
-    FIRST_SUPERUSER_PASSWORD_FILE=/run/secrets/admin_password manage db init --wait 60
     """
     try:
         settings = settings_for(ctx)

@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from commands.db_init import MAX_WAIT_SECONDS
-from commands.migrate_backfill import EPILOG as BACKFILL_EPILOG
 from commands.migrate_backfill import backfill_command, show_owed
-from commands.migrate_review import EPILOG as REVIEW_EPILOG
 from commands.migrate_review import review_command, review_written
 from commands.migrate_support import (
     clean_output,
@@ -52,11 +50,7 @@ LockTimeoutOption = Annotated[
 ]
 
 
-@app.command(
-    "upgrade",
-    epilog="Examples: manage migrate upgrade; manage migrate upgrade +1; "
-    "manage migrate upgrade --sql > pending.sql",
-)
+@app.command("upgrade")
 def upgrade(
     ctx: typer.Context,
     revision: Annotated[
@@ -81,7 +75,6 @@ def upgrade(
 @app.command(
     "downgrade",
     context_settings={"ignore_unknown_options": True},
-    epilog="Examples: manage migrate downgrade -1 --yes; manage migrate downgrade -1 --sql",
 )
 def downgrade(
     ctx: typer.Context,
@@ -358,10 +351,7 @@ def check(
     )
 
 
-@app.command(
-    "sql",
-    epilog="Example: manage migrate sql base:head --dialect postgresql | squawk",
-)
+@app.command("sql")
 def sql_range(
     ctx: typer.Context,
     revision_range: Annotated[
@@ -410,7 +400,7 @@ def sql_range(
 
 
 # `migrate backfill`: commands/migrate_backfill.py, docs/migrations.md ("Backfills").
-app.command("backfill", epilog=BACKFILL_EPILOG)(backfill_command)
+app.command("backfill")(backfill_command)
 
 # `migrate review`: commands/migrate_review.py, docs/review.md.
-app.command("review", epilog=REVIEW_EPILOG)(review_command)
+app.command("review")(review_command)

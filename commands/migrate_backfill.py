@@ -21,10 +21,6 @@ from manage.output import err, success_line, warning_line
 if TYPE_CHECKING:
     from manage.runner import Runtime
 
-EPILOG = (
-    "Examples: manage migrate backfill users_nickname; manage migrate backfill --all "
-    "--max-seconds 600; manage migrate backfill --all --dry-run"
-)
 LOG_EVERY = 5.0  # seconds between progress lines on a pipe
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from manage.output import add_row, out, progress_line, success_line, text_block, warning_line
+from manage.output import progress_line, success_line, text_block, warning_line
 
 
 @dataclass
@@ -59,9 +59,9 @@ def run_renderer(action: str) -> Callable[[Any], None]:
 
 
 def status(result: Any, *, warn_edited: bool = True) -> None:
-    from rich.table import Table
+    from manage.tables import KEY, TEXT, data_table, timestamp
 
-    table = Table("revision", "created", "message", "state")
+    rows = []
     for rev in result.revisions:
         state = "applied" if rev.applied else "pending"
         if rev.is_head:
@@ -70,8 +70,9 @@ def status(result: Any, *, warn_edited: bool = True) -> None:
             state += " (current)"
         if rev.edited:
             state += " (edited after applied)"
-        add_row(table, rev.revision, rev.created, rev.message, state)
-    out().print(table)
+        rows.append([rev.revision, timestamp(rev.created), rev.message, state])
+    columns = [("revision", KEY), ("created", KEY), ("message", TEXT), ("state", TEXT)]
+    data_table(columns, rows)
     if result.edited and warn_edited:  # `--check` says it once, as its error line
         warning_line(edited_reason(result.edited))
     pending = len(result.pending)
@@ -96,11 +97,13 @@ def current(result: dict[str, Any]) -> None:
 
 
 def revisions(result: list[Any]) -> None:
+    from manage.tables import timestamp
+
     for rev in result:
         parents = ", ".join(rev.down_revision) or "<base>"
         flags = " (head)" if rev.is_head else ""
         labels = f" [{', '.join(rev.branch_labels)}]" if rev.branch_labels else ""
-        created = f"  {rev.created}" if rev.created else ""
+        created = f"  {timestamp(rev.created)}" if rev.created else ""
         success_line(f"{parents} -> {rev.revision}{flags}{labels}, {rev.message}{created}")
 
 

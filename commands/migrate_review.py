@@ -1,6 +1,6 @@
 """`manage migrate review`: the migration reviewer (db/review/), and how it shows findings.
 
-Registered on the migrate group by commands/migrate.py (with EPILOG); `migrate make`
+Registered on the migrate group by commands/migrate.py; `migrate make`
 calls `review_written` on the file it writes. Light to import: heavy imports live in the bodies.
 docs/review.md documents the rules, exit codes and the JSON shape.
 """
@@ -18,12 +18,6 @@ if TYPE_CHECKING:
     from db.review.findings import Finding
     from db.review.review import ReviewReport
     from manage.runner import Runtime
-
-
-EPILOG = (
-    "Examples: manage migrate review; manage migrate review --all --strict; "
-    "manage migrate review ab12cd: --roundtrip; manage migrate review --all --json"
-)
 
 
 def review_command(

@@ -77,8 +77,6 @@ def create_role(
 
     Names are 2-63 characters: lower-case letters, digits, '-' and '_', starting with a letter.
     An existing name is exit 4; a bad name or permission is exit 5 naming it.
-
-    Example: manage roles create auditor -d "Read-only" -p roles:read -p audit:read
     """
 
     async def handler(db: AsyncSession) -> RoleRead:
@@ -218,10 +216,7 @@ def permit(
     permissions: PermissionsArgument,
     json_output: JsonOption = False,
 ) -> None:
-    """Add permissions to a role. A bad permission is exit 5 naming it.
-
-    Example: manage roles permit auditor roles:read 'audit:*'
-    """
+    """Add permissions to a role. A bad permission is exit 5 naming it."""
     _change(ctx, "permit", role, permissions, json_output)
 
 
@@ -308,8 +303,6 @@ def sync_roles(
     nothing to change. Roles missing from FILE are kept unless --prune; removing roles asks
     first (--yes skips; required without a terminal) and refuses roles that users hold
     unless --force (exit 4). A bad file is exit 5 naming file:line and the field.
-
-    Example: manage roles export roles.yaml && manage roles sync roles.yaml --dry-run
     """
     from app.services.role_sync import read_roles_file, require_roles_key
 

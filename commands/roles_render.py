@@ -5,23 +5,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from manage.output import success_line
+from manage.tables import KEY, TEXT, data_table, timestamp
 
 if TYPE_CHECKING:
     from app.schemas.role import RoleChange, RoleRead, SyncPlan, UserPermissions
 
 
 def render_roles(roles: list[RoleRead]) -> None:
-    from rich.table import Table
 
-    from manage.output import add_row, out
+    from manage.output import out
 
     if not roles:
         out().print("no roles")
         return
-    table = Table("name", "description", "permissions", "members")
-    for role in roles:
-        add_row(table, role.name, role.description, ", ".join(role.permissions), role.member_count)
-    out().print(table)
+    columns = [("name", KEY), ("description", TEXT), ("permissions", TEXT), ("members", KEY)]
+    data_table(
+        columns,
+        [[r.name, r.description, ", ".join(r.permissions), r.member_count] for r in roles],
+    )
 
 
 def render_role(role: RoleRead) -> None:
@@ -34,7 +35,7 @@ def render_role(role: RoleRead) -> None:
     add_row(table, "description", role.description)
     add_row(table, "permissions", plain_lines(role.permissions, empty="(none)"))
     add_row(table, "members", role.member_count)
-    add_row(table, "created", role.created_at.strftime("%Y-%m-%d %H:%M"))
+    add_row(table, "created", timestamp(role.created_at))
     out().print(table)
 
 

@@ -70,8 +70,6 @@ def run(
 
     Every row is validated before anything is written; a bad row is exit 5 naming
     file:line: section[i].field. A second run changes nothing and says so.
-
-    Example: ENVIRONMENT=development manage seed run --dry-run
     """
     from manage.actor import current_actor
 
@@ -205,8 +203,6 @@ def dump(
 
     With --output, a symlink at FILE is refused; with --include-secrets the file is
     owner-only (0600) and an existing file's mode is never widened.
-
-    Example: manage seed dump roles users --output seeds/staging/snapshot.yaml
     """
 
     async def handler(db: AsyncSession) -> dict[str, Any]:

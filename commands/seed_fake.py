@@ -82,8 +82,6 @@ def fake(
     Ctrl-C writes nothing (exit 130). A progress bar of rows written shows on a terminal.
     Refused with ENVIRONMENT=production unless --yes (and typing 'fake MODEL' on a
     terminal; without one, --force).
-
-    Example: manage seed fake Item --count 100000 --seed 42 --factory seeds/item-factory.yaml
     """
     is_users = model in USER_MODELS
     if not is_users:

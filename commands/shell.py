@@ -11,7 +11,8 @@ from manage.runner import run_session
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-app = typer.Typer(help="Open an async Python shell on the database.")
+# The help is the callback's docstring; `manage --help` lists manage/cli.py's tagline.
+app = typer.Typer()
 
 
 @app.callback(invoke_without_command=True)
@@ -28,8 +29,6 @@ def shell(
     `await db.commit()`. With -c, the code runs in one transaction that is committed when it
     succeeds and rolled back on any error (exit codes as for every command); the value of a
     final expression is printed.
-
-    Example: manage shell -c "await users.count_superusers(db)"
     """
     if command is not None:
         from manage.errors import UsageError

@@ -70,9 +70,6 @@ def create_superuser(
     explained and asked again). Without a terminal the password comes from --password-stdin,
     --password-file, --generate-password or $MANAGE_PASSWORD; with none of them it is exit 5
     at once. There is no --password option: argv is visible to every user of the machine.
-
-    Example: manage users create-superuser --email ops@example.com
-    --password-file /run/secrets/admin_password --if-exists skip
     """
     from pydantic import SecretStr
 

@@ -83,6 +83,7 @@ def list_users_command(
         run_session(ctx, stream_users(filters, json_output=json_output))
         return
     page_size = limit or DEFAULT_LIST_LIMIT
+    more: list[str] = []
 
     async def handler(db: AsyncSession) -> list[UserRead]:
         from app.services import users
@@ -91,18 +92,25 @@ def list_users_command(
         if len(found) == page_size:
             total = await users.count_users(db, **filters)
             if total > offset + page_size:
-                note_more(shown=len(found), offset=offset, total=total)
+                more.append(more_line(shown=len(found), offset=offset, total=total))
+                if json_output:  # people get it as the table's footer
+                    from manage.output import warning_line
+
+                    warning_line(more[0])
         return [UserRead.model_validate(user) for user in found]
 
-    run_session(ctx, handler, json_output=json_output, render=render_users)
+    def render(found: list[UserRead]) -> None:
+        render_users(found, more=more[0] if more else None)
+
+    run_session(ctx, handler, json_output=json_output, render=render)
 
 
-def note_more(*, shown: int, offset: int, total: int) -> None:
-    from manage.output import warning_line
-
-    warning_line(
-        f"showing accounts {offset + 1}-{offset + shown} of {total}; "
-        f"--offset {offset + shown} for the next page, or --all for every one"
+def more_line(*, shown: int, offset: int, total: int) -> str:
+    """The footer of a page that is not the last: "10 more (accounts 1-50 of 60 shown)..."."""
+    rest = total - offset - shown
+    return (
+        f"{rest} more (accounts {offset + 1}-{offset + shown} of {total} shown); use "
+        f"--offset {offset + shown} for the next page, --limit or --all"
     )
 
 

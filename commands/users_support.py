@@ -10,6 +10,7 @@ import typer
 
 from manage.output import success_line
 from manage.runner import run_session, settings_for
+from manage.tables import KEY, TEXT, timestamp
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -89,30 +90,44 @@ def run_change(
     )
 
 
-def render_users(users: list[Any]) -> None:
-    from rich.table import Table
+USER_COLUMNS = [
+    ("id", KEY),
+    ("email", KEY),  # what people grep for and copy: never cut or wrapped
+    ("name", TEXT),
+    ("active", KEY),
+    ("superuser", KEY),
+    ("roles", TEXT),
+    ("created", KEY),
+]
 
-    from manage.output import add_row, out, plain
+
+def render_users(users: list[Any], *, more: str | None = None) -> None:
+    from manage.output import out
+    from manage.tables import data_table
 
     if not users:
         out().print("no users")
         return
-    table = Table("id", "email", "name", "active", "superuser", "roles", "created")
-    # An email is what people grep for and copy: never wrap it, whatever the width.
-    table.columns[1].no_wrap = True
-    table.columns[1].min_width = max(plain(user.email).cell_len for user in users)
-    for user in users:
-        add_row(table, *row_cells(user))
-    out().print(table)
+    data_table(
+        USER_COLUMNS,
+        [row_cells(user) for user in users],
+        more=more,
+        optional=("roles", "name", "created"),
+        elsewhere="`manage users show EMAIL` or --json",
+    )
 
 
 def render_user(user: UserRead) -> None:
+    from datetime import datetime
+
     from rich.table import Table
 
     from manage.output import add_row, out
 
     table = Table(show_header=False, box=None)
     for key, value in user.model_dump().items():
+        if isinstance(value, datetime):
+            value = timestamp(value)
         add_row(table, key, ", ".join(value) if isinstance(value, list) else value)
     out().print(table)
 
@@ -125,5 +140,5 @@ def row_cells(user: Any) -> list[str]:
         "yes" if user.is_active else "no",
         "yes" if user.is_superuser else "no",
         ", ".join(user.roles),
-        user.created_at.strftime("%Y-%m-%d"),  # the time: `users show`
+        timestamp(user.created_at),
     ]

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from manage.context import GlobalOptions
+from manage.help import polish
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,13 @@ class GroupSpec:
 
 # Nouns are modules, verbs are commands: `manage users create-superuser`.
 GROUPS: dict[str, GroupSpec] = {
+    # The order of `manage --help`: accounts (ops' first step), the database and its
+    # migrations (developers), data (pipelines), then the tools to look around.
     "users": GroupSpec("commands.users", "Create and manage user accounts."),
     "roles": GroupSpec("commands.roles", "Manage roles and permissions; keep roles as code."),
-    "migrate": GroupSpec("commands.migrate", "Run and inspect database migrations."),
-    "db": GroupSpec("commands.db", "Prepare, check and open the database."),
     "audit": GroupSpec("commands.audit", "Read the audit log of changes."),
+    "db": GroupSpec("commands.db", "Prepare, check and open the database."),
+    "migrate": GroupSpec("commands.migrate", "Run, review and check database migrations."),
     "seed": GroupSpec("commands.seed", "Load seed sets (YAML, idempotent) and fake data."),
     "config": GroupSpec("commands.config", "Show the effective configuration."),
     "shell": GroupSpec("commands.shell", "Open an async Python shell on the database."),
@@ -58,8 +61,10 @@ class LazyGroup(TyperGroup):
             module = importlib.import_module(spec.module)
             group = typer.main.get_group(module.app)
             group.name = cmd_name
-            group.help = group.help or spec.help
-            _reflow_help(group)
+            # The tagline `manage --help` lists is the group page's first line too; the
+            # module's own help (or its callback's docstring) adds the paragraphs after it.
+            group.help = _with_tagline(spec.help, group.help)
+            polish(group, cmd_name)
             self.commands[cmd_name] = group
         return self.commands[cmd_name]
 
@@ -89,6 +94,7 @@ class LazyGroup(TyperGroup):
         return " ".join(words)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        polish(self, "")
         self._listing = True
         try:
             super().format_help(ctx, formatter)
@@ -198,24 +204,10 @@ def refuse_undecodable_arguments(argv: list[str]) -> None:
         raise typer.Exit(ExitCode.INVALID)
 
 
-def _reflow(text: str | None) -> str | None:
-    """Join the lines of each paragraph: Typer 0.2x keeps a docstring's line breaks and then
-    wraps again at the terminal width, which breaks sentences mid-line. A paragraph that
-    starts with \\b (click's "keep as is" marker) is left alone."""
-    if not text:
-        return text
-    paragraphs = inspect.cleandoc(text).split("\n\n")
-    return "\n\n".join(
-        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
-        for p in paragraphs
-    )
-
-
-def _reflow_help(command: Any) -> None:
-    command.help = _reflow(command.help)
-    command.epilog = _reflow(getattr(command, "epilog", None))
-    for sub in getattr(command, "commands", {}).values():
-        _reflow_help(sub)
+def _with_tagline(tagline: str, help_text: str | None) -> str:
+    """`tagline` followed by `help_text`'s paragraphs after its first one."""
+    rest = inspect.cleandoc(help_text or "").split("\n\n")[1:]
+    return "\n\n".join([tagline, *rest])
 
 
 def _plain_string_options(params: list[Any]) -> None:

@@ -9,8 +9,8 @@ JsonOption = Annotated[
     bool,
     typer.Option(
         "--json",
-        help="Print one JSON document on stdout: the ApiResponse envelope "
-        '{"success", "data", "message", "error_code"}, errors included.',
+        # The envelope and each command's `data` are described in README.md and docs/.
+        help="Print one JSON document (the ApiResponse envelope), errors included.",
     ),
 ]
 

@@ -94,11 +94,15 @@ def report_failure(
     Writing them can fail too (a full disk, a closed pipe): the exit code stays."""
     from manage import output
     from manage.errors import classify
+    from manage.hints import hint_for
 
     failure = classify(exc, where=_where(options))
     if options.verbose:
         output.safely(output.print_traceback, exc)
     output.safely(output.error_line, failure.message)
+    hint = None if json_output else hint_for(failure.error_code, failure.message)
+    if hint:
+        output.safely(output.hint_line, hint)
     if json_output:
         output.safely_json(
             success=False,

@@ -74,7 +74,7 @@ def test_users_list_shows_50_by_default_and_says_how_many_more(cli, db_url) -> N
 
     assert first.exit_code == 0, first.stderr
     assert len(json.loads(first.stdout)["data"]) == 50
-    assert "showing accounts 1-50 of 60; --offset 50 for the next page" in first.stderr
+    assert "10 more (accounts 1-50 of 60 shown); use --offset 50 for the next page" in first.stderr
     emails = [u["email"] for u in json.loads(second.stdout)["data"]]
     assert emails == [f"user{i:04d}@example.com" for i in range(50, 60)]
     assert second.stderr == ""

@@ -91,8 +91,9 @@ def test_waiter_exits_6_naming_the_holder_after_lock_timeout(postgres_available,
     assert proc.returncode == 6, proc.stderr
     assert elapsed < 2 + 2, elapsed
     assert "Traceback" not in proc.stderr
-    error = proc.stderr.strip().splitlines()[-1]
+    *_, error, hint = proc.stderr.strip().splitlines()
     assert error.startswith("error: migration lock not acquired within 2s")
+    assert hint == "run it again once the other migration ends, or wait with --lock-timeout"
     assert f"pid {holder_pid}" in error and "'deploy-job-42'" in error and "127.0.0.1" in error
     # While waiting it said who it was waiting for.
     assert f"waiting for the migration lock held by pid {holder_pid}" in proc.stderr

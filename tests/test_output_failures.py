@@ -217,12 +217,12 @@ def test_sigterm_to_a_real_process_blocked_writing_its_result(
     import time
 
     seeded = manage_proc(
-        ["seed", "fake", "users", "--count", "1200"],
+        ["seed", "fake", "users", "--count", "2400"],  # more than a pipe holds, as a table too
         db=db_url,
         env={"MANAGE_PASSWORD": "Very-Long-Passw0rd-x"},
     )
     assert seeded.exit_code == 0, seeded.stderr
-    args = ["users", "list", "--limit", "1000", *(["--json"] if json_flag else [])]
+    args = ["users", "list", "--limit", "2400", *(["--json"] if json_flag else [])]
     proc = subprocess.Popen(
         [str(MANAGE_BIN), *args],
         env=manage_env(db_url),
@@ -243,7 +243,7 @@ def test_sigterm_to_a_real_process_blocked_writing_its_result(
     errors = [line for line in err.decode().splitlines() if line.startswith("error:")]
     if json_flag:
         document = json.loads(out)  # whole, never cut off
-        assert document["success"] is True and len(document["data"]) == 1000
+        assert document["success"] is True and len(document["data"]) == 2400
         assert errors == [
             "error: interrupted while writing the result (the whole result was written)"
         ]

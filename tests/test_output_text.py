@@ -133,15 +133,16 @@ def _calls(path):
 
 
 def test_every_table_row_and_printed_f_string_goes_through_the_output_helpers() -> None:
-    """Data reaches rich only through manage/output.py (plain, add_row, success_line, ...):
-    no other module adds a table row or prints an f-string built from data itself."""
+    """Data reaches rich only through manage/output.py (plain, add_row, success_line, ...)
+    and manage/tables.py (data_table, whose cells are plain()): no other module adds a
+    table row or prints an f-string built from data itself."""
     from tests.conftest import REPO
 
     offenders = sorted(
         f"{path.relative_to(REPO)}:{call.lineno} {call.func.attr}"
         for folder in ("manage", "commands", "app", "db")
         for path in (REPO / folder).rglob("*.py")
-        if path != REPO / "manage" / "output.py"
+        if path not in (REPO / "manage" / "output.py", REPO / "manage" / "tables.py")
         for call in _calls(path)
         if (call.func.attr == "add_row" and getattr(call.func.value, "id", "") != "output")
         or (

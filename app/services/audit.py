@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import AuditLog
@@ -25,9 +25,23 @@ async def list_entries(
     target: str | None = None,
     limit: int = 50,
 ) -> list[AuditLog]:
-    query = select(AuditLog).order_by(col(AuditLog.id).desc()).limit(limit)
+    """The newest `limit` entries, newest first; `action` and `target` (an email in any
+    letter case) narrow them."""
+    query = _filtered(select(AuditLog), action=action, target=target)
+    return list((await db.exec(query.order_by(col(AuditLog.id).desc()).limit(limit))).all())
+
+
+async def count_entries(
+    db: AsyncSession, *, action: str | None = None, target: str | None = None
+) -> int:
+    """How many entries list_entries() would give without a limit."""
+    query = _filtered(select(func.count()).select_from(AuditLog), action=action, target=target)
+    return (await db.exec(query)).one()
+
+
+def _filtered(query: Any, *, action: str | None, target: str | None) -> Any:
     if action is not None:
         query = query.where(AuditLog.action == action)
     if target is not None:
         query = query.where(AuditLog.target == target.lower())
-    return list((await db.exec(query)).all())
+    return query
