@@ -136,6 +136,20 @@ def test_a_server_that_never_answers_the_startup_is_exit_6_naming_db_connect_tim
     assert_one_error_line(stderr, "DB_CONNECT_TIMEOUT")
 
 
+@pytest.mark.parametrize("command", [["users", "list"], ["migrate", "upgrade"]])
+def test_a_connect_stall_names_the_urls_connect_timeout_when_it_is_the_deadline(
+    pg_db_url, tmp_path, command
+) -> None:
+    """The URL's connect_timeout replaces DB_CONNECT_TIMEOUT: the message names the one that
+    ran out (it named DB_CONNECT_TIMEOUT, whose value was not the deadline)."""
+    with FaultProxy(pg_db_url, mode="stall", after=1) as proxy:
+        env = {"DATABASE_URL": proxy.url + "?connect_timeout=1", "DB_CONNECT_TIMEOUT": "4"}
+        code, _, stderr, elapsed = run(command, env, tmp_path, proxy)
+    assert code == 6, stderr
+    assert elapsed < 1 + 2, elapsed
+    assert_one_error_line(stderr, "no answer within 1s (connect_timeout in DATABASE_URL)")
+
+
 def test_a_connection_lost_during_a_bulk_copy_is_exit_6_and_writes_nothing(
     pg_db_url, tmp_path
 ) -> None:
