@@ -9,12 +9,18 @@ saying what, if anything, was already committed (db/progress.py).
 
 asyncio.run() installs its own SIGINT handler that does the same for Ctrl-C; ours replaces it
 while the command's loop runs so that all three signals take one path.
+
+Before any of that, while the command is still loading (imports take the first second of a
+run), install_early_handlers() makes the three signals raise Interrupted too: one line and
+the envelope, not a silent death (SIGTERM, SIGHUP) or typer's silent 130 (SIGINT). Once
+the command has taken the signals over (run(), raising(), the shell), a signal outside those
+windows means the command's work is over: it ends the process as the signal's default would.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -24,6 +30,32 @@ T = TypeVar("T")
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # The shell's convention: 128 + the signal number.
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+_taken_over = False  # the command has handled signals itself (run, raising, the shell)
+
+
+def take_over() -> None:
+    """The command handles stop signals from here (see install_early_handlers)."""
+    global _taken_over
+    _taken_over = True
+
+
+def _early(signum: int, _frame: Any) -> None:
+    if not _taken_over:
+        raise Interrupted(signal.Signals(signum))
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def install_early_handlers() -> None:
+    """At process start: a stop signal before the command took them over is Interrupted."""
+    for signum in HANDLED:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread; no such signal
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup, `cmd &` in a script
+                signal.signal(signum, _early)
 
 
 class Interrupted(BaseException):
@@ -43,6 +75,9 @@ def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | Non
     """asyncio.run(main()) with SIGINT/SIGTERM/SIGHUP cancelling it; raises Interrupted after
     the coroutine's own cleanup (its `finally` blocks) has run. `on_signal` runs first, in the
     loop (e.g. interrupting statements a cancellation cannot reach)."""
+    import asyncio
+
+    take_over()
     received: list[signal.Signals] = []
 
     async def guarded() -> T:
@@ -92,6 +127,7 @@ def raising() -> Iterator[None]:
     def handle(signum: int, _frame: Any) -> None:
         raise Interrupted(signal.Signals(signum))
 
+    take_over()
     previous = {}
     try:
         for signum in HANDLED:

@@ -370,3 +370,49 @@ def test_sigterm_during_a_downgrade_names_the_revisions_already_reverted(
     )
     assert_nothing_of_ours_within_2s(url, sent)
     assert fetch(url, "SELECT version_num FROM alembic_version") == [("s1000000",)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_while_the_command_is_still_loading_is_one_line_and_an_envelope(
+    tmp_path, signum
+) -> None:
+    """The first second of every run is imports (typer, pydantic, the command's schemas)
+    before the runner takes the signals over: a stop signal there was a silent death
+    (SIGTERM/SIGHUP) or typer's silent 130 (SIGINT), with no envelope for --json.
+
+    A stand-in for a module the command imports while loading (email_validator, imported by
+    pydantic for app/schemas) holds the run at that point until the signal comes."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    marker = tmp_path / "loading"
+    (shim / "email_validator.py").write_text(
+        f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(60)\n"
+    )
+    url = f"sqlite+aiosqlite:///{tmp_path / 'never.db'}"
+    proc = subprocess.Popen(
+        [str(MANAGE_BIN), "users", "list", "--json"],
+        env=manage_env(url, PYTHONPATH=str(shim)),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    who = "" if signum == signal.SIGINT else f" by {signum.name}"
+    assert (proc.returncode, stderr) == (
+        EXIT[signum],
+        f"error: interrupted{who}; nothing committed\n",
+    )
+    envelope = json.loads(stdout)
+    assert (envelope["success"], envelope["error_code"]) == (False, "INTERRUPTED")
+    assert not (tmp_path / "never.db").exists()
