@@ -7,6 +7,7 @@ PostgreSQL database and stops forwarding (or drops the connection) on a chosen s
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -203,3 +204,41 @@ def test_a_bulk_copy_that_gets_no_answer_is_exit_6_within_the_deadline(pg_db_url
     assert_one_error_line(stderr, "no answer in time (DB_COMMAND_TIMEOUT)")
     assert stdout == ""
     assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
+
+
+CREATE_SUPERUSER = ["users", "create-superuser", "--email", "c@example.com", "--password-stdin"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_an_unanswered_commit_says_it_may_have_been_committed_only(
+    pg_db_url, tmp_path, signum
+) -> None:
+    """The COMMIT went out and no answer came: the line must not also claim "nothing
+    committed" (it said both: "nothing committed; this command's changes may have been
+    committed")."""
+    with FaultProxy(pg_db_url, mode="stall", on=b"COMMIT") as proxy:
+        proc = subprocess.Popen(
+            [str(MANAGE_BIN), *CREATE_SUPERUSER],
+            env=manage_env(DATABASE_URL=proxy.url),
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(PASSWORD + "\n")
+            proc.stdin.close()
+            proc.stdin = None  # written and closed: communicate() has nothing to send
+            assert proxy.triggered.wait(30), proc.communicate()
+            time.sleep(0.3)
+            proc.send_signal(signum)
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], stderr
+    assert_one_error_line(stderr, "may have been committed (the COMMIT was under way)")
+    assert "nothing committed" not in stderr
