@@ -26,7 +26,7 @@ def _interrupted_early(exc: BaseException) -> int:
     from manage import interrupts, output
     from manage.errors import classify
 
-    interrupts.take_over()  # another signal now ends the process at once
+    interrupts.reported()  # another signal now ends the process at once
     failure = classify(exc, where="")
     output.safely(output.error_line, failure.message)
     arguments = sys.argv[1:]

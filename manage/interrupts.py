@@ -10,11 +10,11 @@ saying what, if anything, was already committed (db/progress.py).
 asyncio.run() installs its own SIGINT handler that does the same for Ctrl-C; ours replaces it
 while the command's loop runs so that all three signals take one path.
 
-Before any of that, while the command is still loading (imports take the first second of a
-run), install_early_handlers() makes the three signals raise Interrupted too: one line and
-the envelope, not a silent death (SIGTERM, SIGHUP) or typer's silent 130 (SIGINT). Once
-the command has taken the signals over (run(), raising(), the shell), a signal outside those
-windows means the command's work is over: it ends the process as the signal's default would.
+Outside those windows (while the command is still loading: imports take the first second of
+a run; between reading a password and the runner's event loop), install_early_handlers()
+makes the three signals raise Interrupted too: one line and the envelope, not a silent death
+(SIGTERM, SIGHUP) or typer's silent 130 (SIGINT). Once the command's result or error has been
+reported (or the interactive shell runs), a signal ends the process as its default would.
 """
 
 from __future__ import annotations
@@ -32,17 +32,18 @@ HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-_taken_over = False  # the command has handled signals itself (run, raising, the shell)
+_reported = False  # the command's result or error is being written (or the shell runs)
 
 
-def take_over() -> None:
-    """The command handles stop signals from here (see install_early_handlers)."""
-    global _taken_over
-    _taken_over = True
+def reported() -> None:
+    """From here a stop signal ends the process as its default would: the command's outcome
+    is being reported, another line (or envelope) would contradict it."""
+    global _reported
+    _reported = True
 
 
 def _early(signum: int, _frame: Any) -> None:
-    if not _taken_over:
+    if not _reported:
         raise Interrupted(signal.Signals(signum))
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
@@ -51,7 +52,8 @@ def _early(signum: int, _frame: Any) -> None:
 
 
 def install_early_handlers() -> None:
-    """At process start: a stop signal before the command took them over is Interrupted."""
+    """At process start: a stop signal outside the command's own windows is Interrupted
+    until the outcome is reported."""
     for signum in HANDLED:
         with contextlib.suppress(ValueError, OSError):  # not the main thread; no such signal
             if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup, `cmd &` in a script
@@ -77,7 +79,6 @@ def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | Non
     loop (e.g. interrupting statements a cancellation cannot reach)."""
     import asyncio
 
-    take_over()
     received: list[signal.Signals] = []
 
     async def guarded() -> T:
@@ -127,7 +128,6 @@ def raising() -> Iterator[None]:
     def handle(signum: int, _frame: Any) -> None:
         raise Interrupted(signal.Signals(signum))
 
-    take_over()
     previous = {}
     try:
         for signum in HANDLED:

@@ -42,6 +42,7 @@ def show_result(
     from app.errors import AppException, ErrorCode
     from manage import interrupts, output
 
+    interrupts.reported()
     started = False
     try:
         with interrupts.raising():  # SIGINT/SIGTERM/SIGHUP while printing: one line, 130/143/129
@@ -92,9 +93,10 @@ def report_failure(
 ) -> NoReturn:
     """One error line (and the envelope with --json), then exit with the failure's code.
     Writing them can fail too (a full disk, a closed pipe): the exit code stays."""
-    from manage import output
+    from manage import interrupts, output
     from manage.errors import classify
 
+    interrupts.reported()  # a stop signal from here on must not add a second line
     failure = classify(exc, where=_where(options))
     if options.verbose:
         output.safely(output.print_traceback, exc)
