@@ -51,6 +51,16 @@ class Ledger:
             parts.append(f"rolled back: {_grouped(lost)}")
         return "; ".join(parts)
 
+    def stayed(self) -> str | None:
+        """What stays of a failed run, for its error line: `committed: revisions a1, b2` and
+        a step whose COMMIT went unanswered; None when nothing committed."""
+        parts = [f"committed: {_grouped(self.committed)}"] if self.committed else []
+        if self.unconfirmed and self.commit_sent:
+            parts.append(
+                f"{_grouped(self.unconfirmed)} may have been committed (the COMMIT was under way)"
+            )
+        return "; ".join(parts) or None
+
 
 def _grouped(steps: list[tuple[str, str]]) -> str:
     """[("revision", "a1"), ("revision", "b2"), ("", "the seeds")] ->

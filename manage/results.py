@@ -66,7 +66,13 @@ def show_result(
         failure = AppException(
             500, f"interrupted while writing the result ({state})", ErrorCode.INTERRUPTED
         )
-        report_failure(options, failure, json_output=False, exit_code=interrupts.EXIT_CODES[signum])
+        report_failure(
+            options,
+            failure,
+            json_output=False,
+            exit_code=interrupts.EXIT_CODES[signum],
+            finished=True,
+        )
     except OSError as exc:  # stdout (or stderr) cannot be written
         output.silence_stream(sys.stdout)
         reason = exc.strerror or type(exc).__name__
@@ -76,12 +82,12 @@ def show_result(
             ErrorCode.INTERNAL_ERROR,
         )
         failure.__cause__ = exc
-        report_failure(options, failure, json_output=False)
+        report_failure(options, failure, json_output=False, finished=True)
     except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
         reason = f"cannot show the result ({type(exc).__name__}); the command itself finished"
         failure = AppException(500, reason, ErrorCode.INTERNAL_ERROR)
         failure.__cause__ = exc  # --verbose shows the original traceback
-        report_failure(options, failure, json_output=json_output)
+        report_failure(options, failure, json_output=json_output, finished=True)
 
 
 def report_failure(
@@ -90,14 +96,17 @@ def report_failure(
     *,
     json_output: bool,
     exit_code: int | None = None,
+    finished: bool = False,
 ) -> NoReturn:
     """One error line (and the envelope with --json), then exit with the failure's code.
-    Writing them can fail too (a full disk, a closed pipe): the exit code stays."""
+    Writing them can fail too (a full disk, a closed pipe): the exit code stays.
+    `finished`: the command's work is done (its result could not be written); the line says
+    so itself, not what the command committed."""
     from manage import interrupts, output
     from manage.errors import classify
 
     interrupts.reported()  # a stop signal from here on must not add a second line
-    failure = classify(exc, where=_where(options))
+    failure = classify(exc, where=_where(options), finished=finished)
     if options.verbose:
         output.safely(output.print_traceback, exc)
     output.safely(output.error_line, failure.message)

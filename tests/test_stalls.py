@@ -242,3 +242,17 @@ def test_a_signal_during_an_unanswered_commit_says_it_may_have_been_committed_on
     assert proc.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], stderr
     assert_one_error_line(stderr, "may have been committed (the COMMIT was under way)")
     assert "nothing committed" not in stderr
+
+
+def test_a_stall_after_a_revision_committed_names_the_revision_that_stayed(
+    scratch, tmp_path
+) -> None:
+    """migrate upgrade commits each revision on PostgreSQL: a stall in the second is exit 6,
+    and the line says the first one stayed (it said only "a statement timed out")."""
+    url = scratch.blank("postgresql")
+    with FaultProxy(url, mode="stall", on=b"UPDATE alembic_version") as proxy:
+        env = {"DATABASE_URL": proxy.url, "MIGRATION_COMMAND_TIMEOUT": "2"}
+        code, _, stderr, _ = run(["migrate", "upgrade"], env, tmp_path, proxy)
+    (first,) = fetch(url, "SELECT version_num FROM alembic_version")[0]
+    assert code == 6, stderr
+    assert_one_error_line(stderr, "(MIGRATION_COMMAND_TIMEOUT)", f"; committed: revision {first}")
