@@ -1,6 +1,7 @@
 """Entry point for `manage` and `python -m manage`."""
 
 import sys
+from typing import Any
 
 
 def main() -> None:
@@ -21,12 +22,14 @@ def main() -> None:
         sys.exit(_output_lost(exc))
 
 
-def _interrupted_early(exc: BaseException) -> int:
+def _interrupted_early(exc: Any) -> int:
     """One error line (and, with --json, the INTERRUPTED envelope); the signal's exit code."""
-    from manage import interrupts, output
+    from manage import interrupts
+
+    interrupts.reported(exc.exit_code)  # the first signal decides; another one is ignored
+    from manage import output
     from manage.errors import classify
 
-    interrupts.reported()  # another signal now ends the process at once
     failure = classify(exc, where="")
     output.safely(output.error_line, failure.message)
     arguments = sys.argv[1:]

@@ -32,19 +32,24 @@ HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-_reported = False  # the command's result or error is being written (or the shell runs)
+_REPORTING = object()  # before any outcome is reported
+_outcome: object = _REPORTING  # then the exit code reported, or None (the interactive shell)
 
 
-def reported() -> None:
-    """From here a stop signal ends the process as its default would: the command's outcome
-    is being reported, another line (or envelope) would contradict it."""
-    global _reported
-    _reported = True
+def reported(exit_code: int | None) -> None:
+    """The command's outcome (`exit_code`) is being reported: from here the first outcome
+    stands, a later stop signal is ignored (no second line or envelope, no other exit code;
+    all that is left is writing the outcome and exiting). None (the interactive shell):
+    signals act as their defaults."""
+    global _outcome
+    _outcome = exit_code
 
 
 def _early(signum: int, _frame: Any) -> None:
-    if not _reported:
+    if _outcome is _REPORTING:
         raise Interrupted(signal.Signals(signum))
+    if isinstance(_outcome, int):
+        return  # the outcome is being written and the process ends with its code next
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     signal.signal(signum, signal.SIG_DFL)

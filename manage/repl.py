@@ -114,7 +114,7 @@ def interact(
 
     # Ctrl-C is KeyboardInterrupt at the prompt, as in Python's own REPL; SIGTERM / SIGHUP
     # end the process (what was committed with `await db.commit()` stays).
-    interrupts.reported()
+    interrupts.reported(None)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="manage-shell-loop", daemon=True)
     thread.start()

@@ -42,7 +42,7 @@ def show_result(
     from app.errors import AppException, ErrorCode
     from manage import interrupts, output
 
-    interrupts.reported()
+    interrupts.reported(0)
     started = False
     try:
         with interrupts.raising():  # SIGINT/SIGTERM/SIGHUP while printing: one line, 130/143/129
@@ -105,8 +105,9 @@ def report_failure(
     from manage import interrupts, output
     from manage.errors import classify
 
-    interrupts.reported()  # a stop signal from here on must not add a second line
     failure = classify(exc, where=_where(options), finished=finished)
+    code = int(failure.exit_code) if exit_code is None else exit_code
+    interrupts.reported(code)  # from here a stop signal adds no second line, keeps this code
     if options.verbose:
         output.safely(output.print_traceback, exc)
     output.safely(output.error_line, failure.message)
@@ -117,4 +118,4 @@ def report_failure(
             message=failure.message,
             error_code=failure.error_code,
         )
-    raise typer.Exit(int(failure.exit_code) if exit_code is None else exit_code)
+    raise typer.Exit(code)
