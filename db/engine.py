@@ -133,11 +133,15 @@ def create_engine(
         timeout_setting = "MIGRATION_COMMAND_TIMEOUT"
     else:
         command_timeout, timeout_setting = settings.db_command_timeout, "DB_COMMAND_TIMEOUT"
+    connect_timeout, connect_setting = settings.db_connect_timeout, "DB_CONNECT_TIMEOUT"
     if parsed.get_backend_name() == "postgresql":
         query = dict(parsed.query)
         kwargs["connect_args"] = _postgres_connect_args(
             settings, query, command_timeout=command_timeout
         )
+        if "timeout" in url_connect_args(query)[0]:  # the URL's connect_timeout replaces it
+            connect_timeout = kwargs["connect_args"]["timeout"]
+            connect_setting = "connect_timeout in DATABASE_URL"
         parsed = parsed.difference_update_query(url_connect_args(query)[1])
         if settings.db_pgbouncer:
             pooled = False
@@ -159,15 +163,11 @@ def create_engine(
 
     track_checkouts(engine)
     if engine.dialect.name == "postgresql":
-        name_connect_timeout(
-            engine,
-            "connect_timeout in DATABASE_URL"
-            if "connect_timeout" in parsed.query
-            else ("DB_CONNECT_TIMEOUT"),
-        )
+        name_connect_timeout(engine, connect_setting)
         name_timeouts(
             engine,
-            connect_timeout=settings.db_connect_timeout,
+            connect_timeout=connect_timeout,
+            connect_setting=connect_setting,
             command_timeout=command_timeout,
             setting=timeout_setting,
         )

@@ -35,10 +35,13 @@ class Ledger:
         """`committed: revisions a1, b2` or `nothing committed`, then what did not stay:
         steps done in a transaction never committed are rolled back; a step whose COMMIT
         was sent but not answered may or may not have stayed."""
-        parts = [
-            f"committed: {_grouped(self.committed)}" if self.committed else "nothing committed"
-        ]
-        if self.unconfirmed and self.commit_sent:
+        in_doubt = bool(self.unconfirmed and self.commit_sent)
+        parts = []
+        if self.committed:
+            parts.append(f"committed: {_grouped(self.committed)}")
+        elif not in_doubt:  # "nothing committed" next to "may have been committed" is false
+            parts.append("nothing committed")
+        if in_doubt:
             parts.append(
                 f"{_grouped(self.unconfirmed)} may have been committed (the COMMIT was under way)"
             )
@@ -47,6 +50,16 @@ class Ledger:
         if lost:
             parts.append(f"rolled back: {_grouped(lost)}")
         return "; ".join(parts)
+
+    def stayed(self) -> str | None:
+        """What stays of a failed run, for its error line: `committed: revisions a1, b2` and
+        a step whose COMMIT went unanswered; None when nothing committed."""
+        parts = [f"committed: {_grouped(self.committed)}"] if self.committed else []
+        if self.unconfirmed and self.commit_sent:
+            parts.append(
+                f"{_grouped(self.unconfirmed)} may have been committed (the COMMIT was under way)"
+            )
+        return "; ".join(parts) or None
 
 
 def _grouped(steps: list[tuple[str, str]]) -> str:

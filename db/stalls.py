@@ -144,7 +144,12 @@ def name_connect_timeout(engine: AsyncEngine, setting: str) -> None:
 
 
 def name_timeouts(
-    engine: AsyncEngine, *, connect_timeout: float, command_timeout: float, setting: str
+    engine: AsyncEngine,
+    *,
+    connect_timeout: float,
+    connect_setting: str,
+    command_timeout: float,
+    setting: str,
 ) -> None:
     """A statement or connect that got no answer in time: DatabaseUnavailable naming which
     deadline passed, and the connection closed (after a stall its protocol state is unknown;
@@ -167,7 +172,7 @@ def name_timeouts(
         if context.connection is None:  # while connecting
             raise DatabaseUnavailable(
                 f"database unavailable: no answer within {connect_timeout:g}s while "
-                "connecting (DB_CONNECT_TIMEOUT)",
+                f"connecting ({connect_setting})",
                 code="DB_TIMEOUT",
             )
         raise DatabaseUnavailable(

@@ -200,9 +200,17 @@ def connect_args(query: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return args, dropped
 
 
-_QUERY_SECRET = re.compile(
-    r"(?P<head>[?&](?:" + "|".join(SECRET_PARAMETERS) + r")=)(?P<secret>[^&#]*)", re.IGNORECASE
-)
+# One query parameter as SQLAlchemy reads it: the name is percent-decoded (`pass%77ord` is
+# `password`) and the value runs to the next "&" ("#" included: SQLAlchemy's URL has no fragment).
+_QUERY_PARAMETER = re.compile(r"(?P<head>[?&](?P<name>[^=&]*)=)(?P<value>[^&]*)")
+
+
+def _mask_parameter(match: re.Match[str]) -> str:
+    from urllib.parse import unquote_plus
+
+    if unquote_plus(match["name"]).strip().lower() in SECRET_PARAMETERS:
+        return match["head"] + MASK
+    return match[0]
 
 
 def mask(url: str) -> str:
@@ -219,4 +227,4 @@ def mask(url: str) -> str:
         if 0 <= colon < at and not set(rest[:colon]) & set("/@?"):
             rest = rest[: colon + 1] + (MASK if at > colon + 1 else "") + rest[at:]
         url = scheme + sep + rest
-    return _QUERY_SECRET.sub(lambda m: m["head"] + MASK, url)
+    return _QUERY_PARAMETER.sub(_mask_parameter, url)

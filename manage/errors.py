@@ -124,8 +124,27 @@ def _missing_table(exc: BaseException) -> str | None:
     return None
 
 
-def classify(exc: BaseException, *, where: str = "") -> Failure:
-    """Map any exception raised while running a command to what the user is told."""
+def classify(exc: BaseException, *, where: str = "", finished: bool = False) -> Failure:
+    """Map any exception raised while running a command to what the user is told.
+
+    A multi-step command (migrate upgrade on PostgreSQL, db init) that fails after some steps
+    committed, or while a COMMIT went unanswered, says so (db/progress.py): a stall after
+    two revisions is exit 6 naming the two, never a bare "timed out" that hides them. A failing
+    revision names where the database is at in its own message (RevisionFailed), and a
+    failure after the command `finished` (writing its result) says that instead."""
+    from dataclasses import replace
+
+    from db.errors import RevisionFailed
+    from db.progress import ledger
+
+    failure = _classify(exc, where=where)
+    if finished or failure.error_code == "INTERRUPTED" or isinstance(exc, RevisionFailed):
+        return failure
+    stayed = ledger().stayed()
+    return replace(failure, message=f"{failure.message}; {stayed}") if stayed else failure
+
+
+def _classify(exc: BaseException, *, where: str) -> Failure:
     from pydantic import ValidationError
     from sqlalchemy import exc as sa_exc
 

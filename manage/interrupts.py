@@ -9,12 +9,18 @@ saying what, if anything, was already committed (db/progress.py).
 
 asyncio.run() installs its own SIGINT handler that does the same for Ctrl-C; ours replaces it
 while the command's loop runs so that all three signals take one path.
+
+Outside those windows (while the command is still loading: imports take the first second of
+a run; between reading a password and the runner's event loop), install_early_handlers()
+makes the three signals raise Interrupted too: one line and the envelope, not a silent death
+(SIGTERM, SIGHUP) or typer's silent 130 (SIGINT). Once the command's result or error has been
+reported (or the interactive shell runs), a signal ends the process as its default would.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -24,6 +30,39 @@ T = TypeVar("T")
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # The shell's convention: 128 + the signal number.
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+_REPORTING = object()  # before any outcome is reported
+_outcome: object = _REPORTING  # then the exit code reported, or None (the interactive shell)
+
+
+def reported(exit_code: int | None) -> None:
+    """The command's outcome (`exit_code`) is being reported: from here the first outcome
+    stands, a later stop signal is ignored (no second line or envelope, no other exit code;
+    all that is left is writing the outcome and exiting). None (the interactive shell):
+    signals act as their defaults."""
+    global _outcome
+    _outcome = exit_code
+
+
+def _early(signum: int, _frame: Any) -> None:
+    if _outcome is _REPORTING:
+        raise Interrupted(signal.Signals(signum))
+    if isinstance(_outcome, int):
+        return  # the outcome is being written and the process ends with its code next
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def install_early_handlers() -> None:
+    """At process start: a stop signal outside the command's own windows is Interrupted
+    until the outcome is reported."""
+    for signum in HANDLED:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread; no such signal
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup, `cmd &` in a script
+                signal.signal(signum, _early)
 
 
 class Interrupted(BaseException):
@@ -43,6 +82,8 @@ def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | Non
     """asyncio.run(main()) with SIGINT/SIGTERM/SIGHUP cancelling it; raises Interrupted after
     the coroutine's own cleanup (its `finally` blocks) has run. `on_signal` runs first, in the
     loop (e.g. interrupting statements a cancellation cannot reach)."""
+    import asyncio
+
     received: list[signal.Signals] = []
 
     async def guarded() -> T:

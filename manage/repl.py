@@ -110,6 +110,11 @@ def interact(
     open_session: Callable[[Callable[[Any], Awaitable[None]]], Awaitable[None]],
 ) -> None:
     """Run the shell until EOF (Ctrl-D) or exit(); the session is rolled back at the end."""
+    from manage import interrupts
+
+    # Ctrl-C is KeyboardInterrupt at the prompt, as in Python's own REPL; SIGTERM / SIGHUP
+    # end the process (what was committed with `await db.commit()` stays).
+    interrupts.reported(None)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="manage-shell-loop", daemon=True)
     thread.start()

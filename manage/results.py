@@ -42,6 +42,7 @@ def show_result(
     from app.errors import AppException, ErrorCode
     from manage import interrupts, output
 
+    interrupts.reported(0)
     started = False
     try:
         with interrupts.raising():  # SIGINT/SIGTERM/SIGHUP while printing: one line, 130/143/129
@@ -65,7 +66,13 @@ def show_result(
         failure = AppException(
             500, f"interrupted while writing the result ({state})", ErrorCode.INTERRUPTED
         )
-        report_failure(options, failure, json_output=False, exit_code=interrupts.EXIT_CODES[signum])
+        report_failure(
+            options,
+            failure,
+            json_output=False,
+            exit_code=interrupts.EXIT_CODES[signum],
+            finished=True,
+        )
     except OSError as exc:  # stdout (or stderr) cannot be written
         output.silence_stream(sys.stdout)
         reason = exc.strerror or type(exc).__name__
@@ -75,12 +82,12 @@ def show_result(
             ErrorCode.INTERNAL_ERROR,
         )
         failure.__cause__ = exc
-        report_failure(options, failure, json_output=False)
+        report_failure(options, failure, json_output=False, finished=True)
     except Exception as exc:  # a bug in rendering: one line and exit 70, never a traceback
         reason = f"cannot show the result ({type(exc).__name__}); the command itself finished"
         failure = AppException(500, reason, ErrorCode.INTERNAL_ERROR)
         failure.__cause__ = exc  # --verbose shows the original traceback
-        report_failure(options, failure, json_output=json_output)
+        report_failure(options, failure, json_output=json_output, finished=True)
 
 
 def report_failure(
@@ -89,14 +96,19 @@ def report_failure(
     *,
     json_output: bool,
     exit_code: int | None = None,
+    finished: bool = False,
 ) -> NoReturn:
     """One error line (and the envelope with --json), then exit with the failure's code.
-    Writing them can fail too (a full disk, a closed pipe): the exit code stays."""
-    from manage import output
+    Writing them can fail too (a full disk, a closed pipe): the exit code stays.
+    `finished`: the command's work is done (its result could not be written); the line says
+    so itself, not what the command committed."""
+    from manage import interrupts, output
     from manage.errors import classify
     from manage.hints import hint_for
 
-    failure = classify(exc, where=_where(options))
+    failure = classify(exc, where=_where(options), finished=finished)
+    code = int(failure.exit_code) if exit_code is None else exit_code
+    interrupts.reported(code)  # from here a stop signal adds no second line, keeps this code
     if options.verbose:
         output.safely(output.print_traceback, exc)
     output.safely(output.error_line, failure.message)
@@ -110,4 +122,4 @@ def report_failure(
             message=failure.message,
             error_code=failure.error_code,
         )
-    raise typer.Exit(int(failure.exit_code) if exit_code is None else exit_code)
+    raise typer.Exit(code)

@@ -133,3 +133,30 @@ def test_a_password_is_masked_wherever_it_is_in_every_message(cli, tmp_path) -> 
     assert outcome.exit_code == 6, outcome.stderr
     assert "hunter2" not in outcome.stdout + outcome.stderr
     assert "ops:***@127.0.0.1:1/app?password=***" in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "password=hunter2%23a#hunter2-tail",  # SQLAlchemy keeps a "#" in a query value
+        "pass%77ord=hunter2-encoded-key",  # the name is percent-decoded: it IS the password
+        "sslmode=prefer&PASSWORD=hunter2-caps",
+        "ssl%70assword=hunter2-ssl",
+        "password=hunter2+plus",
+    ],
+)
+def test_a_query_password_is_masked_however_its_parameter_is_written(cli, query) -> None:
+    """The mask reads the query the way SQLAlchemy does (percent-decoded names, values up to
+    the next '&' only), so no spelling of `password=` shows its value."""
+    from sqlalchemy.engine import make_url
+
+    from db.url import mask
+
+    url = f"postgresql://ops@127.0.0.1:1/app?{query}"
+    secret = next(v for k, v in make_url(url).query.items() if "password" in k.lower())
+    assert "hunter2" in secret  # the test's premise: SQLAlchemy reads it as a password
+    assert "hunter2" not in mask(url)
+    for args in (["config", "show", "--json"], ["db", "check"], ["users", "list", "--json"]):
+        outcome = cli(args, env={"DATABASE_URL": url})
+        assert outcome.exit_code in (0, 5, 6), (args, outcome.stderr)
+        assert "hunter2" not in outcome.stdout + outcome.stderr, (args, outcome.stderr)

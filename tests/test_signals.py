@@ -370,3 +370,72 @@ def test_sigterm_during_a_downgrade_names_the_revisions_already_reverted(
     )
     assert_nothing_of_ours_within_2s(url, sent)
     assert fetch(url, "SELECT version_num FROM alembic_version") == [("s1000000",)]
+
+
+# Third-party modules a command first imports in a window where no runner code holds the
+# signals: while loading (pydantic imports email_validator for app/schemas), and between
+# reading the password (prepare) and the runner's event loop (SQLAlchemy imports greenlet).
+HOLD_POINTS = {
+    "loading": (["users", "list", "--json"], "email_validator", None),
+    "after the password was read": (
+        ["users", "create-superuser", "--email", "a@example.com", "--password-stdin", "--json"],
+        "greenlet",
+        PASSWORD + "\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("point", list(HOLD_POINTS))
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_while_the_command_is_still_loading_is_one_line_and_an_envelope(
+    tmp_path, signum, point
+) -> None:
+    """The first second of every run is imports (typer, pydantic, the command's schemas)
+    before the runner takes the signals over: a stop signal there was a silent death
+    (SIGTERM/SIGHUP) or typer's silent 130 (SIGINT), with no envelope for --json.
+
+    A stand-in for a module the command imports at that point (HOLD_POINTS) holds the run
+    there until the signal comes."""
+    args, module, stdin = HOLD_POINTS[point]
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    marker = tmp_path / "loading"
+    (shim / f"{module}.py").write_text(
+        f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(60)\n"
+    )
+    url = f"sqlite+aiosqlite:///{tmp_path / 'never.db'}"
+    proc = subprocess.Popen(
+        [str(MANAGE_BIN), *args],
+        env=manage_env(url, PYTHONPATH=str(shim)),
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(stdin or "")
+    proc.stdin.close()
+    proc.stdin = None  # written and closed: communicate() has nothing to send
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        time.sleep(0.02)
+        if proc.poll() is None:  # a second, other signal: the first one decides
+            proc.send_signal(signal.SIGTERM if signum != signal.SIGTERM else signal.SIGHUP)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    who = "" if signum == signal.SIGINT else f" by {signum.name}"
+    assert (proc.returncode, stderr) == (
+        EXIT[signum],
+        f"error: interrupted{who}; nothing committed\n",
+    )
+    envelope = json.loads(stdout)
+    assert (envelope["success"], envelope["error_code"]) == (False, "INTERRUPTED")
+    assert not (tmp_path / "never.db").exists()

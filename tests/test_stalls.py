@@ -7,6 +7,7 @@ PostgreSQL database and stops forwarding (or drops the connection) on a chosen s
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -136,6 +137,20 @@ def test_a_server_that_never_answers_the_startup_is_exit_6_naming_db_connect_tim
     assert_one_error_line(stderr, "DB_CONNECT_TIMEOUT")
 
 
+@pytest.mark.parametrize("command", [["users", "list"], ["migrate", "upgrade"]])
+def test_a_connect_stall_names_the_urls_connect_timeout_when_it_is_the_deadline(
+    pg_db_url, tmp_path, command
+) -> None:
+    """The URL's connect_timeout replaces DB_CONNECT_TIMEOUT: the message names the one that
+    ran out (it named DB_CONNECT_TIMEOUT, whose value was not the deadline)."""
+    with FaultProxy(pg_db_url, mode="stall", after=1) as proxy:
+        env = {"DATABASE_URL": proxy.url + "?connect_timeout=1", "DB_CONNECT_TIMEOUT": "4"}
+        code, _, stderr, elapsed = run(command, env, tmp_path, proxy)
+    assert code == 6, stderr
+    assert elapsed < 1 + 2, elapsed
+    assert_one_error_line(stderr, "no answer within 1s (connect_timeout in DATABASE_URL)")
+
+
 def test_a_connection_lost_during_a_bulk_copy_is_exit_6_and_writes_nothing(
     pg_db_url, tmp_path
 ) -> None:
@@ -189,3 +204,55 @@ def test_a_bulk_copy_that_gets_no_answer_is_exit_6_within_the_deadline(pg_db_url
     assert_one_error_line(stderr, "no answer in time (DB_COMMAND_TIMEOUT)")
     assert stdout == ""
     assert fetch(pg_db_url, "SELECT count(*) FROM users") == [(0,)]
+
+
+CREATE_SUPERUSER = ["users", "create-superuser", "--email", "c@example.com", "--password-stdin"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_an_unanswered_commit_says_it_may_have_been_committed_only(
+    pg_db_url, tmp_path, signum
+) -> None:
+    """The COMMIT went out and no answer came: the line must not also claim "nothing
+    committed" (it said both: "nothing committed; this command's changes may have been
+    committed")."""
+    with FaultProxy(pg_db_url, mode="stall", on=b"COMMIT") as proxy:
+        proc = subprocess.Popen(
+            [str(MANAGE_BIN), *CREATE_SUPERUSER],
+            env=manage_env(DATABASE_URL=proxy.url),
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(PASSWORD + "\n")
+            proc.stdin.close()
+            proc.stdin = None  # written and closed: communicate() has nothing to send
+            assert proxy.triggered.wait(30), proc.communicate()
+            time.sleep(0.3)
+            proc.send_signal(signum)
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], stderr
+    assert_one_error_line(stderr, "may have been committed (the COMMIT was under way)")
+    assert "nothing committed" not in stderr
+
+
+def test_a_stall_after_a_revision_committed_names_the_revision_that_stayed(
+    scratch, tmp_path
+) -> None:
+    """migrate upgrade commits each revision on PostgreSQL: a stall in the second is exit 6,
+    and the line says the first one stayed (it said only "a statement timed out")."""
+    url = scratch.blank("postgresql")
+    with FaultProxy(url, mode="stall", on=b"UPDATE alembic_version") as proxy:
+        env = {"DATABASE_URL": proxy.url, "MIGRATION_COMMAND_TIMEOUT": "2"}
+        code, _, stderr, _ = run(["migrate", "upgrade"], env, tmp_path, proxy)
+    (first,) = fetch(url, "SELECT version_num FROM alembic_version")[0]
+    assert code == 6, stderr
+    assert_one_error_line(stderr, "(MIGRATION_COMMAND_TIMEOUT)", f"; committed: revision {first}")
