@@ -42,6 +42,27 @@ def normalize_database_url(url: str) -> str:
     return normalized
 
 
+def _port_problem(url: str) -> str:
+    """Why the port of `url` is not a number, e.g. "the port is empty"; the libpq form of
+    several hosts (h1:5432,h2:5432) gets the form asyncpg takes."""
+    authority = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    port = authority.rpartition("]")[2].rpartition(":")[2] if ":" in authority else ""
+    if "," in authority:
+        return (
+            "several hosts in the host part are not supported: write them as "
+            "?host=h1:5432&host=h2:5432"
+        )
+    if not port:
+        return "the port is empty (leave out the ':' for the default 5432)"
+    return f"the port {_fragment(port)} is not a number"
+
+
+def _fragment(text: str) -> str:
+    """A short, escaped piece of user text for an error line."""
+    short = text if len(text) <= 20 else text[:20] + "..."
+    return repr(short.encode("unicode_escape").decode("ascii"))
+
+
 def _check(url: str) -> None:
     from sqlalchemy.engine import make_url
 
@@ -51,9 +72,7 @@ def _check(url: str) -> None:
         parsed = make_url(url)
     except ValueError:
         # SQLAlchemy's only ValueError here: int() of the port.
-        raise ValueError(
-            "the port is not a number (several hosts are written ?host=h1:5432&host=h2:5432)"
-        ) from None
+        raise ValueError(_port_problem(url)) from None
     except Exception:
         raise ValueError("is not a URL SQLAlchemy can read") from None
     if parsed.port is not None and not 0 < parsed.port < 65536:

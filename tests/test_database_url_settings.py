@@ -19,7 +19,7 @@ def test_config_show_lists_a_bad_url_masked_with_its_problem_and_exits_5(cli) ->
     assert (envelope["success"], envelope["error_code"]) == (False, "INVALID_INPUT")
     rows = {row["name"]: row for row in envelope["data"]}
     assert rows["DATABASE_URL"]["value"] == "postgresql://ops:***@db:fivefour/app?password=***"
-    assert rows["DATABASE_URL"]["problem"].startswith("the port is not a number")
+    assert rows["DATABASE_URL"]["problem"] == "the port 'fivefour' is not a number"
     assert rows["DB_CONNECT_TIMEOUT"] == {
         "name": "DB_CONNECT_TIMEOUT",
         "value": 5.0,
@@ -27,8 +27,7 @@ def test_config_show_lists_a_bad_url_masked_with_its_problem_and_exits_5(cli) ->
         "problem": None,
     }
     assert outcome.stderr.splitlines() == [
-        "error: invalid setting DATABASE_URL: the port is not a number "
-        "(several hosts are written ?host=h1:5432&host=h2:5432)"
+        "error: invalid setting DATABASE_URL: the port 'fivefour' is not a number"
     ]
     assert "hunter" not in outcome.stdout + outcome.stderr
 
