@@ -50,8 +50,10 @@ class BackfillState:
 
     state: 'not applied' (its revision is pending), 'pending' (no batch yet), 'partial' (some
     batches committed, not running now), 'running' (a session holds its lock; PostgreSQL only),
-    'nothing left' (no key past its cursor, e.g. an empty table; a run or `require_backfill`
-    records it complete) or 'complete'.
+    'changed' (its revision file was edited after batches ran or it completed: its progress
+    belongs to the earlier declaration; `migrate backfill NAME --restart`), 'nothing left' (no
+    key past its cursor, e.g. an empty table; a run or `require_backfill` records it complete)
+    or 'complete'.
     """
 
     name: str
@@ -67,7 +69,7 @@ class BackfillState:
     @property
     def owed(self) -> bool:
         """Applied but not complete: work `manage migrate backfill` still has to do."""
-        return self.state in {"pending", "partial", "running"}
+        return self.state in {"pending", "partial", "running", "changed"}
 
 
 def declared(script: ScriptDirectory) -> list[Declared]:
@@ -129,6 +131,8 @@ def states(connection: Connection, script: ScriptDirectory) -> list[BackfillStat
         row = rows.get(item.backfill.name)
         if item.revision not in applied:
             state = "not applied"
+        elif row is not None and row.started and progress.changed(row, item.backfill):
+            state = "changed"
         elif row is not None and row.complete:
             state = "complete"
         elif lock_id(item.backfill.name) in busy:
