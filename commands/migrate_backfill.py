@@ -172,7 +172,21 @@ async def _why_idle(engine: Any) -> str:
     if not found:
         return "no revision declares a backfill"
     waiting = [s for s in found if s.state == "not applied"]
+    gone = [s.name for s in found if s.state == "missing"]
+    found = [s for s in found if s.state != "missing"]
     done = len(found) - len(waiting)
+    if gone:
+        moot = (
+            f"{', '.join(gone)}: table or key no longer exists (a later revision dropped or "
+            "renamed it)"
+        )
+        if not found:
+            return moot
+        return f"{moot}; {_idle_rest(found, waiting, done)}"
+    return _idle_rest(found, waiting, done)
+
+
+def _idle_rest(found: list[Any], waiting: list[Any], done: int) -> str:
     if not waiting:
         empty = "" if all(s.state == "complete" for s in found) else " or has nothing left to walk"
         return f"every declared backfill is complete{empty} ({done})"
@@ -292,8 +306,17 @@ def show_owed(backfills: list[Any]) -> None:
     """One warning line per backfill still owed (for `migrate status` and `db check`)."""
     from types import SimpleNamespace
 
+    from db.backfill.progress import GONE
+
     for item in backfills:
         state = SimpleNamespace(**item) if isinstance(item, dict) else item
+        if state.state == "missing":
+            warning_line(
+                f"backfill {state.name} ({state.revision}): {state.table}.{state.key} (its "
+                f"table or key) no longer exists, {state.rows_done} rows done before: "
+                + GONE.format(name=state.name)
+            )
+            continue
         way = " --restart` (its revision file was edited" if state.state == "changed" else "`"
         warning_line(
             f"backfill {state.name} ({state.revision}, {state.table}): {state.state}, "

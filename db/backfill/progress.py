@@ -353,14 +353,27 @@ _DECODERS: dict[type, Any] = {
 }
 
 
+def key_exists(connection: Connection, table: str, key: str) -> bool:
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(table):
+        return False
+    return key in {c["name"] for c in inspector.get_columns(table)}
+
+
+GONE = (
+    "a later revision dropped or renamed it, so nothing can run this backfill; if its work is "
+    "moot, remove its row: DELETE FROM manage_backfills WHERE name = '{name}'"
+)
+
+
 def key_column(connection: Connection, table: str, key: str) -> sa.Column:
     """The reflected key column: its type binds the cursor and decodes `last_key`."""
     try:
         reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
     except sa.exc.NoSuchTableError:
-        raise InvalidArgument(f"backfill table {table!r} does not exist") from None
+        raise InvalidArgument(f"backfill table {table} no longer exists") from None
     if key not in reflected.c:
-        raise InvalidArgument(f"backfill key {table}.{key} does not exist")
+        raise InvalidArgument(f"backfill key {table}.{key} no longer exists") from None
     return reflected.c[key]
 
 

@@ -34,6 +34,7 @@ from db.backfill.batch import RETRY_SQLSTATES, Batch, one_batch, sqlstate, timeo
 from db.backfill.declaration import Backfill
 from db.backfill.discovery import Declared, select
 from db.config import DatabaseSettings
+from db.errors import InvalidArgument
 from db.migrations import script_directory
 from db.progress import ledger
 
@@ -156,6 +157,14 @@ def _count_remaining(
     connection: Connection, bf: Backfill, restart: bool = False
 ) -> tuple[sa.Column, int, Any]:
     """(key column, keys past the cursor, progress row); `restart`: as if no batch had run."""
+    if not progress.key_exists(connection, bf.table, bf.key):
+        gone = "table" if not sa.inspect(connection).has_table(bf.table) else "key column"
+        raise InvalidArgument(
+            f"backfill {bf.name}: its {gone} {bf.table}"
+            + (f".{bf.key}" if gone == "key column" else "")
+            + " no longer exists: "
+            + progress.GONE.format(name=bf.name)
+        )
     column = progress.key_column(connection, bf.table, bf.key)
     progress.check_key(connection, column)
     row = None if restart else progress.get(connection, bf.name)
