@@ -65,6 +65,14 @@ def backfill_command(
         bool,
         typer.Option("--dry-run", help="Show what would run (keys left, batches); change nothing."),
     ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Walk the named backfill again from its first key under its declaration as it "
+            "is now (after its revision file was edited); the rows done before get the work again.",
+        ),
+    ] = False,
     max_lag: Annotated[
         float,
         typer.Option(
@@ -101,7 +109,13 @@ def backfill_command(
         raise typer.BadParameter(
             "give a backfill name or revision, or --all (not both)", param_hint="TARGET"
         )
+    if restart and target is None:
+        raise typer.BadParameter(
+            "--restart re-applies work: name the backfill (or revision) to restart, not --all",
+            param_hint="--restart",
+        )
     display = _Display(json_output=json_output)
+    idle: list[str] = []  # why --all found nothing to run (told in the text output)
 
     async def handler(runtime: Runtime) -> Any:
         from commands.migrate_support import _refuse_pgbouncer as refuse_pgbouncer
@@ -113,6 +127,7 @@ def backfill_command(
             pause=None if pause is None else pause / 1000,
             max_seconds=max_seconds,
             dry_run=dry_run,
+            restart=restart,
             max_lag=max_lag,
             max_lock_waiters=max_lock_waiters,
         )
@@ -120,9 +135,12 @@ def backfill_command(
         async def body(engine: Any) -> Any:
             if engine is runtime.engine:
                 refuse_pgbouncer(runtime, engine)  # the per-backfill lock is session-level
-            return await run(
+            reports = await run(
                 engine, target, options, settings=runtime.settings.db, on_event=display.event
             )
+            if not reports:
+                idle.append(await _why_idle(engine))
+            return reports
 
         try:
             return await with_migration_engine(runtime, body)
@@ -132,8 +150,48 @@ def backfill_command(
     from commands.migrate_support import clean_output
 
     # Loading the scripts may warn or print: one warning line each, stdout kept for --json.
+    def show(reports: list[Any]) -> None:
+        render(reports, idle[0] if idle else None)
+
     run_engine(
-        ctx, clean_output(handler, json_output=json_output), json_output=json_output, render=render
+        ctx, clean_output(handler, json_output=json_output), json_output=json_output, render=show
+    )
+
+
+async def _why_idle(engine: Any) -> str:
+    """What is true when `--all` has nothing to run: no declaration, every one complete (or
+    nothing left to walk), or some in revisions this database has not applied."""
+    from db.backfill.discovery import states
+    from db.migrations import on_connection, script_directory
+
+    found = await on_connection(engine, states, script_directory())
+    if not found:
+        return "no revision declares a backfill"
+    waiting = [s for s in found if s.state == "not applied"]
+    gone = [s.name for s in found if s.state == "missing"]
+    found = [s for s in found if s.state != "missing"]
+    done = len(found) - len(waiting)
+    if gone:
+        moot = (
+            f"{', '.join(gone)}: table or key no longer exists (a later revision dropped or "
+            "renamed it)"
+        )
+        if not found:
+            return moot
+        return f"{moot}; {_idle_rest(found, waiting, done)}"
+    return _idle_rest(found, waiting, done)
+
+
+def _idle_rest(found: list[Any], waiting: list[Any], done: int) -> str:
+    if not waiting:
+        empty = "" if all(s.state == "complete" for s in found) else " or has nothing left to walk"
+        return f"every declared backfill is complete{empty} ({done})"
+    revisions = ", ".join(dict.fromkeys(s.revision for s in waiting))
+    noun = "backfill is" if len(waiting) == 1 else "backfills are"
+    ready = f"; {done} applied and complete" if done else ""
+    return (
+        f"{len(waiting)} declared {noun} in revisions not applied yet ({revisions}){ready}: "
+        "run `manage migrate upgrade` first"
     )
 
 
@@ -218,9 +276,9 @@ class _Display:
             self.bar = None
 
 
-def render(reports: list[Any]) -> None:
+def render(reports: list[Any], idle: str | None = None) -> None:
     if not reports:
-        success_line("no backfill to run: every declared backfill is complete")
+        success_line(f"no backfill to run: {idle or 'none is owed'}")
         return
     for r in reports:
         if r.state == "planned":
@@ -244,11 +302,22 @@ def show_owed(backfills: list[Any]) -> None:
     """One warning line per backfill still owed (for `migrate status` and `db check`)."""
     from types import SimpleNamespace
 
+    from db.backfill.progress import GONE
+
     for item in backfills:
         state = SimpleNamespace(**item) if isinstance(item, dict) else item
+        if state.state == "missing":
+            warning_line(
+                f"backfill {state.name} ({state.revision}): {state.table}.{state.key} (its "
+                f"table or key) no longer exists, {state.rows_done} rows done before: "
+                + GONE.format(name=state.name)
+            )
+            continue
+        way = " --restart` (its revision file was edited" if state.state == "changed" else "`"
         warning_line(
             f"backfill {state.name} ({state.revision}, {state.table}): {state.state}, "
-            f"{state.rows_done} rows done; run `manage migrate backfill {state.name}`"
+            f"{state.rows_done} rows done; run `manage migrate backfill {state.name}{way}"
+            + (")" if state.state == "changed" else "")
         )
 
 

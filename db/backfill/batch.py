@@ -65,6 +65,8 @@ def one_batch(
             "revision downgraded by another session?); stopped, the batches before stay",
             code="CONFLICT",
         )
+    # Another runner may carry another version of the revision file (a rolling deploy).
+    progress.check_declaration(row, bf)
     if row.complete:
         return None
     lo, hi, count = _next_range(connection, column, row.last_key, batch_size)

@@ -18,7 +18,10 @@ the revision's own connection (`op.get_bind()`).
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +82,25 @@ class Backfill:
         if not isinstance(self.pause, int | float) or self.pause < 0:
             raise InvalidArgument(f"{where}: pause must be >= 0 seconds")
 
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of what this backfill walks and does: table, key, and the batch SQL
+        (whitespace runs folded) or the function's own source (blank lines and indentation
+        folded; a callable without source: its module and qualified name). batch_size and pause
+        are left out: they are tunables, and a cursor stays valid whatever they are. Recorded in
+        manage_backfills.fingerprint; a cursor is only resumed under the declaration that made it.
+        """
+        if self.sql is not None:
+            work = "sql:" + " ".join(self.sql.split())
+        else:
+            work = "function:" + _source(self.function)
+        return hashlib.sha256(f"{self.table}\n{self.key}\n{work}".encode()).hexdigest()
+
+    @property
+    def work(self) -> str:
+        """'sql' or 'function': what a changed fingerprint with the same table and key means."""
+        return "sql" if self.sql is not None else "function"
+
     def declare(self) -> None:
         """Inside `upgrade()`: record this backfill as pending (no row of `table` changes).
         Offline (`--sql`): the INSERT of its progress row, unless one exists."""
@@ -101,6 +123,15 @@ class Backfill:
             op.execute(progress.forget_statement(self.name))
             return
         progress.forget(op.get_bind(), self.name)
+
+
+def _source(function: Any) -> str:
+    try:
+        text = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        module = getattr(function, "__module__", None) or ""
+        return f"{module}.{getattr(function, '__qualname__', type(function).__qualname__)}"
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
 def require_backfill(name: str) -> None:

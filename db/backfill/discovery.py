@@ -50,8 +50,11 @@ class BackfillState:
 
     state: 'not applied' (its revision is pending), 'pending' (no batch yet), 'partial' (some
     batches committed, not running now), 'running' (a session holds its lock; PostgreSQL only),
-    'nothing left' (no key past its cursor, e.g. an empty table; a run or `require_backfill`
-    records it complete) or 'complete'.
+    'changed' (its revision file was edited after batches ran or it completed: its progress
+    belongs to the earlier declaration; `migrate backfill NAME --restart`), 'nothing left' (no
+    key past its cursor, e.g. an empty table; a run or `require_backfill` records it complete),
+    'missing' (its table or key column no longer exists: a later revision dropped or renamed it;
+    nothing can run it) or 'complete'.
     """
 
     name: str
@@ -67,7 +70,12 @@ class BackfillState:
     @property
     def owed(self) -> bool:
         """Applied but not complete: work `manage migrate backfill` still has to do."""
-        return self.state in {"pending", "partial", "running"}
+        return self.state in {"pending", "partial", "running", "changed"}
+
+    @property
+    def listed(self) -> bool:
+        """Shown by `migrate status` / `db check`: owed, or stuck with its table gone."""
+        return self.owed or self.state == "missing"
 
 
 def declared(script: ScriptDirectory) -> list[Declared]:
@@ -129,11 +137,15 @@ def states(connection: Connection, script: ScriptDirectory) -> list[BackfillStat
         row = rows.get(item.backfill.name)
         if item.revision not in applied:
             state = "not applied"
+        elif row is not None and row.started and progress.changed(row, item.backfill):
+            state = "changed"
         elif row is not None and row.complete:
             state = "complete"
         elif lock_id(item.backfill.name) in busy:
             state = "running"
-        elif not _work_left(connection, item.backfill, row):
+        elif (left := _work_left(connection, item.backfill, row)) is None:
+            state = "missing"
+        elif not left:
             state = "nothing left"
         elif row is not None and row.batches_done:
             state = "partial"
@@ -155,16 +167,19 @@ def states(connection: Connection, script: ScriptDirectory) -> list[BackfillStat
     return result
 
 
-def _work_left(connection: Connection, backfill: Backfill, row: progress.Progress | None) -> bool:
-    """A key past the cursor exists (a LIMIT 1 probe). An empty table on a fresh database owes
-    nothing; a table a later revision dropped (or renamed) is left to `migrate backfill` to
-    report."""
+def _work_left(
+    connection: Connection, backfill: Backfill, row: progress.Progress | None
+) -> bool | None:
+    """A key past the cursor exists (a LIMIT 1 probe); None when the table or its key column
+    is gone (a later revision dropped or renamed it). An empty table owes nothing."""
+    if not progress.key_exists(connection, backfill.table, backfill.key):
+        return None
     try:
         return progress.has_keys_after(
             connection, backfill.table, backfill.key, row.last_key if row else None
         )
     except InvalidArgument:
-        return True
+        return True  # a key type that cannot be walked: `migrate backfill` says why (exit 5)
 
 
 def select(connection: Connection, script: ScriptDirectory, target: str | None) -> list[Declared]:
@@ -203,11 +218,12 @@ def select(connection: Connection, script: ScriptDirectory, target: str | None) 
 
 
 async def owed(engine: AsyncEngine) -> list[BackfillState]:
-    """The backfills this database still owes (pending, partial or running), oldest first."""
+    """The backfills this database still owes (pending, partial, running or changed) and those
+    whose table is gone ('missing'), oldest first."""
     from db.migrations import on_connection, script_directory
 
     found = await on_connection(engine, states, script_directory())
-    return [state for state in found if state.owed]
+    return [state for state in found if state.listed]
 
 
 @dataclass

@@ -7,7 +7,9 @@ batch's) owns the write, which is what makes a batch and its progress atomic.
 
 Row: name, table_name, key_column, state ('pending' | 'complete'), last_key (the last key of
 the last committed batch, as text; NULL before the first), rows_done and batches_done (keys
-walked and batches committed, all runs together), declared_at, updated_at, completed_at (UTC).
+walked and batches committed, all runs together), declared_at, updated_at, completed_at (UTC),
+fingerprint (Backfill.fingerprint of the declaration the cursor belongs to; revision
+b4c1f11a0002, NULL until known).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 TABLE = "manage_backfills"
 PROGRESS_REVISION = "b4c1f11a0001"
+FINGERPRINT_REVISION = "b4c1f11a0002"
 PENDING, COMPLETE = "pending", "complete"
 
 progress = sa.Table(
@@ -44,7 +47,10 @@ progress = sa.Table(
     sa.Column("declared_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("fingerprint", sa.String(64), nullable=True),
 )
+# Without fingerprint: a database between revisions b4c1f11a0001 and b4c1f11a0002.
+_BASE_COLUMNS = [c for c in progress.c if c.name != "fingerprint"]
 
 
 @dataclass
@@ -59,10 +65,16 @@ class Progress:
     declared_at: dt.datetime
     updated_at: dt.datetime
     completed_at: dt.datetime | None
+    fingerprint: str | None = None
 
     @property
     def complete(self) -> bool:
         return self.state == COMPLETE
+
+    @property
+    def started(self) -> bool:
+        """Its cursor means something: a batch committed, or it was recorded complete."""
+        return self.batches_done > 0 or self.complete
 
 
 def _now() -> dt.datetime:
@@ -81,7 +93,25 @@ def _row(row: Any) -> Progress:
         declared_at=row.declared_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,
+        fingerprint=getattr(row, "fingerprint", None),
     )
+
+
+def _has_fingerprint(connection: Connection) -> bool:
+    """manage_backfills has its fingerprint column (revision b4c1f11a0002 is applied)."""
+    if connection.info.get("manage_backfills_fingerprint"):
+        return True
+    columns = {c["name"] for c in sa.inspect(connection).get_columns(TABLE)}
+    present = "fingerprint" in columns
+    if present:  # only ever added: remembering it is safe for this connection's life
+        connection.info["manage_backfills_fingerprint"] = True
+    return present
+
+
+def _select(connection: Connection) -> sa.Select:
+    if _has_fingerprint(connection):
+        return sa.select(progress)
+    return sa.select(*_BASE_COLUMNS)
 
 
 def exists(connection: Connection) -> bool:
@@ -98,7 +128,7 @@ def _require_table(connection: Connection) -> None:
 
 def get(connection: Connection, name: str, *, for_update: bool = False) -> Progress | None:
     """The row for `name`; `for_update` locks it until the transaction ends (PostgreSQL)."""
-    query = sa.select(progress).where(progress.c.name == name)
+    query = _select(connection).where(progress.c.name == name)
     if for_update:
         query = query.with_for_update()
     row = connection.execute(query).first()
@@ -109,7 +139,7 @@ def all_rows(connection: Connection) -> dict[str, Progress]:
     """name -> row; empty when the table does not exist (a database before the revision)."""
     if not exists(connection):
         return {}
-    return {row.name: _row(row) for row in connection.execute(sa.select(progress))}
+    return {row.name: _row(row) for row in connection.execute(_select(connection))}
 
 
 def declare(connection: Connection, backfill: Backfill) -> None:
@@ -118,20 +148,81 @@ def declare(connection: Connection, backfill: Backfill) -> None:
     if get(connection, backfill.name) is not None:
         return
     now = _now()
-    connection.execute(
-        progress.insert().values(
-            name=backfill.name,
-            table_name=backfill.table,
-            key_column=backfill.key,
-            state=PENDING,
-            last_key=None,
-            rows_done=0,
-            batches_done=0,
-            declared_at=now,
-            updated_at=now,
-            completed_at=None,
-        )
+    values = {
+        "name": backfill.name,
+        "table_name": backfill.table,
+        "key_column": backfill.key,
+        "state": PENDING,
+        "last_key": None,
+        "rows_done": 0,
+        "batches_done": 0,
+        "declared_at": now,
+        "updated_at": now,
+        "completed_at": None,
+    }
+    if _has_fingerprint(connection):
+        values["fingerprint"] = backfill.fingerprint
+    connection.execute(progress.insert().values(**values))
+
+
+def changed(row: Progress, backfill: Backfill) -> str | None:
+    """What differs between the declaration that made `row`'s cursor and `backfill` now
+    ('table', 'key', 'sql' or 'function'), or None. A row with no batch yet has no cursor to
+    misread, and a row with no fingerprint (declared before b4c1f11a0002) is compared on table
+    and key only."""
+    if row.table != backfill.table:
+        return f"table is now {backfill.table} (was {row.table})"
+    if row.key != backfill.key:
+        return f"key is now {backfill.table}.{backfill.key} (was {row.table}.{row.key})"
+    if row.fingerprint is not None and row.fingerprint != backfill.fingerprint:
+        return f"batch {backfill.work} changed"
+    return None
+
+
+def check_declaration(row: Progress | None, backfill: Backfill) -> None:
+    """Refuse (InvalidArgument, exit 5) to resume a cursor made under another declaration."""
+    if row is None or not row.started:
+        return
+    what = changed(row, backfill)
+    if what is None:
+        return
+    done = "it completed" if row.complete else f"{row.batches_done} batches ran"
+    raise InvalidArgument(
+        f"backfill {backfill.name} changed since {done}: its {what}; its recorded progress "
+        f"belongs to the earlier declaration. Revert the revision file, or run `manage migrate "
+        f"backfill {backfill.name} --restart` to walk the table again from its first key under "
+        "the new one (the rows done before get the new work too)"
     )
+
+
+def adopt(connection: Connection, row: Progress | None, backfill: Backfill) -> None:
+    """Record `backfill` as the declaration of `row` (no batch yet, or no fingerprint yet)."""
+    if row is None:
+        return
+    values: dict[str, Any] = {}
+    if row.table != backfill.table or row.key != backfill.key:
+        values.update(table_name=backfill.table, key_column=backfill.key)
+    if _has_fingerprint(connection) and row.fingerprint != backfill.fingerprint:
+        values["fingerprint"] = backfill.fingerprint
+    if values:
+        connection.execute(progress.update().where(progress.c.name == row.name).values(**values))
+
+
+def restart(connection: Connection, backfill: Backfill) -> None:
+    """Back to no batch done under `backfill` as declared now (`migrate backfill --restart`)."""
+    values: dict[str, Any] = {
+        "table_name": backfill.table,
+        "key_column": backfill.key,
+        "state": PENDING,
+        "last_key": None,
+        "rows_done": 0,
+        "batches_done": 0,
+        "updated_at": _now(),
+        "completed_at": None,
+    }
+    if _has_fingerprint(connection):
+        values["fingerprint"] = backfill.fingerprint
+    connection.execute(progress.update().where(progress.c.name == backfill.name).values(**values))
 
 
 def forget(connection: Connection, name: str) -> None:
@@ -262,14 +353,27 @@ _DECODERS: dict[type, Any] = {
 }
 
 
+def key_exists(connection: Connection, table: str, key: str) -> bool:
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(table):
+        return False
+    return key in {c["name"] for c in inspector.get_columns(table)}
+
+
+GONE = (
+    "a later revision dropped or renamed it, so nothing can run this backfill; if its work is "
+    "moot, remove its row: DELETE FROM manage_backfills WHERE name = '{name}'"
+)
+
+
 def key_column(connection: Connection, table: str, key: str) -> sa.Column:
     """The reflected key column: its type binds the cursor and decodes `last_key`."""
     try:
         reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
     except sa.exc.NoSuchTableError:
-        raise InvalidArgument(f"backfill table {table!r} does not exist") from None
+        raise InvalidArgument(f"backfill table {table} no longer exists") from None
     if key not in reflected.c:
-        raise InvalidArgument(f"backfill key {table}.{key} does not exist")
+        raise InvalidArgument(f"backfill key {table}.{key} no longer exists") from None
     return reflected.c[key]
 
 

@@ -34,6 +34,7 @@ from db.backfill.batch import RETRY_SQLSTATES, Batch, one_batch, sqlstate, timeo
 from db.backfill.declaration import Backfill
 from db.backfill.discovery import Declared, select
 from db.config import DatabaseSettings
+from db.errors import InvalidArgument
 from db.migrations import script_directory
 from db.progress import ledger
 
@@ -48,6 +49,7 @@ class Options:
     pause: float | None = None
     max_seconds: float | None = None
     dry_run: bool = False
+    restart: bool = False  # walk again from the first key under the declaration as it is now
     max_lag: float = 10.0  # seconds of replication lag (PostgreSQL)
     max_lock_waiters: int = 10  # sessions waiting for a lock in this database (PostgreSQL)
 
@@ -118,17 +120,26 @@ async def run(
     state = RunState(options, settings or DatabaseSettings(), on_event, deadline)
     async with engine.connect() as conn:
         chosen = await conn.run_sync(lambda c: select(c, script_directory(), target))
+        if not options.restart:
+            # Every one refused before any runs: a changed declaration stops the whole command.
+            await conn.run_sync(_check_declarations, chosen)
         await conn.commit()
         for item in chosen:
             report = _report(item, options)
             state.reports.append(report)
             if options.dry_run:
-                await _plan(conn, item.backfill, report)
+                await _plan(conn, item.backfill, report, restart=options.restart)
             elif state.left() <= 0:
                 report.state = "stopped"
             else:
                 await _run_locked(conn, item.backfill, report, state)
     return state.reports
+
+
+def _check_declarations(connection: Connection, chosen: list[Declared]) -> None:
+    rows = progress.all_rows(connection)
+    for item in chosen:
+        progress.check_declaration(rows.get(item.backfill.name), item.backfill)
 
 
 def _report(item: Declared, options: Options) -> Report:
@@ -142,10 +153,22 @@ def _report(item: Declared, options: Options) -> Report:
     )
 
 
-def _count_remaining(connection: Connection, bf: Backfill) -> tuple[sa.Column, int, Any]:
+def _count_remaining(
+    connection: Connection, bf: Backfill, restart: bool = False
+) -> tuple[sa.Column, int, Any]:
+    """(key column, keys past the cursor, progress row); `restart`: as if no batch had run."""
+    if not progress.key_exists(connection, bf.table, bf.key):
+        gone = "table" if not sa.inspect(connection).has_table(bf.table) else "key column"
+        raise InvalidArgument(
+            f"backfill {bf.name}: its {gone} {bf.table}"
+            + (f".{bf.key}" if gone == "key column" else "")
+            + " no longer exists: "
+            + progress.GONE.format(name=bf.name)
+        )
     column = progress.key_column(connection, bf.table, bf.key)
     progress.check_key(connection, column)
-    row = progress.get(connection, bf.name)
+    row = None if restart else progress.get(connection, bf.name)
+    progress.check_declaration(row, bf)
     last_key = row.last_key if row else None
     if row is not None and row.complete:
         return column, 0, row
@@ -154,8 +177,8 @@ def _count_remaining(connection: Connection, bf: Backfill) -> tuple[sa.Column, i
     return column, int(count), row
 
 
-async def _plan(conn: AsyncConnection, bf: Backfill, report: Report) -> None:
-    _column, count, row = await conn.run_sync(_count_remaining, bf)
+async def _plan(conn: AsyncConnection, bf: Backfill, report: Report, *, restart: bool) -> None:
+    _column, count, row = await conn.run_sync(_count_remaining, bf, restart)
     await conn.rollback()
     report.state = "planned"
     report.remaining = count
@@ -193,7 +216,7 @@ async def _abandon(conn: AsyncConnection) -> None:
 
 
 async def _run_one(conn: AsyncConnection, bf: Backfill, report: Report, run: RunState) -> None:
-    await conn.run_sync(lambda c: progress.declare(c, bf))  # a row even without .declare()
+    await conn.run_sync(lambda c: _prepare(c, bf, run.options.restart))
     column, count, row = await conn.run_sync(_count_remaining, bf)
     await conn.commit()
     report.remaining = count
@@ -224,6 +247,18 @@ async def _run_one(conn: AsyncConnection, bf: Backfill, report: Report, run: Run
     finally:
         report.seconds = time.monotonic() - started
     run.emit("finish", report)
+
+
+def _prepare(connection: Connection, bf: Backfill, restart: bool) -> None:
+    """A progress row for `bf` (even without .declare()) that belongs to `bf` as declared now:
+    reset by --restart, adopted when no batch has run yet, else refused if it changed."""
+    progress.declare(connection, bf)
+    row = progress.get(connection, bf.name, for_update=True)
+    if restart:
+        progress.restart(connection, bf)
+        return
+    progress.check_declaration(row, bf)
+    progress.adopt(connection, row, bf)
 
 
 def _record_committed(report: Report) -> None:
