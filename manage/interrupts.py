@@ -46,7 +46,11 @@ def reported(exit_code: int | None) -> None:
 
 
 def _early(signum: int, _frame: Any) -> None:
+    global _outcome
     if _outcome is _REPORTING:
+        # This signal decides the outcome from now on: one arriving while the Interrupted
+        # travels up to its report (20 ms later, say) must not replace it.
+        _outcome = EXIT_CODES[signal.Signals(signum)]
         raise Interrupted(signal.Signals(signum))
     if isinstance(_outcome, int):
         return  # the outcome is being written and the process ends with its code next
