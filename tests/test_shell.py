@@ -27,7 +27,10 @@ def test_snippet_rolls_back_and_maps_the_error_to_its_exit_code(cli, db_url) -> 
         db=db_url,
     )
     assert outcome.exit_code == 3
-    assert outcome.stderr.strip() == "error: user ghost@example.com not found"
+    assert outcome.stderr.splitlines() == [  # the error, then its next step (manage/hints.py)
+        "error: user ghost@example.com not found",
+        "`manage users list --search TEXT` finds accounts",
+    ]
     assert fetch(db_url, "SELECT name FROM roles") == []
 
 
