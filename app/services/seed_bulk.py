@@ -94,20 +94,31 @@ async def seed_stream(
 ) -> None:
     """Apply a streamed section: per row when small (or of a kind the bulk path leaves
     alone), else staged and set-based (see the module docstring)."""
-    from app.services.seed_order import self_columns
-
     rows = section.stream()
     head = list(itertools.islice(rows, BULK_ROWS + 1))
-    table = section.model.__table__
-    per_row = (
-        table.name == "user_roles"
-        or len(table.columns) > MAX_COLUMNS
-        or bool(self_columns(section.model))
-    )
-    if len(head) <= BULK_ROWS or per_row:
+    if len(head) <= BULK_ROWS or not bulk_kind(section.model):
         await _per_row(db, section, itertools.chain(head, rows), tally, actor, declared)
         return
     await _bulk(db, section, itertools.chain(head, rows), tally, actor, declared, staged)
+
+
+def bulk_kind(model: Any) -> bool:
+    """Whether a large section of `model` may take the bulk path (see the docstring)."""
+    from app.services.seed_order import self_columns
+
+    table = model.__table__
+    return not (
+        table.name == "user_roles" or len(table.columns) > MAX_COLUMNS or bool(self_columns(model))
+    )
+
+
+async def seed_read_section(
+    db: AsyncSession, section: ModelSection, tally: Tally, *, actor: str, staged: Staged
+) -> None:
+    """A large section of a YAML file read whole (its rows already checked, its keys
+    already declared at load): the bulk path."""
+    rows = section.rows
+    await _bulk(db, section, iter(rows), tally, actor, {}, staged)
 
 
 async def _per_row(

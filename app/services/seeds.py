@@ -19,7 +19,7 @@ from app.schemas.seed import SeedFileRef, SeedFileStatus, SeedRunResult
 from app.services import audit, seed_guards
 from app.services.convergence import serialize_declarative_writes
 from app.services.seed_audit import model_auditor
-from app.services.seed_bulk import Staged, seed_stream
+from app.services.seed_bulk import BULK_ROWS, Staged, bulk_kind, seed_read_section, seed_stream
 from app.services.seed_files import LoadedSeeds, SeedFile
 from app.services.seed_models import seed_model
 from app.services.seed_rows import invalid
@@ -102,6 +102,8 @@ async def run_seeds(
         for section in loaded.models:
             if section.stream is not None:  # CSV / JSON Lines: read now, row by row
                 run = _bind(_seed_stream, db, section, tally, actor, loaded.declared, staged)
+            elif len(section.rows) > BULK_ROWS and bulk_kind(section.model):
+                run = _bind(_seed_read, db, section, tally, actor, staged)
             else:
                 run = _bind(seed_model, db, section, tally, model_auditor(db, section, actor))
             steps.append(_Step({section.model.__tablename__}, run))
@@ -136,6 +138,12 @@ async def _seed_stream(
     db: AsyncSession, section: Any, tally: Tally, actor: str, declared: Any, staged: Staged
 ) -> None:
     await seed_stream(db, section, tally, actor=actor, declared=declared, staged=staged)
+
+
+async def _seed_read(
+    db: AsyncSession, section: Any, tally: Tally, actor: str, staged: Staged
+) -> None:
+    await seed_read_section(db, section, tally, actor=actor, staged=staged)
 
 
 def _bind(function: Any, *args: Any) -> Any:
