@@ -191,3 +191,15 @@ def test_a_yaml_file_over_the_stream_size_is_read_as_a_stream(
         [(False,)],
         [(0,)],
     )
+
+
+def test_a_key_in_a_small_file_and_in_a_large_file_of_the_run_is_declared_twice(
+    cli, models_db, tmp_path
+) -> None:
+    """big.csv is staged first (name order); small.csv's c5 is already there."""
+    small = samples_csv(1).replace("c0,", "c5,")
+    seeds = seed_set(tmp_path, big_csv=samples_csv(ROWS), small_csv=small)
+    outcome, _ = run(cli, models_db, seeds)
+    assert outcome.exit_code == 5, outcome.stderr
+    assert "small.csv:3:1: rows[0]: samples row code='c5' is already declared" in outcome.stderr
+    assert fetch(models_db, "SELECT count(*) FROM samples") == [(0,)]

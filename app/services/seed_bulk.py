@@ -97,7 +97,7 @@ async def seed_stream(
     rows = section.stream()
     head = list(itertools.islice(rows, BULK_ROWS + 1))
     if len(head) <= BULK_ROWS or not bulk_kind(section.model):
-        await _per_row(db, section, itertools.chain(head, rows), tally, actor, declared)
+        await _per_row(db, section, itertools.chain(head, rows), tally, actor, declared, staged)
         return
     await _bulk(db, section, itertools.chain(head, rows), tally, actor, declared, staged)
 
@@ -128,6 +128,7 @@ async def _per_row(
     tally: Tally,
     actor: str,
     declared: dict[tuple[Any, ...], str],
+    staged: Staged,
 ) -> None:
     from app.services.seed_audit import model_auditor
     from app.services.seed_files import _declared, _identities
@@ -141,7 +142,39 @@ async def _per_row(
         for identity in _identities(small, row):
             _declared(declared, identity, row)
         small.rows.append(row)
+    await _check_against_stages(db, small, staged)
     await seed_model(db, small, tally, model_auditor(db, small, actor))
+
+
+async def _check_against_stages(db: AsyncSession, section: ModelSection, staged: Staged) -> None:
+    """A row of a small streamed section whose key a large section of this run already staged."""
+    from app.services.seed_files import _identities
+    from app.services.seed_upsert import _chunks
+
+    table = section.model.__table__
+    ordered = tuple(sorted(section.key))
+    wanted: dict[tuple, Row] = {}
+    for row in section.rows:
+        for _table, columns, values in _identities(section, row):
+            if columns == ordered:
+                wanted.setdefault(tuple(values), row)
+    for stage, key, _ in staged.tables.get(table.name, []):
+        if tuple(sorted(key)) != ordered:
+            continue
+        compare = [
+            func.lower(stage.c[c]) if table.name == "users" and c == "email" else stage.c[c]
+            for c in ordered
+        ]
+        for chunk in _chunks(list(wanted), 500):
+            query = select(stage.c.seed_line_, *compare).where(tuple_(*compare).in_(list(chunk)))
+            hit = (await db.exec(query.limit(1))).first()
+            if hit is not None:
+                row = wanted[tuple(hit[1:])]
+                raise invalid(
+                    row.where(),
+                    f"{table.name} row {_shown(list(ordered), hit[1:])} is already declared "
+                    "by a large section of this run",
+                )
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
