@@ -35,24 +35,29 @@ SECTION_FIELDS = ("model", "key", "rows")
 
 
 class _Events:
-    """The parser's events with one event of look-ahead, aliases and anchors refused."""
+    """The parser's events, aliases and anchors refused."""
 
     def __init__(self, loader: Any, source: str) -> None:
-        self.loader, self.source = loader, source
-
-    def next(self) -> Any:
         import yaml
 
+        self.loader, self.source = loader, source
+        self._get = loader.get_event
+        self._plain = (yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        self._alias = yaml.AliasEvent
+        self._error = yaml.YAMLError
+
+    def next(self) -> Any:
         try:
-            event = self.loader.get_event()
-        except yaml.YAMLError as exc:
+            event = self._get()
+        except self._error as exc:
             line, problem = yaml_loader._problem(exc)
             raise invalid(f"{self.source}:{line}" if line else self.source, problem) from None
-        if isinstance(event, yaml.AliasEvent):
+        kind = type(event)
+        if kind is self._alias:
             raise invalid(
                 self.at(event), "YAML aliases (*name) are not allowed; write the value out"
             )
-        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+        if getattr(event, "anchor", None) is not None:
             raise invalid(
                 self.at(event), "YAML anchors (&name) are not allowed; write the value out"
             )
@@ -172,7 +177,7 @@ def _row(events: _Events, start: Any, section: str, index: int) -> Row:
     loader = events.loader
     data: dict[str, Any] = {}
     lines: dict[str, int] = {}
-    pairs: list[tuple[Any, Any]] = []
+    pairs: list[tuple[Any, Any, str]] = []
     scalar = yaml.ScalarEvent
     while True:
         key = events.next()
@@ -186,8 +191,7 @@ def _row(events: _Events, start: Any, section: str, index: int) -> Row:
             or (tag := _plain_tag(loader, value)) is None
         ):
             return _slow_row(events, start, pairs, key, value, section, index)
-        node = yaml.ScalarNode(tag, value.value, value.start_mark, value.end_mark, value.style)
-        pairs.append((key, node))
+        pairs.append((key, value, tag))
         name = key.value
         if name in data:
             raise invalid(
@@ -195,13 +199,19 @@ def _row(events: _Events, start: Any, section: str, index: int) -> Row:
                 f"duplicate key {yaml_loader.fragment(name)} (first at {source}:{lines[name]})",
             )
         lines[name] = key.start_mark.line + 1
-        data[name] = value.value if tag == STR_TAG else _value(events, node)
+        data[name] = value.value if tag == STR_TAG else _value(events, _scalar(value, tag))
+
+
+def _scalar(event: Any, tag: str) -> Any:
+    import yaml
+
+    return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
 
 
 def _slow_row(
     events: _Events,
     start: Any,
-    pairs: list[tuple[Any, Any]],
+    pairs: list[tuple[Any, Any, str]],
     key: Any,
     value: Any,
     section: str,
@@ -220,11 +230,8 @@ def _slow_row(
         None,
         flow_style=start.flow_style,
     )
-    for key_event, node in pairs:
-        key_node = yaml.ScalarNode(
-            STR_TAG, key_event.value, key_event.start_mark, key_event.end_mark, key_event.style
-        )
-        mapping.value.append((key_node, node))
+    for key_event, value_event, tag in pairs:
+        mapping.value.append((_scalar(key_event, STR_TAG), _scalar(value_event, tag)))
     stack: list[list[Any]] = [[mapping, None]]
     if value is None:  # `key` is a collection used as a key
         node = _compose(events, key, stack)
