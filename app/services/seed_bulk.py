@@ -222,14 +222,32 @@ async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
     )
 
 
-async def _write_stage(db: AsyncSession, stage: Table, records: list[dict[str, Any]]) -> None:
-    from app.services.seed_models import _copy_rows
-
+async def _write_stage(
+    db: AsyncSession, stage: Table, names: list[str], records: list[tuple]
+) -> None:
+    """Rows (tuples in the order of `names`) into the staging table: PostgreSQL binary COPY,
+    each value through its column type's bind processor (what an INSERT would send);
+    SQLite one executemany."""
     connection = await db.connection()
-    if connection.dialect.name == "postgresql":
-        await _copy_rows(connection, stage, tuple(c.name for c in stage.columns), records)
-    else:
-        await db.exec(insert(stage), params=records)
+    if connection.dialect.name != "postgresql":
+        await db.exec(insert(stage), params=[dict(zip(names, r, strict=True)) for r in records])
+        return
+    processors = [
+        (i, p)
+        for i, n in enumerate(names)
+        if (p := stage.c[n].type.bind_processor(connection.dialect)) is not None
+    ]
+    if processors:
+        processed = []
+        for record in records:
+            values = list(record)
+            for i, process in processors:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            processed.append(tuple(values))
+        records = processed
+    raw = (await connection.get_raw_connection()).driver_connection
+    await raw.copy_records_to_table(stage.name, records=records, columns=names)
 
 
 async def _bulk(
@@ -255,33 +273,48 @@ async def _bulk(
     names = set(columns)
     cache: dict[tuple, Any] = {}
     source, columned, total = "", False, 0
+    from app.models._columns import utcnow
+
+    # A timestamp default is taken once per section (as the users path takes one `now`);
+    # other factories (a security stamp, a UUID) run per row.
+    shared = {c: d() for c, d in defaults.items() if getattr(d, "__wrapped__", d) is utcnow}
+    per_row = {c: d for c, d in defaults.items() if c not in shared}
+    required = [c for c in columns if c not in optional]
+    references = any(table.c[c].foreign_keys for c in columns)
     for chunk in _batches(rows, STAGE_CHUNK):
         if not source:
             source, columned = chunk[0].source, chunk[0].field_columns is not None
-        if any(isinstance(v, dict) for row in chunk for v in row.data.values()):
+        if references and any(isinstance(v, dict) for row in chunk for v in row.data.values()):
             cache.update(await prefetch_references(db, ModelSection(model, key, chunk)))
-        records = []
+        present = set(defaults)
+        converted = []
         for row in chunk:
             values = converted_row(row, model, key, names)
-            for column, value in values.items():
-                if isinstance(value, dict) and table.c[column].foreign_keys:
-                    lookup = lookup_key(column, value)
-                    if lookup not in cache:
-                        target = next(iter(table.c[column].foreign_keys)).column
-                        cache[lookup] = await _look_up(db, row, column, target, value)
-                    values[column] = cache[lookup]
+            if references:
+                for column, value in values.items():
+                    if isinstance(value, dict) and table.c[column].foreign_keys:
+                        lookup = lookup_key(column, value)
+                        if lookup not in cache:
+                            target = next(iter(table.c[column].foreign_keys)).column
+                            cache[lookup] = await _look_up(db, row, column, target, value)
+                        values[column] = cache[lookup]
             given = 0
             for column in values:
                 given |= bits[column]
-            lacks = next((c for c in columns if c not in values and c not in optional), None)
-            for column, default in defaults.items():
+            present.update(values)
+            lacks = next((c for c in required if c not in values), None)
+            for column, value in shared.items():
+                values.setdefault(column, value)
+            for column, default in per_row.items():
                 if column not in values:
                     values[column] = default()
-            record = {c: values.get(c) for c in columns}
-            record.update(seed_line_=row.line, seed_index_=row.index, seed_given_=given)
-            record["seed_lacks_"] = lacks
-            records.append(record)
-        await _write_stage(db, stage, records)
+            converted.append((values, row.line, row.index, given, lacks))
+        staged_columns = [c for c in columns if c in present]
+        records = [
+            (*(values.get(c) for c in staged_columns), line, index, given, lacks)
+            for values, line, index, given, lacks in converted
+        ]
+        await _write_stage(db, stage, [*staged_columns, *EXTRA], records)
         total += len(chunk)
     where = _where(source, columned)
     await _check_duplicates(db, stage, table, key, where, declared, staged)
