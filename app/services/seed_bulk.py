@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Integer,
     MetaData,
@@ -42,7 +43,6 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
-    false,
     func,
     insert,
     literal_column,
@@ -200,7 +200,8 @@ async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
         await db.exec(
             text(
                 f"ALTER TABLE {name} ADD COLUMN seed_line_ integer, ADD COLUMN seed_index_ "
-                "integer, ADD COLUMN seed_given_ bigint, ADD COLUMN seed_lacks_ text"
+                "integer, ADD COLUMN seed_given_ bigint, ADD COLUMN seed_lacks_ text, "
+                "ADD COLUMN seed_op_ text"
             )
         )
     else:
@@ -209,7 +210,8 @@ async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
                 f"CREATE TEMP TABLE {name} AS SELECT {names} FROM main.{quote(table.name)} WHERE 0"
             )
         )
-        for extra, kind in zip(EXTRA, ("integer", "integer", "bigint", "text"), strict=True):
+        kinds = ("integer", "integer", "bigint", "text", "text")
+        for extra, kind in zip((*EXTRA, "seed_op_"), kinds, strict=True):
             await db.exec(text(f"ALTER TABLE temp.{name} ADD COLUMN {extra} {kind}"))
     return Table(
         name,
@@ -219,6 +221,7 @@ async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
         Column("seed_index_", Integer),
         Column("seed_given_", BigInteger),
         Column("seed_lacks_", Text),
+        Column("seed_op_", Text),  # "c": a new key, "u": exists and differs
     )
 
 
@@ -232,10 +235,12 @@ async def _write_stage(
     if connection.dialect.name != "postgresql":
         await db.exec(insert(stage), params=[dict(zip(names, r, strict=True)) for r in records])
         return
-    processors = [
+    native_bool = connection.dialect.supports_native_boolean
+    processors = [  # a native boolean's processor would only turn True into True
         (i, p)
         for i, n in enumerate(names)
-        if (p := stage.c[n].type.bind_processor(connection.dialect)) is not None
+        if not (native_bool and isinstance(stage.c[n].type, Boolean))
+        and (p := stage.c[n].type.bind_processor(connection.dialect)) is not None
     ]
     if processors:
         processed = []
@@ -318,6 +323,7 @@ async def _bulk(
         total += len(chunk)
     where = _where(source, columned)
     await _check_duplicates(db, stage, table, key, where, declared, staged)
+    await _classify(db, stage, table, key, columns, bits)
     await _check_lacking(db, stage, table, key, where)
     await _apply(
         db, stage, table, model.__name__, key, columns, bits, defaults, tally, actor, total
@@ -431,13 +437,44 @@ def _name(stage: Table) -> str:
     return "another file of this run"
 
 
+async def _classify(
+    db: AsyncSession,
+    stage: Table,
+    table: Table,
+    key: list[str],
+    columns: list[str],
+    bits: dict[str, int],
+) -> None:
+    """Mark each staged row once: "u" (its key exists and a given column differs), "c" (a
+    new key), NULL (unchanged). Every later statement reads the mark instead of joining the
+    whole stage against the table again."""
+    connection = await db.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        await db.exec(text(f"ANALYZE {stage.name}"))  # temporary tables are never auto-analyzed
+    matched = _match(table, stage, key)
+    masks = [m for (m,) in (await db.exec(select(stage.c.seed_given_).distinct())).all()]
+    for mask in masks:
+        changing = [c for c in columns if mask & bits[c] and c not in key]
+        if changing:
+            differs = or_(*(_differs(dialect, table, stage, c) for c in changing))
+            await db.exec(
+                update(stage)
+                .where(matched, stage.c.seed_given_ == mask, differs)
+                .values(seed_op_="u")
+            )
+    await db.exec(update(stage).where(~exists().where(matched)).values(seed_op_="c"))
+    if dialect == "postgresql":
+        await db.exec(text(f"ANALYZE {stage.name}"))
+
+
 async def _check_lacking(
     db: AsyncSession, stage: Table, table: Table, key: list[str], where: Any
 ) -> None:
     """A new row must give every column that has no default (as the per-row path says)."""
     query = (
         select(stage.c.seed_line_, stage.c.seed_index_, stage.c.seed_lacks_)
-        .where(stage.c.seed_lacks_.is_not(None), ~exists().where(_match(table, stage, key)))
+        .where(stage.c.seed_lacks_.is_not(None), stage.c.seed_op_ == "c")
         .order_by(stage.c.seed_line_)
         .limit(1)
     )
@@ -486,13 +523,12 @@ async def _apply(
             id_given = True
         if changing:
             differs = {c: _differs(dialect, table, stage, c) for c in changing}
-            any_differs = or_(*differs.values()) if differs else false()
             sample = (
                 select(
                     *(stage.c[k] for k in key), *(case((d, 1), else_=0) for d in differs.values())
                 )
                 .select_from(stage.join(table, matched))
-                .where(this_mask, any_differs)
+                .where(this_mask, stage.c.seed_op_ == "u")
                 .order_by(stage.c.seed_line_)
                 .limit(max(MAX_LISTED - len(tally.changes), 0))
             )
@@ -504,11 +540,11 @@ async def _apply(
                 await _audit_users(db, stage, table, key, given, differs, mask, actor, "update")
             result = await db.exec(
                 update(table)
-                .where(matched, this_mask, any_differs)
+                .where(matched, this_mask, stage.c.seed_op_ == "u")
                 .values({c: stage.c[c] for c in changing})
             )
             updated += result.rowcount
-        missing = ~exists().where(matched)
+        missing = stage.c.seed_op_ == "c"
         sample = (
             select(*(stage.c[k] for k in key))
             .where(this_mask, missing)
@@ -566,13 +602,13 @@ async def _audit_users(
     if op == "create":
         fields = sorted(c for c in given if c != "hashed_password")
         parts: list[Any] = [_const("fields"), _json__const(postgres, fields)]
-        where = [this_mask, ~exists().where(matched)]
+        where = [this_mask, stage.c.seed_op_ == "c"]
         source = stage
         password = _const("hashed_password" in given)
     else:
         listed = sorted(c for c in differs if c != "hashed_password")
         parts = [_const("fields"), _changed_array(postgres, listed, differs)]
-        where = [this_mask, or_(*differs.values())]
+        where = [this_mask, stage.c.seed_op_ == "u"]
         source = stage.join(table, matched)
         password = differs.get("hashed_password", _const(False))
     for flag in flags:

@@ -187,6 +187,7 @@ def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
 
         is_json = [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets]
         names = [c for c, _ in targets]
+        plain = not any(is_json) and all(r is None for _, r in targets)
         index = 0
         previous_end = reader.line_num
         while True:
@@ -207,6 +208,11 @@ def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
             row.field_columns = _FieldColumns(path, line, names)  # type: ignore[assignment]
             if len(record) != len(targets):
                 raise invalid(row.where(), f"{len(record)} fields; the header has {len(targets)}")
+            if plain:  # no JSON cells, no foreign keys by natural key: cells as they are
+                row.data = {c: (v if v != "" else None) for c, v in zip(names, record)}  # noqa: B905
+                index += 1
+                yield row
+                continue
             data = row.data
             for (column, referenced), value, json_text in zip(
                 targets, record, is_json, strict=True
