@@ -7,7 +7,8 @@ Usage: .venv/bin/python bench/seed_declarative.py [--rows 100000] [--big 1000000
 Each step runs in a fresh scratch database (dropped at the end); every figure is one process
 (start-up included) and its peak RSS is that process's own (os.wait4 rusage). Prints:
 - CSV and YAML (the `model: User` form, streamed) first runs, their no-op reruns (ratio to
-  the first run, target <= 0.2), and a rerun with 1% of the rows changed (counts checked);
+  the first run, target <= 0.2), and a rerun with 1% of the rows changed (each run's
+  created/updated/unchanged counts are checked);
 - raw COPY of the same rows as a process (read the CSV with the csv module, asyncpg
   copy_records_to_table; target: CSV >= 0.5x it), and the same COPY timed inside its process;
 - Django `loaddata` of a JSON fixture of the same rows into a matching model, in a throwaway
@@ -202,6 +203,7 @@ def main() -> None:
     big: dict[str, tuple[float, int, dict]] = {}
     django: float | str = "skipped (--skip-django)"
     kinds = ["csv"] + ["yaml"] * (not args.skip_yaml)
+    changed_rows = len(range(0, args.rows, CHANGED_EVERY))
     try:
         with tempfile.TemporaryDirectory() as scratch:
             directory = Path(scratch)
@@ -221,6 +223,15 @@ def main() -> None:
                 runs[kind] = manage_run(url, paths[kind])
                 runs[f"{kind} no-op rerun"] = manage_run(url, paths[kind])
                 runs[f"{kind} rerun, 1% changed"] = manage_run(url, changed[kind])
+                expected = {
+                    kind: (args.rows, 0, 0),
+                    f"{kind} no-op rerun": (0, 0, args.rows),
+                    f"{kind} rerun, 1% changed": (0, changed_rows, args.rows - changed_rows),
+                }
+                for name, want in expected.items():
+                    got = runs[name][2]["User"]
+                    if (got["created"], got["updated"], got["unchanged"]) != want:
+                        raise SystemExit(f"{name}: counts {got}, expected {want}")
             url = new_database(names)
             asyncio.run(admin("CHECKPOINT"))
             copy_wall, copy_inside = raw_copy(url, paths["csv"])
