@@ -72,6 +72,25 @@ def read_bytes(path: Path | str, *, source: str | None = None, max_bytes: int = 
     if str(path) == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
         return _capped(data, source, max_bytes)
+    fd = _open_regular(path, source)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise YamlError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+    return _capped(b"".join(chunks), source, max_bytes)
+
+
+def _open_regular(path: Path | str, source: str) -> int:
+    """A file descriptor of the regular file at `path` (YamlError for anything else)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -93,19 +112,35 @@ def read_bytes(path: Path | str, *, source: str | None = None, max_bytes: int = 
                 else "a socket"
             )
             raise YamlError(source, f"not a regular file ({kind})")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= max_bytes:
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def file_digest(path: Path | str, *, source: str | None = None) -> str:
+    """The SHA-256 (hex) of the regular file at `path`, read in 1 MiB chunks: no size cap,
+    as the file is never held whole (CSV, JSON Lines and large YAML seed files stream)."""
+    import hashlib
+
+    source = source or str(path)
+    fd = _open_regular(path, source)
+    digest = hashlib.sha256()
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
     except OSError as exc:
         raise YamlError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
     finally:
         os.close(fd)
-    return _capped(b"".join(chunks), source, max_bytes)
+    return digest.hexdigest()
+
+
+def file_size(path: Path | str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _capped(data: bytes, source: str, max_bytes: int) -> bytes:

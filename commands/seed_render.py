@@ -41,8 +41,10 @@ def render_run(result: SeedRunResult) -> None:
     for change in result.changes[:MAX_CHANGE_LINES]:
         fields = f" ({', '.join(change.fields)})" if change.fields else ""
         success_line(f"{symbols[change.op]} {change.model} {change.key}{fields}")
-    if len(result.changes) > MAX_CHANGE_LINES:
-        success_line(f"... and {len(result.changes) - MAX_CHANGE_LINES} more")
+    # A large streamed section lists a sample of its changes; the counts are exact.
+    total = max(len(result.changes), sum(m.created + m.updated for m in result.models))
+    if total > MAX_CHANGE_LINES:
+        success_line(f"... and {total - MAX_CHANGE_LINES} more")
     verb = "would be " if result.dry_run else ""
     for counts in result.models:
         success_line(

@@ -130,7 +130,9 @@ def test_seed_run_refuses_a_set_file_that_is_not_a_small_regular_file(
     outcome = manage_proc(["seed", "run"], db=db_url, timeout=30)
     assert outcome.exit_code == 5, outcome.stderr
     assert outcome.stderr.startswith(f"error: seeds/base/{path.name}: ")
-    assert kind in outcome.stderr
+    # A YAML seed file over 4 MiB is read as a stream (no size cap, memory flat): 32 MiB of
+    # NUL bytes is refused as what it is, not for its size.
+    assert (kind if not kind.startswith("larger") else "not valid YAML") in outcome.stderr
     assert written(db_url) == [(0, 0, 0)]
 
 

@@ -65,6 +65,10 @@ class LoadedSeeds:
     models: list[ModelSection] = field(default_factory=list)
     modules: list[SeedFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    streams: list[SeedFile] = field(default_factory=list)  # large YAML files, read by the run
+    # natural key -> "file:line" of every row read before the run (streamed rows are checked
+    # against these and each other in the database: app/services/seed_bulk.py)
+    declared: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
 
 def _display(path: Path) -> str:
@@ -82,7 +86,16 @@ def _seed_file(seeds_dir: Path, path: Path, seed_set: str) -> SeedFile:
         name = f"{seed_set}/{path.name}"
     display = _display(path)
     try:
-        content = yaml_loader.read_bytes(path, source=display)
+        if streamed(path):
+            # Read as a stream when applied: hashed in chunks, never held whole, no size cap.
+            checksum = yaml_loader.file_digest(path, source=display)
+            content = b""
+            sidecar = _sidecar(path)
+            if sidecar is not None:  # the sidecar is part of what the file means
+                checksum = hashlib.sha256(f"{checksum}:{sidecar[2]}".encode()).hexdigest()
+        else:
+            content = yaml_loader.read_bytes(path, source=display)
+            checksum = hashlib.sha256(content).hexdigest()
     except yaml_loader.FileMissing:
         raise AppException(404, f"no seed file {display}", ErrorCode.SEED_NOT_FOUND) from None
     except yaml_loader.YamlError as exc:
@@ -92,9 +105,42 @@ def _seed_file(seeds_dir: Path, path: Path, seed_set: str) -> SeedFile:
         path=path,
         name=name,
         display=display,
-        checksum=hashlib.sha256(content).hexdigest(),
+        checksum=checksum,
         content=content,
     )
+
+
+# A YAML seed file larger than this is read as a stream of events (app/services/seed_stream.py)
+# instead of whole; smaller ones are read whole under the loader's caps (app/yaml_loader.py).
+YAML_STREAM_BYTES = 4 * 1024 * 1024
+
+
+def streamed(path: Path) -> bool:
+    """CSV and JSON Lines files always stream; YAML files above YAML_STREAM_BYTES."""
+    if path.suffix in (".csv", ".jsonl"):
+        return True
+    return path.suffix in (".yaml", ".yml") and yaml_loader.file_size(path) > YAML_STREAM_BYTES
+
+
+def _sidecar(path: Path) -> tuple[str, str, str] | None:
+    """(display, text, sha256) of `users.csv.yaml` beside a CSV / JSON Lines file, or None."""
+    from app.services.seed_tables import sidecar_path
+
+    if path.suffix not in (".csv", ".jsonl"):
+        return None
+    side = sidecar_path(path)
+    if not side.exists():
+        return None
+    display = _display(side)
+    content = yaml_loader.read_bytes(side, source=display, max_bytes=64 * 1024)
+    text = yaml_loader.decode(content, display)
+    return display, text, hashlib.sha256(content).hexdigest()
+
+
+def _is_sidecar(path: Path) -> bool:
+    """`users.csv.yaml` beside `users.csv`: part of that file, not a seed file of its own."""
+    inner = path.with_name(path.stem)
+    return path.suffix == ".yaml" and inner.suffix in (".csv", ".jsonl") and inner.exists()
 
 
 def set_files(seeds_dir: Path, seed_set: str) -> list[SeedFile]:
@@ -104,7 +150,10 @@ def set_files(seeds_dir: Path, seed_set: str) -> list[SeedFile]:
     paths = sorted(
         p
         for p in directory.iterdir()
-        if p.suffix in SEED_SUFFIXES and not p.is_dir() and not p.name.startswith("_")
+        if p.suffix in SEED_SUFFIXES
+        and not p.is_dir()
+        and not p.name.startswith("_")
+        and not _is_sidecar(p)
     )
     return [_seed_file(seeds_dir, p, seed_set) for p in paths]
 
@@ -170,7 +219,13 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
         if seed_file.path.suffix in (".csv", ".jsonl"):
             section = _table_file(seed_file)
             if section is not None:
+                for row in section.rows:  # a self-referencing table's rows (read whole)
+                    for identity in _identities(section, row):
+                        _declared(declared, identity, row)
                 loaded.models.append(section)
+            continue
+        if streamed(seed_file.path):
+            loaded.streams.append(seed_file)  # read and applied as a stream by the run
             continue
         data, node = _compose(seed_file)
         if data is None:
@@ -219,18 +274,32 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
     from app.services.seed_order import in_dependency_order
 
     loaded.models = in_dependency_order(loaded.models)
+    loaded.declared = declared
     return loaded
 
 
 def _table_file(seed_file: SeedFile) -> ModelSection | None:
-    """A CSV or JSON Lines file: one model section (app/services/seed_tables.py)."""
-    from app.services.seed_tables import table_section
+    """A CSV or JSON Lines file: one model section (app/services/seed_tables.py) whose rows
+    the run reads as a stream; a self-referencing table's rows are read now (they are
+    ordered parents first across the run, see seed_order)."""
+    from app.services.seed_order import self_columns
+    from app.services.seed_tables import table_file
 
     try:
-        text = yaml_loader.decode(seed_file.content, seed_file.display)
+        sidecar = _sidecar(seed_file.path)
     except yaml_loader.YamlError as exc:
         raise invalid(exc.where, exc.message) from None
-    return table_section(seed_file.display, text, jsonl=seed_file.path.suffix == ".jsonl")
+    found = table_file(
+        seed_file.display,
+        seed_file.path,
+        jsonl=seed_file.path.suffix == ".jsonl",
+        sidecar=sidecar[:2] if sidecar else None,
+    )
+    if found is None:
+        return None
+    if self_columns(found.model):
+        return ModelSection(model=found.model, key=found.key, rows=found.checked_rows())
+    return ModelSection(model=found.model, key=found.key, rows=[], stream=found.rows)
 
 
 def _wrap(node: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from app.services.seed_rows import ModelSection, Row, invalid
 
 
-def _self_columns(model: Any) -> list[str]:
+def self_columns(model: Any) -> list[str]:
     table = model.__table__
     return [c.name for c in table.columns if any(fk.column.table is table for fk in c.foreign_keys)]
 
@@ -26,7 +26,7 @@ def in_dependency_order(sections: list[ModelSection]) -> list[ModelSection]:
     merged: list[ModelSection] = []
     first: dict[tuple[str, tuple[str, ...]], ModelSection] = {}
     for section in sections:
-        columns = _self_columns(section.model)
+        columns = self_columns(section.model)
         ident = (section.model.__tablename__, tuple(section.key))
         if not columns:
             merged.append(section)
@@ -38,7 +38,7 @@ def in_dependency_order(sections: list[ModelSection]) -> list[ModelSection]:
             )
             merged.append(first[ident])
     for section in first.values():
-        section.rows = _ordered(section.rows, _self_columns(section.model))
+        section.rows = _ordered(section.rows, self_columns(section.model))
     return merged
 
 

@@ -64,6 +64,9 @@ class ModelSection:
     model: Any  # an SQLModel table class
     key: list[str]
     rows: list[Row]
+    # A streamed section (CSV, JSON Lines, large YAML): () -> an iterator of checked rows,
+    # read once by the run; `rows` is then empty (app/services/seed_bulk.py).
+    stream: Any = None
 
 
 def _first_error(
@@ -218,22 +221,32 @@ def model_section(source: str, index: int, item: Any, node: Any) -> ModelSection
 
 def check_model_row(row: Row, model: Any, key: list[str], columns: set[str]) -> None:
     """Each given value fits its column; fields left out are checked when a row is created."""
+    converted_row(row, model, key, columns)
+
+
+def converted_row(row: Row, model: Any, key: list[str], columns: set[str]) -> dict[str, Any]:
+    """check_model_row's checks, returning the values as the columns store them (a foreign
+    key by natural key, `{email: ...}`, is kept as given: resolved when the run applies)."""
     from app.services.seed_values import column_value
 
-    unknown = [c for c in row.data if c not in columns]
-    if unknown:
+    data = row.data
+    if not columns.issuperset(data):
+        unknown = [c for c in data if c not in columns]
         raise invalid(row.where(str(unknown[0])[:64]), f"{model.__tablename__} has no such column")
     for column in key:
-        if column not in row.data:
+        if column not in data:
             raise invalid(row.where(), f"the key column {column} is missing")
-    table = model.__table__
-    for column, value in row.data.items():
-        if isinstance(value, dict) and table.c[column].foreign_keys:
-            continue  # resolved by natural key when the run applies
+    table_columns = model.__table__.c
+    values: dict[str, Any] = {}
+    for column, value in data.items():
+        if isinstance(value, dict) and table_columns[column].foreign_keys:
+            values[column] = value  # resolved by natural key when the run applies
+            continue
         try:
-            column_value(model, column, value)
+            values[column] = column_value(model, column, value)
         except ValueError as exc:
             raise invalid(row.where(column), str(exc)) from None
+    return values
 
 
 def mapping_lines(node: Any) -> dict[str, Any]:

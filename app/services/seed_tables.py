@@ -1,6 +1,9 @@
 """CSV and JSON Lines seed files: one model per file, the formats pipelines export.
 
-The first line names the model and its natural key, as a YAML flow mapping after `#`:
+The model and its natural key are named either by the first line, as a YAML flow mapping
+after `#`, or by a sidecar file beside it (`users.csv` + `users.csv.yaml` holding
+`{model: User, key: email}`; then the file starts with its data and the sidecar is not a
+seed file of its own; a file with both is refused):
 
     # {model: Item, key: name}
     name,description,owner_id.email
@@ -16,37 +19,68 @@ JSON Lines: then one JSON object per line (blank lines skipped), values as in YA
 given twice in one object is refused.
 
 A bad row is a 422 naming `file:line:column: rows[i].field` (the column is the character
-position where the field starts, 1-based) and nothing is written: the rows become a
-`models:` section and go through the same checks and upsert as YAML rows.
+position where the field starts, 1-based) and nothing is written: the rows go through the
+same checks and upsert as YAML rows.
+
+Files are read as a stream (one row at a time, memory flat in the number of rows): `rows()`
+yields the rows; a large section goes through the bulk path (app/services/seed_bulk.py).
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from app.services.seed_rows import ModelSection, Row, invalid, table_models
+from app.services.seed_rows import Row, invalid, table_models
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
 DEEP = "nested deeper than 64 levels (the YAML loader's MAX_DEPTH)"
 
 
-def _header(source: str, first_line: str) -> tuple[Any, list[str]]:
-    """The model and key the file's first line names (`# {model: X, key: [a, b]}`)."""
+def sidecar_path(path: Path) -> Path:
+    """`users.csv` -> `users.csv.yaml`, the optional file naming its model and key."""
+    return path.with_name(path.name + ".yaml")
+
+
+def _meta(source: str, text: str, where: str) -> Any:
+    from app import yaml_loader
+
+    try:
+        return yaml_loader.load_text(text.strip() or "{}", source).data
+    except yaml_loader.YamlError as exc:
+        raise invalid(where, exc.message) from None
+
+
+def _header(source: str, first_line: str, sidecar: tuple[str, str] | None) -> tuple[Any, list[str]]:
+    """The model and key named by the sidecar (display, text) or the file's first line
+    (`# {model: X, key: [a, b]}`)."""
     from app import yaml_loader
     from app.services.seed_guards import append_only_problem
 
-    where = f"{source}:1:1"
-    if not first_line.startswith("#"):
-        raise invalid(where, "the first line must name the model: # {model: Item, key: name}")
-    try:
-        meta = yaml_loader.load_text(first_line[1:].strip() or "{}", source).data
-    except yaml_loader.YamlError as exc:
-        raise invalid(where, exc.message) from None
+    if sidecar is not None:
+        where = f"{sidecar[0]}:1"
+        if first_line.startswith("#"):
+            raise invalid(
+                f"{source}:1:1", f"the model is named by {sidecar[0]}; remove this header line"
+            )
+        meta = _meta(sidecar[0], sidecar[1], where)
+        shape = f"{sidecar[0]} must give model and key: {{model: Item, key: name}}"
+    else:
+        where = f"{source}:1:1"
+        if not first_line.startswith("#"):
+            raise invalid(
+                where,
+                "the first line must name the model: # {model: Item, key: name} "
+                f"(or a sidecar file {Path(source).name}.yaml)",
+            )
+        meta = _meta(source, first_line[1:], where)
+        shape = "the first line must give model and key: # {model: Item, key: name}"
     if not isinstance(meta, dict) or set(meta) != {"model", "key"}:
-        raise invalid(where, "the first line must give model and key: # {model: Item, key: name}")
+        raise invalid(where, shape)
     model = table_models().get(str(meta["model"]))
     if model is None:
         raise invalid(where, f"no table model {yaml_loader.fragment(meta['model'])}")
@@ -69,17 +103,26 @@ def field_starts(line: str, delimiter: str = ",", quote: str = '"') -> list[int]
     return starts
 
 
+def _line_text(path: Path, line: int) -> str:
+    """Line `line` (1-based) of the file, read again when a message needs it."""
+    import itertools
+
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        found = next(itertools.islice(handle, line - 1, None), "")
+    return found.rstrip("\r\n")
+
+
 class _FieldColumns:
     """column -> the 1-based character where its field starts, worked out only when a
-    message needs it (scanning every line up front costs more than parsing it)."""
+    message needs it (the line is read again then: rows are not kept)."""
 
-    def __init__(self, raw: str, names: list[str]) -> None:
-        self.raw, self.names = raw, names
+    def __init__(self, path: Path, line: int, names: list[str]) -> None:
+        self.path, self.line, self.names = path, line, names
 
     def get(self, column: str | None, default: int = 1) -> int:
         if column not in self.names:
             return default
-        starts = field_starts(self.raw)
+        starts = field_starts(_line_text(self.path, self.line))
         index = self.names.index(column)
         return starts[index] if index < len(starts) else default
 
@@ -111,102 +154,175 @@ def _json_cell(text: str, where: Any) -> Any:
     return value
 
 
-def csv_rows(source: str, text: str, model: Any) -> list[Row]:
-    lines = text.splitlines()
-    if len(lines) < 2:
-        return []
-    columns = model.__table__.c
-    header = next(csv.reader([lines[1]]))
-    starts = field_starts(lines[1])
-    targets: list[tuple[str, str | None]] = []
-    for index, name in enumerate(header):
-        column, _, referenced = name.strip().partition(".")
-        if column not in columns or (referenced and not columns[column].foreign_keys):
-            where = f"{source}:2:{starts[min(index, len(starts) - 1)]}"
-            raise invalid(where, f"{model.__tablename__} has no such column {name[:64]!r}")
-        targets.append((column, referenced or None))
-    from sqlalchemy import JSON
-    from sqlalchemy.types import ARRAY
-
-    is_json = [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets]
-    names = [c for c, _ in targets]
-    rows: list[Row] = []
-    reader = csv.reader(io.StringIO("\n".join(lines[2:]) + "\n"))
-    previous_end = 2
-    for record in reader:
-        line = previous_end + 1
-        previous_end = reader.line_num + 2
-        if not record:
-            continue
-        raw = lines[line - 1] if line - 1 < len(lines) else ""
-        row = Row(source, "rows", len(rows), line, {}, {})
-        row.field_columns = _FieldColumns(raw, names)  # type: ignore[assignment]
-        if len(record) != len(targets):
-            raise invalid(row.where(), f"{len(record)} fields; the header has {len(targets)}")
-        data = row.data
-        for (column, referenced), value, json_text in zip(targets, record, is_json, strict=True):
-            if referenced is None:
-                if value == "":
-                    data[column] = None
-                elif json_text:
-                    data[column] = _json_cell(value, lambda c=column, r=row: r.where(c))
-                else:
-                    data[column] = value
-            elif value != "":
-                found = data.setdefault(column, {})
-                if isinstance(found, dict):
-                    found[referenced] = value
-            else:
-                data.setdefault(column, None)
-        rows.append(row)
-    return rows
+def _not_utf8(source: str, line: int) -> Any:
+    return invalid(f"{source}:{line}", "not UTF-8 text")
 
 
-def jsonl_rows(source: str, text: str) -> list[Row]:
-    rows: list[Row] = []
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in found:
-                raise ValueError(f"duplicate key {k[:40]!r}")
-            found[k] = v
-        return found
-
-    for line, raw in enumerate(text.splitlines()[1:], 2):
-        if not raw.strip():
-            continue
-        label = f"rows[{len(rows)}]"
+def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
+    """The rows after `skip` header lines and the column header row, one at a time."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         try:
-            data = json.loads(raw, object_pairs_hook=no_duplicates)
-        except json.JSONDecodeError as exc:
-            raise invalid(
-                f"{source}:{line}:{exc.colno}: {label}", f"invalid JSON: {exc.msg}"
-            ) from None
-        except RecursionError:
-            raise invalid(f"{source}:{line}:1: {label}", DEEP) from None
-        except ValueError as exc:  # a duplicate key
-            raise invalid(f"{source}:{line}:1: {label}", str(exc)) from None
-        if not isinstance(data, dict):
-            raise invalid(f"{source}:{line}:1: {label}", "expected a JSON object")
-        if _too_deep(data):
-            raise invalid(f"{source}:{line}:1: {label}", DEEP)
-        field_columns = {k: max(raw.find(json.dumps(k)), 0) + 1 for k in data}
-        rows.append(Row(source, "rows", len(rows), line, {}, data, field_columns=field_columns))
-    return rows
+            for _ in range(skip):
+                handle.readline()
+            reader = csv.reader(handle)
+            header = next(reader, None)
+        except UnicodeDecodeError:
+            raise _not_utf8(source, skip + 1) from None
+        except csv.Error as exc:
+            raise invalid(f"{source}:{skip + 1}:1", f"not CSV: {exc}") from None
+        if header is None:
+            return
+        header_line = skip + reader.line_num
+        columns = model.__table__.c
+        targets: list[tuple[str, str | None]] = []
+        for index, name in enumerate(header):
+            column, _, referenced = name.strip().partition(".")
+            if column not in columns or (referenced and not columns[column].foreign_keys):
+                starts = field_starts(_line_text(path, header_line))
+                where = f"{source}:{header_line}:{starts[min(index, len(starts) - 1)]}"
+                raise invalid(where, f"{model.__tablename__} has no such column {name[:64]!r}")
+            targets.append((column, referenced or None))
+        from sqlalchemy import JSON
+        from sqlalchemy.types import ARRAY
+
+        is_json = [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets]
+        names = [c for c, _ in targets]
+        plain = not any(is_json) and all(r is None for _, r in targets)
+        index = 0
+        previous_end = reader.line_num
+        while True:
+            try:
+                record = next(reader, None)
+            except UnicodeDecodeError:
+                raise _not_utf8(source, skip + previous_end + 1) from None
+            except csv.Error as exc:
+                where = f"{source}:{skip + previous_end + 1}:1: rows[{index}]"
+                raise invalid(where, f"not CSV: {exc}") from None
+            if record is None:
+                return
+            line = skip + previous_end + 1
+            previous_end = reader.line_num
+            if not record:
+                continue
+            row = Row(source, "rows", index, line, {}, {})
+            row.field_columns = _FieldColumns(path, line, names)  # type: ignore[assignment]
+            if len(record) != len(targets):
+                raise invalid(row.where(), f"{len(record)} fields; the header has {len(targets)}")
+            if plain:  # no JSON cells, no foreign keys by natural key: cells as they are
+                row.data = {c: (v if v != "" else None) for c, v in zip(names, record)}  # noqa: B905
+                index += 1
+                yield row
+                continue
+            data = row.data
+            for (column, referenced), value, json_text in zip(
+                targets, record, is_json, strict=True
+            ):
+                if referenced is None:
+                    if value == "":
+                        data[column] = None
+                    elif json_text:
+                        data[column] = _json_cell(value, lambda c=column, r=row: r.where(c))
+                    else:
+                        data[column] = value
+                elif value != "":
+                    found = data.setdefault(column, {})
+                    if isinstance(found, dict):
+                        found[referenced] = value
+                else:
+                    data.setdefault(column, None)
+            index += 1
+            yield row
 
 
-def table_section(source: str, text: str, *, jsonl: bool) -> ModelSection | None:
-    """The file's rows as a `models:` section, each checked against its column (422 if not)."""
-    from app.services.seed_rows import check_model_row
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in found:
+            raise ValueError(f"duplicate key {k[:40]!r}")
+        found[k] = v
+    return found
 
-    text = text.removeprefix("\ufeff")  # spreadsheet exports start with a byte-order mark
-    if not text.strip():
+
+def jsonl_rows(source: str, path: Path, skip: int) -> Iterator[Row]:
+    """One JSON object per line after `skip` header lines; blank lines are skipped."""
+    index = 0
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        line = 0
+        while True:
+            try:
+                raw = handle.readline()
+            except UnicodeDecodeError:
+                raise _not_utf8(source, line + 1) from None
+            if not raw:
+                return
+            line += 1
+            if line <= skip or not raw.strip():
+                continue
+            raw = raw.rstrip("\r\n")
+            label = f"rows[{index}]"
+            try:
+                data = json.loads(raw, object_pairs_hook=_no_duplicates)
+            except json.JSONDecodeError as exc:
+                raise invalid(
+                    f"{source}:{line}:{exc.colno}: {label}", f"invalid JSON: {exc.msg}"
+                ) from None
+            except RecursionError:
+                raise invalid(f"{source}:{line}:1: {label}", DEEP) from None
+            except ValueError as exc:  # a duplicate key
+                raise invalid(f"{source}:{line}:1: {label}", str(exc)) from None
+            if not isinstance(data, dict):
+                raise invalid(f"{source}:{line}:1: {label}", "expected a JSON object")
+            if _too_deep(data):
+                raise invalid(f"{source}:{line}:1: {label}", DEEP)
+            field_columns = {k: max(raw.find(json.dumps(k)), 0) + 1 for k in data}
+            yield Row(source, "rows", index, line, {}, data, field_columns=field_columns)
+            index += 1
+
+
+@dataclass
+class TableFile:
+    """A CSV / JSON Lines file's model, key and where its rows start; `rows()` reads them."""
+
+    source: str
+    path: Path
+    model: Any
+    key: list[str]
+    skip: int  # header lines before the data (1 with a `#` line, 0 with a sidecar)
+    jsonl: bool
+
+    def rows(self) -> Iterator[Row]:
+        """Each row as read (its values are checked by whoever applies it: check_model_row
+        or seed_rows.converted_row, a 422 naming file:line:column)."""
+        if self.jsonl:
+            return jsonl_rows(self.source, self.path, self.skip)
+        return csv_rows(self.source, self.path, self.model, self.skip)
+
+    def checked_rows(self) -> list[Row]:
+        from app.services.seed_rows import check_model_row
+
+        columns = set(self.model.__table__.columns.keys())
+        rows = list(self.rows())
+        for row in rows:
+            check_model_row(row, self.model, self.key, columns)
+        return rows
+
+
+def table_file(
+    source: str, path: Path, *, jsonl: bool, sidecar: tuple[str, str] | None
+) -> TableFile | None:
+    """The file's header (first line or sidecar); None for an empty file."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            first_line = handle.readline()
+            empty = not first_line.strip() and not any(chunk.strip() for chunk in _chunks(handle))
+    except UnicodeDecodeError:
+        raise _not_utf8(source, 1) from None
+    if empty and sidecar is None:
         return None
-    first_line = text.splitlines()[0]
-    model, key = _header(source, first_line)
-    rows = jsonl_rows(source, text) if jsonl else csv_rows(source, text, model)
-    columns = set(model.__table__.columns.keys())
-    for row in rows:
-        check_model_row(row, model, key, columns)
-    return ModelSection(model=model, key=key, rows=rows)
+    model, key = _header(source, first_line.rstrip("\r\n"), sidecar)
+    return TableFile(source, path, model, key, 0 if sidecar is not None else 1, jsonl)
+
+
+def _chunks(handle: Any) -> Iterator[str]:
+    while chunk := handle.read(1 << 16):
+        yield chunk

@@ -19,9 +19,11 @@ from app.schemas.seed import SeedFileRef, SeedFileStatus, SeedRunResult
 from app.services import audit, seed_guards
 from app.services.convergence import serialize_declarative_writes
 from app.services.seed_audit import model_auditor
+from app.services.seed_bulk import BULK_ROWS, Staged, bulk_kind, seed_read_section, seed_stream
 from app.services.seed_files import LoadedSeeds, SeedFile
 from app.services.seed_models import seed_model
 from app.services.seed_rows import invalid
+from app.services.seed_stream import seed_yaml_stream
 from app.services.seed_upsert import Tally, seed_users
 
 
@@ -96,15 +98,22 @@ async def run_seeds(
                     lambda: seed_users(db, loaded.users, tally, dry_run, actor=actor),
                 )
             )
+        staged = Staged()
         for section in loaded.models:
-            steps.append(
-                _Step(
-                    {section.model.__tablename__},
-                    _bind(seed_model, db, section, tally, model_auditor(db, section, actor)),
-                )
-            )
+            if section.stream is not None:  # CSV / JSON Lines: read now, row by row
+                run = _bind(_seed_stream, db, section, tally, actor, loaded.declared, staged)
+            elif len(section.rows) > BULK_ROWS and bulk_kind(section.model):
+                run = _bind(_seed_read, db, section, tally, actor, staged)
+            else:
+                run = _bind(seed_model, db, section, tally, model_auditor(db, section, actor))
+            steps.append(_Step({section.model.__tablename__}, run))
         for step in _in_dependency_order(steps):
             await step.run()
+        for seed_file in loaded.streams:  # large YAML files: after the others, in order
+            await seed_yaml_stream(
+                db, seed_file, tally, actor=actor, declared=loaded.declared, staged=staged
+            )
+        await staged.drop(db)
         for module in loaded.modules:
             await _run_module(db, module)
         if guarded:
@@ -123,6 +132,18 @@ async def run_seeds(
         changes=tally.changes,
         warnings=loaded.warnings,
     )
+
+
+async def _seed_stream(
+    db: AsyncSession, section: Any, tally: Tally, actor: str, declared: Any, staged: Staged
+) -> None:
+    await seed_stream(db, section, tally, actor=actor, declared=declared, staged=staged)
+
+
+async def _seed_read(
+    db: AsyncSession, section: Any, tally: Tally, actor: str, staged: Staged
+) -> None:
+    await seed_read_section(db, section, tally, actor=actor, staged=staged)
 
 
 def _bind(function: Any, *args: Any) -> Any:

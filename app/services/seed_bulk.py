@@ -1,0 +1,683 @@
+"""Streamed seed sections (CSV, JSON Lines, large YAML files) applied set-based.
+
+A section of at most BULK_ROWS rows goes the per-row way (app/services/seed_models.py). A
+larger one is read once, row by row (memory flat in the number of rows), and:
+
+1. each row is checked and converted (seed_rows.converted_row: a bad value is a 422 naming
+   file:line(:column)), its foreign keys by natural key resolved per chunk of rows (one query
+   per chunk of distinct values, seed_references), Python-side defaults filled in, and the
+   chunk written into a temporary staging table (PostgreSQL: binary COPY; SQLite: one
+   executemany per chunk) with its line, index and which columns it gave;
+2. in the database: a key given twice (in the section, in another streamed section or in a
+   row read before the run) is a 422 naming both lines; a new row lacking a column with no
+   default is a 422 naming it;
+3. per set of given columns: a sample of what changes is read for the report (at most
+   MAX_LISTED rows per section and kind; the counts are exact), `users` audit rows are
+   written by INSERT ... SELECT, then ONE UPDATE ... FROM writes the rows that exist and
+   differ (IS DISTINCT FROM; PostgreSQL compares JSON as jsonb) and ONE INSERT ... SELECT the
+   new keys. Created and updated are the statements' row counts; unchanged is the rest.
+
+Everything runs in the caller's transaction: an error anywhere rolls the whole run back,
+so a bad row at line 900,000 leaves nothing written. Tables with a foreign key into
+themselves, user_roles (per-link audit) and tables of more than 62 columns take the per-row
+way whatever their size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.services.seed_rows import ModelSection, Row, converted_row, invalid
+from app.services.seed_upsert import Tally
+
+BULK_ROWS = 1000  # more rows than this: the staged, set-based path
+STAGE_CHUNK = 5000  # rows converted and written to the stage at a time
+MAX_LISTED = 1000  # rows listed per section and kind (created / updated); counts are exact
+MAX_COLUMNS = 62  # which columns a row gives is a bit mask in a bigint
+EXTRA = ("seed_line_", "seed_index_", "seed_given_", "seed_lacks_")
+
+
+class Staged:
+    """The staging tables of one run, by target table (checked against each other for keys
+    declared twice); SQLite's are dropped at the end, PostgreSQL's at commit."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[tuple[Table, list[str], str]]] = {}
+        self.count = 0
+
+    async def drop(self, db: AsyncSession) -> None:
+        connection = await db.connection()
+        if connection.dialect.name == "postgresql":
+            return
+        for stages in self.tables.values():
+            for stage, _, _ in stages:
+                await db.exec(text(f'DROP TABLE IF EXISTS temp."{stage.name}"'))
+        self.tables.clear()
+
+
+async def seed_stream(
+    db: AsyncSession,
+    section: ModelSection,
+    tally: Tally,
+    *,
+    actor: str,
+    declared: dict[tuple[Any, ...], str],
+    staged: Staged,
+) -> None:
+    """Apply a streamed section: per row when small (or of a kind the bulk path leaves
+    alone), else staged and set-based (see the module docstring)."""
+    rows = section.stream()
+    head = list(itertools.islice(rows, BULK_ROWS + 1))
+    if len(head) <= BULK_ROWS or not bulk_kind(section.model):
+        await _per_row(db, section, itertools.chain(head, rows), tally, actor, declared, staged)
+        return
+    await _bulk(db, section, itertools.chain(head, rows), tally, actor, declared, staged)
+
+
+def bulk_kind(model: Any) -> bool:
+    """Whether a large section of `model` may take the bulk path (see the docstring)."""
+    from app.services.seed_order import self_columns
+
+    table = model.__table__
+    return not (
+        table.name == "user_roles" or len(table.columns) > MAX_COLUMNS or bool(self_columns(model))
+    )
+
+
+async def seed_read_section(
+    db: AsyncSession, section: ModelSection, tally: Tally, *, actor: str, staged: Staged
+) -> None:
+    """A large section of a YAML file read whole (its rows already checked, its keys
+    already declared at load): the bulk path."""
+    rows = section.rows
+    await _bulk(db, section, iter(rows), tally, actor, {}, staged)
+
+
+async def _per_row(
+    db: AsyncSession,
+    section: ModelSection,
+    rows: Iterable[Row],
+    tally: Tally,
+    actor: str,
+    declared: dict[tuple[Any, ...], str],
+    staged: Staged,
+) -> None:
+    from app.services.seed_audit import model_auditor
+    from app.services.seed_files import _declared, _identities
+    from app.services.seed_models import seed_model
+    from app.services.seed_rows import check_model_row
+
+    columns = set(section.model.__table__.columns.keys())
+    small = ModelSection(model=section.model, key=section.key, rows=[])
+    for row in rows:
+        check_model_row(row, section.model, section.key, columns)
+        for identity in _identities(small, row):
+            _declared(declared, identity, row)
+        small.rows.append(row)
+    await _check_against_stages(db, small, staged)
+    await seed_model(db, small, tally, model_auditor(db, small, actor))
+
+
+async def _check_against_stages(db: AsyncSession, section: ModelSection, staged: Staged) -> None:
+    """A row of a small streamed section whose key a large section of this run already staged."""
+    from app.services.seed_files import _identities
+    from app.services.seed_upsert import _chunks
+
+    table = section.model.__table__
+    ordered = tuple(sorted(section.key))
+    wanted: dict[tuple, Row] = {}
+    for row in section.rows:
+        for _table, columns, values in _identities(section, row):
+            if columns == ordered:
+                wanted.setdefault(tuple(values), row)
+    for stage, key, _ in staged.tables.get(table.name, []):
+        if tuple(sorted(key)) != ordered:
+            continue
+        compare = [
+            func.lower(stage.c[c]) if table.name == "users" and c == "email" else stage.c[c]
+            for c in ordered
+        ]
+        for chunk in _chunks(list(wanted), 500):
+            query = select(stage.c.seed_line_, *compare).where(tuple_(*compare).in_(list(chunk)))
+            hit = (await db.exec(query.limit(1))).first()
+            if hit is not None:
+                row = wanted[tuple(hit[1:])]
+                raise invalid(
+                    row.where(),
+                    f"{table.name} row {_shown(list(ordered), hit[1:])} is already declared "
+                    "by a large section of this run",
+                )
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
+    """An empty temporary table with the target's columns (their types, no constraints)
+    and the bookkeeping columns EXTRA."""
+    connection = await db.connection()
+    name = f"seed_stage_{number}"
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c.name) for c in table.columns)
+    if connection.dialect.name == "postgresql":
+        await db.exec(
+            text(
+                f"CREATE TEMP TABLE {name} ON COMMIT DROP AS "
+                f"SELECT {names} FROM {quote(table.name)} WITH NO DATA"
+            )
+        )
+        await db.exec(
+            text(
+                f"ALTER TABLE {name} ADD COLUMN seed_line_ integer, ADD COLUMN seed_index_ "
+                "integer, ADD COLUMN seed_given_ bigint, ADD COLUMN seed_lacks_ text, "
+                "ADD COLUMN seed_op_ text"
+            )
+        )
+    else:
+        await db.exec(
+            text(
+                f"CREATE TEMP TABLE {name} AS SELECT {names} FROM main.{quote(table.name)} WHERE 0"
+            )
+        )
+        kinds = ("integer", "integer", "bigint", "text", "text")
+        for extra, kind in zip((*EXTRA, "seed_op_"), kinds, strict=True):
+            await db.exec(text(f"ALTER TABLE temp.{name} ADD COLUMN {extra} {kind}"))
+    return Table(
+        name,
+        MetaData(),
+        *(Column(c.name, c.type) for c in table.columns),
+        Column("seed_line_", Integer),
+        Column("seed_index_", Integer),
+        Column("seed_given_", BigInteger),
+        Column("seed_lacks_", Text),
+        Column("seed_op_", Text),  # "c": a new key, "u": exists and differs
+    )
+
+
+async def _write_stage(
+    db: AsyncSession, stage: Table, names: list[str], records: list[tuple]
+) -> None:
+    """Rows (tuples in the order of `names`) into the staging table: PostgreSQL binary COPY,
+    each value through its column type's bind processor (what an INSERT would send);
+    SQLite one executemany."""
+    connection = await db.connection()
+    if connection.dialect.name != "postgresql":
+        await db.exec(insert(stage), params=[dict(zip(names, r, strict=True)) for r in records])
+        return
+    native_bool = connection.dialect.supports_native_boolean
+    processors = [  # a native boolean's processor would only turn True into True
+        (i, p)
+        for i, n in enumerate(names)
+        if not (native_bool and isinstance(stage.c[n].type, Boolean))
+        and (p := stage.c[n].type.bind_processor(connection.dialect)) is not None
+    ]
+    if processors:
+        processed = []
+        for record in records:
+            values = list(record)
+            for i, process in processors:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            processed.append(tuple(values))
+        records = processed
+    raw = (await connection.get_raw_connection()).driver_connection
+    await raw.copy_records_to_table(stage.name, records=records, columns=names)
+
+
+async def _bulk(
+    db: AsyncSession,
+    section: ModelSection,
+    rows: Iterable[Row],
+    tally: Tally,
+    actor: str,
+    declared: dict[tuple[Any, ...], str],
+    staged: Staged,
+) -> None:
+    from app.services.seed_models import _defaults, _look_up
+    from app.services.seed_references import lookup_key, prefetch_references
+
+    model, key = section.model, section.key
+    table = model.__table__
+    staged.count += 1
+    stage = await _stage_table(db, table, staged.count)
+    columns = [c.name for c in table.columns]
+    bits = {name: 1 << i for i, name in enumerate(columns)}
+    defaults = {c: d for c, d in _defaults(model).items() if d is not None}
+    optional = set(_defaults(model))
+    names = set(columns)
+    cache: dict[tuple, Any] = {}
+    source, columned, total = "", False, 0
+    from app.models._columns import utcnow
+
+    # A timestamp default is taken once per section (as the users path takes one `now`);
+    # other factories (a security stamp, a UUID) run per row.
+    shared = {c: d() for c, d in defaults.items() if getattr(d, "__wrapped__", d) is utcnow}
+    per_row = {c: d for c, d in defaults.items() if c not in shared}
+    required = [c for c in columns if c not in optional]
+    references = any(table.c[c].foreign_keys for c in columns)
+    for chunk in _batches(rows, STAGE_CHUNK):
+        if not source:
+            source, columned = chunk[0].source, chunk[0].field_columns is not None
+        if references and any(isinstance(v, dict) for row in chunk for v in row.data.values()):
+            cache.update(await prefetch_references(db, ModelSection(model, key, chunk)))
+        present = set(defaults)
+        converted = []
+        for row in chunk:
+            values = converted_row(row, model, key, names)
+            if references:
+                for column, value in values.items():
+                    if isinstance(value, dict) and table.c[column].foreign_keys:
+                        lookup = lookup_key(column, value)
+                        if lookup not in cache:
+                            target = next(iter(table.c[column].foreign_keys)).column
+                            cache[lookup] = await _look_up(db, row, column, target, value)
+                        values[column] = cache[lookup]
+            given = 0
+            for column in values:
+                given |= bits[column]
+            present.update(values)
+            lacks = next((c for c in required if c not in values), None)
+            for column, value in shared.items():
+                values.setdefault(column, value)
+            for column, default in per_row.items():
+                if column not in values:
+                    values[column] = default()
+            converted.append((values, row.line, row.index, given, lacks))
+        staged_columns = [c for c in columns if c in present]
+        records = [
+            (*(values.get(c) for c in staged_columns), line, index, given, lacks)
+            for values, line, index, given, lacks in converted
+        ]
+        await _write_stage(db, stage, [*staged_columns, *EXTRA], records)
+        total += len(chunk)
+    where = _where(source, columned)
+    await _check_duplicates(db, stage, table, key, where, declared, staged)
+    await _classify(db, stage, table, key, columns, bits)
+    await _check_lacking(db, stage, table, key, where)
+    await _apply(
+        db, stage, table, model.__name__, key, columns, bits, defaults, tally, actor, total
+    )
+
+
+def _where(source: str, columned: bool) -> Any:
+    def where(line: int, index: int) -> str:
+        return f"{source}:{line}{':1' if columned else ''}: rows[{index}]"
+
+    return where
+
+
+def _match(table: Table, stage: Table, key: list[str]) -> Any:
+    return and_(*(table.c[k] == stage.c[k] for k in key))
+
+
+def _shown(key: list[str], values: Iterable[Any]) -> str:
+    from app import yaml_loader
+
+    return ", ".join(f"{k}={yaml_loader.fragment(v)}" for k, v in zip(key, values, strict=True))
+
+
+async def _check_duplicates(
+    db: AsyncSession,
+    stage: Table,
+    table: Table,
+    key: list[str],
+    where: Any,
+    declared: dict[tuple[Any, ...], str],
+    staged: Staged,
+) -> None:
+    """A key given twice: within the section, in an earlier streamed section of the same
+    table and key, or in a row read before the run (seed_files' declared keys)."""
+    key_columns = [stage.c[k] for k in key]
+    first_line = func.min(stage.c.seed_line_)
+    query = (
+        select(*key_columns)
+        .group_by(*key_columns)
+        .having(func.count() > 1)
+        .order_by(first_line)
+        .limit(1)
+    )
+    found = (await db.exec(query)).first()
+    if found is not None:
+        lines = (
+            await db.exec(
+                select(stage.c.seed_line_, stage.c.seed_index_)
+                .where(and_(*(c == v for c, v in zip(key_columns, found, strict=True))))
+                .order_by(stage.c.seed_line_)
+                .limit(2)
+            )
+        ).all()
+        first, second = lines[0], lines[1]
+        raise invalid(
+            where(second[0], second[1]),
+            f"{table.name} row {_shown(key, found)} is already declared at {_at(where, first)}",
+        )
+    ordered = sorted(key)
+    for other, other_key, _ in staged.tables.get(table.name, []):
+        if sorted(other_key) != ordered:
+            continue
+        query = (
+            select(stage.c.seed_line_, stage.c.seed_index_, other.c.seed_line_, other.c.seed_index_)
+            .select_from(stage.join(other, and_(*(stage.c[k] == other.c[k] for k in key))))
+            .order_by(stage.c.seed_line_)
+            .limit(1)
+        )
+        hit = (await db.exec(query)).first()
+        if hit is not None:
+            raise invalid(
+                where(hit[0], hit[1]), f"{table.name} row is already declared in {_name(other)}"
+            )
+    staged.tables.setdefault(table.name, []).append((stage, key, ""))
+    earlier = [
+        (values, at)
+        for (name, cols, values), at in declared.items()
+        if name == table.name and list(cols) == ordered
+    ]
+    from app.services.seed_upsert import _chunks
+
+    lowered = table.name == "users"
+    for chunk in _chunks(earlier, 500):
+        compare = [
+            func.lower(stage.c[c]) if lowered and c == "email" else stage.c[c] for c in ordered
+        ]
+        condition = tuple_(*compare).in_([tuple(v) for v, _ in chunk])
+        query = (
+            select(stage.c.seed_line_, stage.c.seed_index_, *compare)
+            .where(condition)
+            .order_by(stage.c.seed_line_)
+            .limit(1)
+        )
+        hit = (await db.exec(query)).first()
+        if hit is not None:
+            at = dict(chunk)[tuple(hit[2:])]
+            raise invalid(
+                where(hit[0], hit[1]),
+                f"{table.name} row {_shown(ordered, hit[2:])} is already declared at {at}",
+            )
+
+
+def _at(where: Any, found: Any) -> str:
+    """`file:line` of a staged row, as other messages name the first declaration."""
+    text_ = where(found[0], found[1])
+    place = text_.split(": rows[")[0]
+    return place[:-2] if place.endswith(":1") and place.count(":") > 1 else place
+
+
+def _name(stage: Table) -> str:
+    return "another file of this run"
+
+
+async def _classify(
+    db: AsyncSession,
+    stage: Table,
+    table: Table,
+    key: list[str],
+    columns: list[str],
+    bits: dict[str, int],
+) -> None:
+    """Mark each staged row once: "u" (its key exists and a given column differs), "c" (a
+    new key), NULL (unchanged). Every later statement reads the mark instead of joining the
+    whole stage against the table again."""
+    connection = await db.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        await db.exec(text(f"ANALYZE {stage.name}"))  # temporary tables are never auto-analyzed
+    matched = _match(table, stage, key)
+    masks = [m for (m,) in (await db.exec(select(stage.c.seed_given_).distinct())).all()]
+    for mask in masks:
+        changing = [c for c in columns if mask & bits[c] and c not in key]
+        if changing:
+            differs = or_(*(_differs(dialect, table, stage, c) for c in changing))
+            await db.exec(
+                update(stage)
+                .where(matched, stage.c.seed_given_ == mask, differs)
+                .values(seed_op_="u")
+            )
+    await db.exec(update(stage).where(~exists().where(matched)).values(seed_op_="c"))
+    if dialect == "postgresql":
+        await db.exec(text(f"ANALYZE {stage.name}"))
+
+
+async def _check_lacking(
+    db: AsyncSession, stage: Table, table: Table, key: list[str], where: Any
+) -> None:
+    """A new row must give every column that has no default (as the per-row path says)."""
+    query = (
+        select(stage.c.seed_line_, stage.c.seed_index_, stage.c.seed_lacks_)
+        .where(stage.c.seed_lacks_.is_not(None), stage.c.seed_op_ == "c")
+        .order_by(stage.c.seed_line_)
+        .limit(1)
+    )
+    found = (await db.exec(query)).first()
+    if found is not None:
+        raise invalid(
+            where(found[0], found[1]),
+            f"a new {table.name} row needs {found[2]} (no default for it)",
+        )
+
+
+def _differs(dialect: str, table: Table, stage: Table, column: str) -> Any:
+    current, wanted = table.c[column], stage.c[column]
+    if dialect == "postgresql" and isinstance(current.type, JSON):
+        from sqlalchemy import cast
+
+        return cast(current, JSONB).is_distinct_from(cast(wanted, JSONB))
+    return current.is_distinct_from(wanted)
+
+
+async def _apply(
+    db: AsyncSession,
+    stage: Table,
+    table: Table,
+    name: str,
+    key: list[str],
+    columns: list[str],
+    bits: dict[str, int],
+    defaults: dict[str, Any],
+    tally: Tally,
+    actor: str,
+    total: int,
+) -> None:
+    connection = await db.connection()
+    dialect = connection.dialect.name
+    masks = [m for (m,) in (await db.exec(select(stage.c.seed_given_).distinct())).all()]
+    counts = tally.count(name)
+    created = updated = 0
+    id_given = False
+    for mask in sorted(masks):
+        given = [c for c in columns if mask & bits[c]]
+        changing = [c for c in given if c not in key]
+        this_mask = stage.c.seed_given_ == mask
+        matched = _match(table, stage, key)
+        if table.autoincrement_column is not None and table.autoincrement_column.name in given:
+            id_given = True
+        if changing:
+            differs = {c: _differs(dialect, table, stage, c) for c in changing}
+            sample = (
+                select(
+                    *(stage.c[k] for k in key), *(case((d, 1), else_=0) for d in differs.values())
+                )
+                .select_from(stage.join(table, matched))
+                .where(this_mask, stage.c.seed_op_ == "u")
+                .order_by(stage.c.seed_line_)
+                .limit(max(MAX_LISTED - len(tally.changes), 0))
+            )
+            for found in (await db.exec(sample)).all():
+                fields = [c for c, flag in zip(changing, found[len(key) :], strict=True) if flag]
+                tally.updated(name, _key_text(key, found[: len(key)]), fields)
+                counts.updated -= 1  # counted below from the statement
+            if table.name == "users":
+                await _audit_users(db, stage, table, key, given, differs, mask, actor, "update")
+            result = await db.exec(
+                update(table)
+                .where(matched, this_mask, stage.c.seed_op_ == "u")
+                .values({c: stage.c[c] for c in changing})
+            )
+            updated += result.rowcount
+        missing = stage.c.seed_op_ == "c"
+        sample = (
+            select(*(stage.c[k] for k in key))
+            .where(this_mask, missing)
+            .order_by(stage.c.seed_line_)
+            .limit(max(MAX_LISTED - len(tally.changes), 0))
+        )
+        for found in (await db.exec(sample)).all():
+            tally.created(name, _key_text(key, found))
+            counts.created -= 1
+        if table.name == "users":
+            await _audit_users(db, stage, table, key, given, {}, mask, actor, "create")
+        inserted = [c for c in columns if c in given or c in defaults]
+        result = await db.exec(
+            insert(table).from_select(
+                inserted, select(*(stage.c[c] for c in inserted)).where(this_mask, missing)
+            )
+        )
+        created += result.rowcount
+    counts.created += created
+    counts.updated += updated
+    counts.unchanged += total - created - updated
+    if id_given:
+        from app.services.seed_models import _advance_sequence
+
+        await _advance_sequence(db, table, [{table.autoincrement_column.name: 1}])
+
+
+def _key_text(key: list[str], values: Iterable[Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in zip(key, values, strict=True))
+
+
+async def _audit_users(
+    db: AsyncSession,
+    stage: Table,
+    table: Table,
+    key: list[str],
+    given: list[str],
+    differs: dict[str, Any],
+    mask: int,
+    actor: str,
+    op: str,
+) -> None:
+    """The `user.create` / `user.update` rows seed_audit writes per row, by INSERT ... SELECT:
+    target the email, details the fields (never a password: `password_changed` instead) and
+    the flags the row gives, `"via": "seed"`."""
+    from app.models import AuditLog
+    from app.models._columns import utcnow
+
+    connection = await db.connection()
+    postgres = connection.dialect.name == "postgresql"
+    audit = AuditLog.__table__
+    flags = [f for f in ("is_active", "is_superuser") if f in given]
+    matched = _match(table, stage, key)
+    this_mask = stage.c.seed_given_ == mask
+    if op == "create":
+        fields = sorted(c for c in given if c != "hashed_password")
+        parts: list[Any] = [_const("fields"), _json__const(postgres, fields)]
+        where = [this_mask, stage.c.seed_op_ == "c"]
+        source = stage
+        password = _const("hashed_password" in given)
+    else:
+        listed = sorted(c for c in differs if c != "hashed_password")
+        parts = [_const("fields"), _changed_array(postgres, listed, differs)]
+        where = [this_mask, stage.c.seed_op_ == "u"]
+        source = stage.join(table, matched)
+        password = differs.get("hashed_password", _const(False))
+    for flag in flags:
+        parts += [_const(flag), _json_bool(postgres, stage.c[flag])]
+    parts += [_const("via"), _const("seed")]
+    if postgres:
+        details: Any = func.jsonb_build_object(*parts)
+        details = case(
+            (password, details.op("||")(text("""'{"password_changed": true}'::jsonb"""))),
+            else_=details,
+        )
+    else:
+        details = func.json_object(*parts)
+        details = case(
+            (password, func.json_set(details, "$.password_changed", func.json("true"))),
+            else_=details,
+        )
+    target = stage.c.email if op == "create" or "email" in given else table.c.email
+    query = (
+        select(
+            bindparam("at", utcnow(), type_=audit.c.at.type),
+            bindparam("actor", actor, type_=audit.c.actor.type),
+            _const("user.create" if op == "create" else "user.update"),
+            func.substr(target, 1, 320),
+            details,
+        )
+        .select_from(source)
+        .where(*where)
+        .order_by(stage.c.seed_line_)
+    )
+    await db.exec(insert(audit).from_select(["at", "actor", "action", "target", "details"], query))
+
+
+def _json__const(postgres: bool, value: Any) -> Any:
+    if postgres:
+        return text(f"'{json.dumps(value)}'::jsonb")
+    return func.json(_const(json.dumps(value)))
+
+
+def _json_bool(postgres: bool, column: Any) -> Any:
+    if postgres:
+        return column
+    return func.json(case((column, "true"), else_="false"))
+
+
+def _changed_array(postgres: bool, names: list[str], differs: dict[str, Any]) -> Any:
+    """A JSON array of the names whose columns differ, in order."""
+    if not names:
+        return _json__const(postgres, [])
+    cases = [case((differs[n], _const(n)), else_=None) for n in names]
+    if postgres:
+        return func.to_jsonb(func.array_remove(_pg_array(cases), None))
+    values = func.json_each(func.json_array(*cases)).table_valued("value")
+    return (
+        select(func.json_group_array(values.c.value))
+        .where(values.c.value.is_not(None))
+        .scalar_subquery()
+    )
+
+
+def _pg_array(items: list[Any]) -> Any:
+    from sqlalchemy.dialects.postgresql import array
+
+    return array(items)
+
+
+def _const(value: Any) -> Any:
+    """A constant written into the statement (asyncpg cannot type a bare parameter inside
+    jsonb_build_object): our own column and action names, and booleans."""
+    if isinstance(value, bool):
+        return literal_column("TRUE" if value else "FALSE")
+    return literal_column("'" + str(value).replace("'", "''") + "'")
