@@ -213,3 +213,28 @@ def test_250_users_from_csv_get_one_audit_row_each_written_in_bulk(cli, db_url, 
     details = audit[0][1] if isinstance(audit[0][1], dict) else json.loads(audit[0][1])
     assert details["via"] == "seed" and details["password_changed"] is True
     assert hashed not in str(audit)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("items.jsonl", '# {model: Item, key: name}\n{"name": "' + "a" * 1_100_000 + '"}\n', 2),
+        ("items.csv", "# {model: Item, key: name}\nname\n" + "x," * 600_000 + "\n", 3),
+        ("items.csv", "a" * 1_100_000, 1),  # no line break at all: not even a header line
+    ],
+    ids=["jsonl row", "csv row", "no line breaks"],
+)
+def test_a_line_longer_than_1_mib_is_exit_5_naming_it_not_read_whole(
+    cli, models_db, tmp_path, name, text, line
+) -> None:
+    """Rows are streamed, but each line is read whole before it is parsed: a file without
+    line breaks must be refused at 1 MiB, not loaded into memory."""
+    directory = tmp_path / "seeds" / "base"
+    directory.mkdir(parents=True)
+    (directory / name).write_text(text, encoding="utf-8")
+    outcome, _ = run(cli, models_db, tmp_path / "seeds")
+    assert outcome.exit_code == 5
+    assert outcome.stderr.splitlines() == [
+        f"error: seeds/base/{name}:{line}: line longer than 1,048,576 characters"
+    ]
+    assert fetch(models_db, "SELECT count(*) FROM items") == [(0,)]

@@ -158,13 +158,34 @@ def _not_utf8(source: str, line: int) -> Any:
     return invalid(f"{source}:{line}", "not UTF-8 text")
 
 
+# A row's line is read whole before it is parsed: bound it, so that a file with no line
+# breaks (a binary file, a JSON array on one line) cannot fill memory. 1 MiB of text is far
+# beyond any row of the tables seeded here (a CSV field is capped at 128 KiB by Python's csv).
+MAX_LINE_CHARS = 1_048_576
+
+
+def _bounded_lines(handle: Any, source: str, first: int = 1) -> Iterator[str]:
+    """The lines of `handle` (numbered from `first`), each at most MAX_LINE_CHARS long;
+    a longer one is a 422 naming its line."""
+    number = first
+    while True:
+        raw = handle.readline(MAX_LINE_CHARS + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_CHARS:
+            raise invalid(f"{source}:{number}", f"line longer than {MAX_LINE_CHARS:,} characters")
+        yield raw
+        number += 1
+
+
 def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
     """The rows after `skip` header lines and the column header row, one at a time."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         try:
+            lines = _bounded_lines(handle, source)
             for _ in range(skip):
-                handle.readline()
-            reader = csv.reader(handle)
+                next(lines, None)
+            reader = csv.reader(lines)
             header = next(reader, None)
         except UnicodeDecodeError:
             raise _not_utf8(source, skip + 1) from None
@@ -248,9 +269,10 @@ def jsonl_rows(source: str, path: Path, skip: int) -> Iterator[Row]:
     index = 0
     with path.open(encoding="utf-8-sig", newline="") as handle:
         line = 0
+        lines = _bounded_lines(handle, source)
         while True:
             try:
-                raw = handle.readline()
+                raw = next(lines, "")
             except UnicodeDecodeError:
                 raise _not_utf8(source, line + 1) from None
             if not raw:
@@ -313,7 +335,7 @@ def table_file(
     """The file's header (first line or sidecar); None for an empty file."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            first_line = handle.readline()
+            first_line = next(_bounded_lines(handle, source), "")
             empty = not first_line.strip() and not any(chunk.strip() for chunk in _chunks(handle))
     except UnicodeDecodeError:
         raise _not_utf8(source, 1) from None
