@@ -4,8 +4,10 @@ Rows are drawn from Faker's own name lists (Faker is never called per row) with 
 index making each email unique, so a `seed` gives the same rows every time and a rerun skips
 them all. Rows are streamed in batches, never held in memory all at once:
 
-- PostgreSQL: binary COPY into a temporary table, then one INSERT ... SELECT of the emails
-  not there yet, ON CONFLICT DO NOTHING.
+- PostgreSQL: binary COPY straight into `users` (app/services/fake_copy.py); a batch group
+  that meets an existing email is rolled back to its savepoint and goes, like every later
+  one and every batch of a run with --role, through a temporary table and one
+  INSERT ... SELECT of the emails not there yet, ON CONFLICT DO NOTHING.
 - SQLite: chunked executemany of INSERT ... ON CONFLICT DO NOTHING.
 
 The one password is hashed once; every row gets that hash.
@@ -133,7 +135,13 @@ async def create_fake_users(
         connection = await db.connection()
         if connection.dialect.name == "postgresql":
             created = await _copy_postgresql(
-                db, fake_people(count, seed=used_seed), hashing, role_id, batch_size, progress
+                db,
+                fake_people(count, seed=used_seed),
+                hashing,
+                role_id,
+                batch_size,
+                progress,
+                count,
             )
         else:
             rows = fake_rows(count, seed=used_seed, hashed_password=await hashing, now=utcnow())
@@ -165,50 +173,89 @@ async def _copy_postgresql(
     role_id: int | None,
     batch_size: int,
     progress: Progress | None,
+    count: int,
 ) -> int:
+    """COPY straight into `users` (app/services/fake_copy.py); with a role, through a
+    temporary table so the INSERT can return the new ids to link."""
+    from app.services.fake_copy import copy_batches
+
     connection = await db.connection()
     # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
-    await connection.exec_driver_sql(
-        f"CREATE TEMP TABLE {TEMP_TABLE} (email text, full_name text) ON COMMIT DROP"
-    )
+    await connection.exec_driver_sql("SELECT 1")
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None and raw.is_in_transaction()
-    # The columns every row shares travel once, as parameters, not once per row in the COPY.
-    # The anti-join drops existing emails in one hash join, so a rerun costs almost nothing
-    # (ON CONFLICT alone pays a speculative insert per row); email order fills the unique
-    # index sequentially; ON CONFLICT still covers a concurrent run inserting the same email.
-    insert = (
-        f"INSERT INTO users ({', '.join(COLUMNS)}) "
-        f"SELECT t.email, t.full_name, $1, true, false, $2, $2 FROM {TEMP_TABLE} t "
-        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = t.email) "
-        "ORDER BY t.email ON CONFLICT (email) DO NOTHING"
-    )
-    if role_id is not None:
-        insert = (
-            f"WITH new AS ({insert} RETURNING id), "
-            "linked AS (INSERT INTO user_roles (user_id, role_id) SELECT id, $3 FROM new) "
-            "SELECT count(*) FROM new"
-        )
-    created = 0
-    hashed: str | None = None
+    hashed = await hashing  # argon2 ran in a thread while the session connected
     now = utcnow()
-    # Batch by batch: COPY, insert, empty the temporary table, and only then advance the
-    # progress bar, so it tracks rows in `users` (not rows merely sent to the server).
-    for batch in _batches(people, batch_size):
-        await raw.copy_records_to_table(TEMP_TABLE, records=batch, columns=("email", "full_name"))
-        if hashed is None:
-            hashed = await hashing  # hashed while the first batch was generated and copied
-        if role_id is None:
-            status = await raw.execute(insert, hashed, now)  # "INSERT 0 <rows>"
-            created += int(status.rsplit(" ", 1)[1])
-        else:
-            created += int(await raw.fetchval(insert, hashed, now, role_id))
-        await raw.execute(f"TRUNCATE {TEMP_TABLE}")
-        if progress is not None:
-            progress(len(batch))
-        await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
-    await raw.execute(f"DROP TABLE {TEMP_TABLE}")
+    fallback = _AntiJoinInsert(raw, hashed, now, role_id)
+    if role_id is not None:
+        created = 0
+        for batch in _batches(people, batch_size):
+            created += await fallback(batch)
+            if progress is not None:
+                progress(len(batch))
+            await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
+    else:
+        rows = ((email, name, hashed, True, False, now, now) for email, name in people)
+        created = await copy_batches(
+            raw,
+            table="users",
+            columns=COLUMNS,
+            batches=_batches(rows, batch_size),
+            fallback=fallback,
+            count=count,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    await fallback.close()
     return created
+
+
+class _AntiJoinInsert:
+    """COPY (email, full_name) into a temporary table, then insert the emails not there yet.
+
+    The columns every row shares travel once, as parameters. The anti-join drops existing
+    emails in one hash join, so a rerun costs little (ON CONFLICT alone pays a speculative
+    insert per row); ON CONFLICT still covers a concurrent run inserting the same email.
+    With a role, the new ids are linked to it in the same statement."""
+
+    def __init__(self, raw: Any, hashed: str, now: datetime, role_id: int | None) -> None:
+        self.raw, self.params, self.made = raw, (hashed, now), False
+        insert = (
+            f"INSERT INTO users ({', '.join(COLUMNS)}) "
+            f"SELECT t.email, t.full_name, $1, true, false, $2, $2 FROM {TEMP_TABLE} t "
+            "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = t.email) "
+            "ORDER BY t.email ON CONFLICT (email) DO NOTHING"
+        )
+        if role_id is not None:
+            insert = (
+                f"WITH new AS ({insert} RETURNING id), "
+                "linked AS (INSERT INTO user_roles (user_id, role_id) SELECT id, $3 FROM new) "
+                "SELECT count(*) FROM new"
+            )
+            self.params = (hashed, now, role_id)
+        self.insert, self.role_id = insert, role_id
+
+    async def __call__(self, batch: list[tuple[Any, ...]]) -> int:
+        if not self.made:
+            await self.raw.execute(
+                f"CREATE TEMP TABLE {TEMP_TABLE} (email text, full_name text) ON COMMIT DROP"
+            )
+            self.made = True
+        records = [row[:2] for row in batch]
+        await self.raw.copy_records_to_table(
+            TEMP_TABLE, records=records, columns=("email", "full_name")
+        )
+        if self.role_id is None:
+            status = await self.raw.execute(self.insert, *self.params)  # "INSERT 0 <rows>"
+            created = int(status.rsplit(" ", 1)[1])
+        else:
+            created = int(await self.raw.fetchval(self.insert, *self.params))
+        await self.raw.execute(f"TRUNCATE {TEMP_TABLE}")
+        return created
+
+    async def close(self) -> None:
+        if self.made:
+            await self.raw.execute(f"DROP TABLE {TEMP_TABLE}")
 
 
 async def _insert_sqlite(
