@@ -277,8 +277,18 @@ class _insert_writer:
 
     async def insert_batch(self, rows: list[tuple]) -> int:
         before = await self._count()
+        from sqlalchemy.exc import IntegrityError
+
         params = [dict(zip(self.names, row, strict=True)) for row in rows]
-        await self.db.exec(self.statement, params=params)
+        try:
+            await self.db.exec(self.statement, params=params)
+        except IntegrityError as exc:  # only a factory's values can break a key or check
+            # sqlite3 names the constraint kind (and column), never the row's values.
+            raise AppException(
+                422,
+                f"{self.table.name}: a fake row breaks a constraint ({exc.orig})",
+                ErrorCode.INVALID_SEED,
+            ) from None
         return await self._count() - before
 
     async def __aexit__(self, *exc: object) -> None:
