@@ -9,9 +9,11 @@ Measured in one run, each in a fresh migrated scratch database (dropped at the e
   column and an enum (defined below; the process imports it before running manage's own
   entry point, as a project's models would be imported) against a COPY process of as many
   rows into the same table.
-The raw COPY rows are as long as manage's (emails, names, an argon2-length hash; slugs and
-titles). Each figure is the best of --repeat runs, the four runs of a round interleaved so
-load from elsewhere on the machine hits both sides alike.
+The raw COPY process copies exactly the rows manage wrote (exported from manage's database
+in insertion order and handed over in a pickle the process loads): "the same rows" of the
+issue, unique-index order included. Each figure is the best of --repeat rounds; within a
+round each manage run is followed at once by its raw COPY, so load from elsewhere on the
+machine hits both sides alike.
 Targets (issue 16): fake users >= 0.6x raw COPY; fake MODEL within 2x of it (>= 0.5x).
 Figures, not a test.
 """
@@ -21,8 +23,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import enum
+import pickle
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,29 +67,38 @@ RUN_MANAGE = (
     "from manage.__main__ import main; sys.argv[0] = 'manage'; main()"
 )
 RAW_COPY = """
-import asyncio, sys, time, asyncpg
-url, table, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+import asyncio, pickle, sys, asyncpg
+url, table, path = sys.argv[1], sys.argv[2], sys.argv[3]
 async def go():
+    with open(path, "rb") as f:
+        columns, records = pickle.load(f)
     conn = await asyncpg.connect(url)
     async with conn.transaction():
-        if table == "users":
-            from datetime import datetime, UTC
-            now = datetime.now(UTC)
-            # Rows as long as manage's: first.last.N@example.com, "First Last", an argon2 hash.
-            hashed = "$argon2id$v=19$m=65536,t=3,p=4$" + "s" * 22 + "$" + "h" * 43
-            records = ((f"james.smith.{i}@example.com", "James Smith", hashed, True, False,
-                        now, now) for i in range(rows))
-            columns = ("email", "full_name", "hashed_password", "is_active", "is_superuser",
-                       "created_at", "updated_at")
-        else:
-            ids = [r[0] for r in await conn.fetch("SELECT id FROM users ORDER BY id")]
-            records = ((f"quality-post-{i}", f"Quality post about the number {i}", "draft",
-                        ids[i % len(ids)]) for i in range(rows))
-            columns = ("slug", "title", "state", "author_id")
-        await conn.copy_records_to_table(table, records=list(records), columns=columns)
+        await conn.copy_records_to_table(table, records=records, columns=columns)
     await conn.close()
 asyncio.run(go())
 """
+# The rows manage wrote (the users fresh() made first left out), in the order it wrote them.
+EXPORT = {
+    "users": (
+        "email, full_name, hashed_password, is_active, is_superuser, created_at, updated_at",
+        "OFFSET 1000",
+    ),
+    "bench_posts": ("slug, title, state::text, author_id", ""),
+}
+
+
+async def export(url: str, table: str, path: Path) -> None:
+    import asyncpg
+
+    columns, tail = EXPORT[table]
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(f"SELECT {columns} FROM {table} ORDER BY id {tail}")
+    finally:
+        await conn.close()
+    names = [c.split("::")[0].strip() for c in columns.split(",")]
+    path.write_bytes(pickle.dumps((names, [tuple(r) for r in rows])))
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
@@ -127,35 +140,22 @@ def main() -> None:
         return url
 
     count = str(args.rows)
-    runs = {
-        "manage seed fake users": [
-            *manage,
-            "seed",
-            "fake",
-            "users",
-            "--count",
-            count,
-            "--seed",
-            "1",
-        ],
-        "raw COPY users": [sys.executable, "-c", RAW_COPY, "URL", "users", count],
-        "manage seed fake bench_posts": [
-            *manage,
-            "seed",
-            "fake",
-            "bench_posts",
-            "--count",
-            count,
-            "--seed",
-            "1",
-        ],
-        "raw COPY bench_posts": [sys.executable, "-c", RAW_COPY, "URL", "bench_posts", count],
-    }
     try:
         for _ in range(args.repeat):
-            for name, argv in runs.items():
+            for table in ("users", "bench_posts"):
                 url = fresh()
-                seconds = timed([url if a == "URL" else a for a in argv], env_for(url))
+                argv = [*manage, "seed", "fake", table, "--count", count, "--seed", "1"]
+                seconds = timed(argv, env_for(url))
+                name = f"manage seed fake {table}"
+                figures[name] = min(figures.get(name, seconds), seconds)
+                with tempfile.TemporaryDirectory() as scratch:
+                    rows = Path(scratch) / "rows.pickle"
+                    asyncio.run(export(url, table, rows))
+                    drop(names)
+                    url = fresh()
+                    argv = [sys.executable, "-c", RAW_COPY, url, table, str(rows)]
+                    seconds = timed(argv, env_for(url))
+                name = f"raw COPY {table}"
                 figures[name] = min(figures.get(name, seconds), seconds)
                 drop(names)
     finally:

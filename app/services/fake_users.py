@@ -19,7 +19,8 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -127,11 +128,14 @@ async def create_fake_users(
     from app.services.roles import get_role
 
     started = time.perf_counter()
-    role_id = (await get_role(db, name=role)).id if role is not None else None
-    used_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    # argon2 runs outside the GIL: hash while the rows are generated and copied.
-    hashing = asyncio.ensure_future(asyncio.to_thread(hash_password, password.get_secret_value()))
+    # argon2 releases the GIL: it runs in its own thread while the first rows are generated
+    # (the generating thread waits for it only to put the hash in the first row).
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-fake-hash")
+    hashing = hasher.submit(hash_password, password.get_secret_value())
+    hasher.shutdown(wait=False)
     try:
+        role_id = (await get_role(db, name=role)).id if role is not None else None
+        used_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         connection = await db.connection()
         if connection.dialect.name == "postgresql":
             created = await _copy_postgresql(
@@ -144,10 +148,11 @@ async def create_fake_users(
                 count,
             )
         else:
-            rows = fake_rows(count, seed=used_seed, hashed_password=await hashing, now=utcnow())
+            hashed = await asyncio.wrap_future(hashing)
+            rows = fake_rows(count, seed=used_seed, hashed_password=hashed, now=utcnow())
             created = await _insert_sqlite(db, rows, role_id, batch_size, progress)
     finally:
-        hashing.cancel()  # a no-op once done; never leave the task dangling on errors
+        hashing.cancel()  # a no-op once started; a hash not begun never runs
     if created:
         await audit.record(
             db,
@@ -169,7 +174,7 @@ async def create_fake_users(
 async def _copy_postgresql(
     db: AsyncSession,
     people: Iterator[tuple[str, str]],
-    hashing: Awaitable[str],
+    hashing: Future[str],
     role_id: int | None,
     batch_size: int,
     progress: Progress | None,
@@ -184,10 +189,9 @@ async def _copy_postgresql(
     await connection.exec_driver_sql("SELECT 1")
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None and raw.is_in_transaction()
-    hashed = await hashing  # argon2 ran in a thread while the session connected
     now = utcnow()
-    fallback = _AntiJoinInsert(raw, hashed, now, role_id)
     if role_id is not None:
+        fallback = _AntiJoinInsert(raw, await asyncio.wrap_future(hashing), now, role_id)
         created = 0
         for batch in _batches(people, batch_size):
             created += await fallback(batch)
@@ -195,12 +199,19 @@ async def _copy_postgresql(
                 progress(len(batch))
             await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
     else:
-        rows = ((email, name, hashed, True, False, now, now) for email, name in people)
+
+        def rows() -> Iterator[tuple[Any, ...]]:  # runs in copy_batches' generating thread
+            hashed = hashing.result()
+            for email, name in people:
+                yield (email, name, hashed, True, False, now, now)
+
+        # The fallback runs only after a batch was generated, so the hash is there by then.
+        fallback = _AntiJoinInsert(raw, None, now, role_id, hashing=hashing)
         created = await copy_batches(
             raw,
             table="users",
             columns=COLUMNS,
-            batches=_batches(rows, batch_size),
+            batches=_batches(rows(), batch_size),
             fallback=fallback,
             count=count,
             batch_size=batch_size,
@@ -218,8 +229,17 @@ class _AntiJoinInsert:
     insert per row); ON CONFLICT still covers a concurrent run inserting the same email.
     With a role, the new ids are linked to it in the same statement."""
 
-    def __init__(self, raw: Any, hashed: str, now: datetime, role_id: int | None) -> None:
-        self.raw, self.params, self.made = raw, (hashed, now), False
+    def __init__(
+        self,
+        raw: Any,
+        hashed: str | None,
+        now: datetime,
+        role_id: int | None,
+        *,
+        hashing: Future[str] | None = None,
+    ) -> None:
+        self.raw, self.hashing, self.made = raw, hashing, False
+        self.params: tuple[Any, ...] = (hashed, now)
         insert = (
             f"INSERT INTO users ({', '.join(COLUMNS)}) "
             f"SELECT t.email, t.full_name, $1, true, false, $2, $2 FROM {TEMP_TABLE} t "
@@ -236,6 +256,8 @@ class _AntiJoinInsert:
         self.insert, self.role_id = insert, role_id
 
     async def __call__(self, batch: list[tuple[Any, ...]]) -> int:
+        if self.params[0] is None and self.hashing is not None:
+            self.params = (self.hashing.result(), *self.params[1:])
         if not self.made:
             await self.raw.execute(
                 f"CREATE TEMP TABLE {TEMP_TABLE} (email text, full_name text) ON COMMIT DROP"
