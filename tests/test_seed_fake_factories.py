@@ -153,7 +153,8 @@ def test_a_value_already_there_mid_run_is_skipped_and_the_rest_written(cli, post
     args = ("Post", "-n", "500", "--seed", "11", "--batch-size", "100")
     assert fake(cli, posts_db, *args)[0].exit_code == 0
     rows = fetch(posts_db, POST_ROWS)
-    # Keep only row 350: the batch holding it meets it after three batches went straight in.
+    # Keep only row 350: the run meets it after three batches went straight in, rolls them
+    # back and starts over through the conflict-skipping path.
     fetch(posts_db, "DELETE FROM posts WHERE slug NOT LIKE '%.350'")
     assert fetch(posts_db, "SELECT count(*) FROM posts") == [(1,)]
 

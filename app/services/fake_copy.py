@@ -6,40 +6,36 @@ plain tuples; each batch is one `COPY ... FROM STDIN (FORMAT binary)` into the r
 batch is generated in a worker thread while the server takes the current one.
 
 Unique columns: a fresh run never conflicts, but a rerun with the same seed, a value a
-person already created, or a concurrent run can. Batches therefore go in groups, each under
-a SAVEPOINT. A unique violation rolls the group back and sends it (and every later group)
-through `fallback`: COPY into a temporary table, then `INSERT ... SELECT ... ON CONFLICT DO
-NOTHING`, which skips the rows that conflict. Groups are sized so a run opens at most
-MAX_SAVEPOINTS savepoints (PostgreSQL keeps 64 subtransactions per backend in shared memory;
-beyond that every other session's snapshots get slower while the run lasts).
+person already created, or a concurrent run can. The direct COPYs therefore run under one
+SAVEPOINT. A unique violation rolls them all back and the run starts over through
+`fallback`, batch by batch: COPY into a temporary table, then `INSERT ... SELECT ... ON
+CONFLICT DO NOTHING`, which skips the rows that conflict. `make_batches()` gives the same
+rows again (they come from the seed), so nothing is held in memory beyond two batches.
+A rerun meets its first conflict in the first batch, so it loses almost nothing; a conflict
+late in a big run costs the rows copied before it. One savepoint, not one per batch: each
+savepoint is a subtransaction, and COPY into a table under many of them measured about a
+quarter slower (and past 64 they slow every other session's snapshots).
 
 Progress: `progress(n)` is called once a batch is in the table (uncommitted, in this
-transaction), and with a negative n when a rolled-back group takes its rows out again,
-so a bar at 100% means every row is written and only the commit is left.
+transaction), and with a negative n when the rollback takes the rows out again, so a bar at
+100% means every row is written and only the commit is left.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import aclosing
 from typing import Any
 
 from app.errors import AppException, ErrorCode
 
-MAX_SAVEPOINTS = 60
-MAX_GROUP_ROWS = 200_000
 Progress = Callable[[int], None]
+Batches = Iterator[list[tuple[Any, ...]]]
 Fallback = Callable[[list[tuple[Any, ...]]], Awaitable[int]]
 
 
-def group_rows(count: int, batch_size: int) -> int:
-    """Rows per savepoint group: whole batches, at most MAX_SAVEPOINTS groups if it can."""
-    wanted = -(-count // MAX_SAVEPOINTS)
-    batches = max(1, -(-min(wanted, MAX_GROUP_ROWS) // batch_size))
-    return batches * batch_size
-
-
-def _next_in_thread(batches: Iterator[list[tuple[Any, ...]]]) -> asyncio.Future[Any]:
+def _next_in_thread(batches: Batches) -> asyncio.Future[Any]:
     """The next batch (None at the end), generated in a worker thread while we write."""
     return asyncio.ensure_future(asyncio.to_thread(next, batches, None))
 
@@ -49,72 +45,56 @@ async def copy_batches(
     *,
     table: str,
     columns: tuple[str, ...] | list[str],
-    batches: Iterator[list[tuple[Any, ...]]],
+    make_batches: Callable[[], Batches],
     fallback: Fallback,
-    count: int,
-    batch_size: int,
     progress: Progress | None = None,
 ) -> int:
-    """COPY every batch into `table` (an asyncpg connection inside a transaction); rows created.
+    """COPY every batch of `make_batches()` into `table` (an asyncpg connection inside a
+    transaction); the number of rows created.
 
     Raises a 422 AppException naming the constraint when a row breaks one other than a unique
     one (a foreign key, a check, NOT NULL): only a factory's values can do that.
     """
     import asyncpg
 
-    per_group = group_rows(count, batch_size)
-    created = 0
-    direct = True
-    group: list[list[tuple[Any, ...]]] = []
-    copied = 0  # rows of the open group already in the table
+    def advance(rows: int) -> None:
+        if progress is not None and rows:
+            progress(rows)
 
-    async def close_group(ok: bool) -> None:
-        nonlocal group, copied
-        if group:
-            await raw.execute(
-                "RELEASE SAVEPOINT seed_fake" if ok else "ROLLBACK TO SAVEPOINT seed_fake"
-            )
-        group, copied = [], 0
-
-    pending = _next_in_thread(batches)
+    written = 0
     try:
-        while (batch := await pending) is not None:
-            pending = _next_in_thread(batches)
-            if direct:
-                if not group:
-                    await raw.execute("SAVEPOINT seed_fake")
-                group.append(batch)
-                try:
+        await raw.execute("SAVEPOINT seed_fake")
+        try:
+            async with aclosing(_generated(make_batches())) as batches:
+                async for batch in batches:
                     await raw.copy_records_to_table(table, records=batch, columns=list(columns))
-                except asyncpg.UniqueViolationError:
-                    # Take the group's rows out again and let the fallback skip the conflicts.
-                    redo = group
-                    if progress is not None and copied:
-                        progress(-copied)
-                    await close_group(ok=False)
-                    await raw.execute("RELEASE SAVEPOINT seed_fake")
-                    direct = False
-                    for rows in redo:
-                        created += await fallback(rows)
-                        if progress is not None:
-                            progress(len(rows))
-                    continue
-                created += len(batch)
-                copied += len(batch)
-                if progress is not None:
-                    progress(len(batch))
-                if copied >= per_group:
-                    await close_group(ok=True)
-            else:
-                created += await fallback(batch)
-                if progress is not None:
-                    progress(len(batch))
-        await close_group(ok=True)
+                    written += len(batch)
+                    advance(len(batch))
+        except asyncpg.UniqueViolationError:
+            await raw.execute("ROLLBACK TO SAVEPOINT seed_fake")
+            await raw.execute("RELEASE SAVEPOINT seed_fake")
+            advance(-written)
+            created = 0
+            async with aclosing(_generated(make_batches())) as batches:
+                async for batch in batches:
+                    created += await fallback(batch)
+                    advance(len(batch))
+            return created
+        await raw.execute("RELEASE SAVEPOINT seed_fake")
+        return written
     except asyncpg.IntegrityConstraintViolationError as exc:
         name = getattr(exc, "constraint_name", None) or type(exc).__name__
         raise AppException(
             422, f"{table}: a fake row breaks the constraint {name}", ErrorCode.INVALID_SEED
         ) from None
+
+
+async def _generated(batches: Batches) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """The batches, each next one generated in a worker thread while the caller writes this."""
+    pending = _next_in_thread(batches)
+    try:
+        while (batch := await pending) is not None:
+            pending = _next_in_thread(batches)
+            yield batch
     finally:
         pending.cancel()  # a no-op once done; never leave a generation running on errors
-    return created

@@ -143,9 +143,10 @@ async def create_fake_rows(
     plans = await plan_columns(db, model, seed=used_seed, factory=factory)
     if not plans:
         raise invalid(table.name, "has no column a fake row could fill")
-    rng = random.Random(used_seed)
 
     def batches() -> Iterator[list[tuple[Any, ...]]]:
+        """The rows, batch by batch: the same ones on every call (one generator from the seed)."""
+        rng = random.Random(used_seed)
         for start in range(0, count, batch_size):
             size = min(batch_size, count - start)
             columns = [_drawn(table, plan, rng, start, size) for plan in plans]
@@ -154,7 +155,7 @@ async def create_fake_rows(
     connection = await db.connection()
     names = [p.name for p in plans]
     if connection.dialect.name == "postgresql":
-        created = await _copy_postgresql(db, table, names, batches(), count, batch_size, progress)
+        created = await _copy_postgresql(db, table, names, batches, progress)
     else:
         created = 0
         async with _insert_writer(db, table, names) as insert_batch:
@@ -198,9 +199,7 @@ async def _copy_postgresql(
     db: AsyncSession,
     table: Any,
     names: list[str],
-    batches: Iterator[list[tuple[Any, ...]]],
-    count: int,
-    batch_size: int,
+    batches: Callable[[], Iterator[list[tuple[Any, ...]]]],
     progress: Progress | None,
 ) -> int:
     """COPY straight into the table (app/services/fake_copy.py), the temporary table and
@@ -208,11 +207,16 @@ async def _copy_postgresql(
     from app.services.fake_copy import copy_batches
 
     encoders = [copy_encoder(table.c[n]) for n in names]
-    if any(encoders):
-        batches = (
-            [tuple(e(v) if e else v for e, v in zip(encoders, row, strict=True)) for row in batch]
-            for batch in batches
-        )
+
+    def encoded() -> Iterator[list[tuple[Any, ...]]]:
+        for batch in batches():
+            if any(encoders):
+                batch = [
+                    tuple(e(v) if e else v for e, v in zip(encoders, row, strict=True))
+                    for row in batch
+                ]
+            yield batch
+
     connection = await db.connection()
     # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
     await connection.exec_driver_sql("SELECT 1")
@@ -222,10 +226,8 @@ async def _copy_postgresql(
         raw,
         table=table.name,
         columns=names,
-        batches=batches,
+        make_batches=encoded,
         fallback=fallback,
-        count=count,
-        batch_size=batch_size,
         progress=progress,
     )
     await fallback.close()

@@ -140,12 +140,11 @@ async def create_fake_users(
         if connection.dialect.name == "postgresql":
             created = await _copy_postgresql(
                 db,
-                fake_people(count, seed=used_seed),
+                lambda: fake_people(count, seed=used_seed),
                 hashing,
                 role_id,
                 batch_size,
                 progress,
-                count,
             )
         else:
             hashed = await asyncio.wrap_future(hashing)
@@ -173,12 +172,11 @@ async def create_fake_users(
 
 async def _copy_postgresql(
     db: AsyncSession,
-    people: Iterator[tuple[str, str]],
+    people: Callable[[], Iterator[tuple[str, str]]],
     hashing: Future[str],
     role_id: int | None,
     batch_size: int,
     progress: Progress | None,
-    count: int,
 ) -> int:
     """COPY straight into `users` (app/services/fake_copy.py); with a role, through a
     temporary table so the INSERT can return the new ids to link."""
@@ -193,7 +191,7 @@ async def _copy_postgresql(
     if role_id is not None:
         fallback = _AntiJoinInsert(raw, await asyncio.wrap_future(hashing), now, role_id)
         created = 0
-        for batch in _batches(people, batch_size):
+        for batch in _batches(people(), batch_size):
             created += await fallback(batch)
             if progress is not None:
                 progress(len(batch))
@@ -202,7 +200,7 @@ async def _copy_postgresql(
 
         def rows() -> Iterator[tuple[Any, ...]]:  # runs in copy_batches' generating thread
             hashed = hashing.result()
-            for email, name in people:
+            for email, name in people():
                 yield (email, name, hashed, True, False, now, now)
 
         # The fallback runs only after a batch was generated, so the hash is there by then.
@@ -211,10 +209,8 @@ async def _copy_postgresql(
             raw,
             table="users",
             columns=COLUMNS,
-            batches=_batches(rows(), batch_size),
+            make_batches=lambda: _batches(rows(), batch_size),
             fallback=fallback,
-            count=count,
-            batch_size=batch_size,
             progress=progress,
         )
     await fallback.close()
