@@ -247,3 +247,24 @@ def test_the_progress_bar_never_runs_ahead_of_rows_in_the_table(pg_db_url, model
     for shown, size in seen:
         # What the bar shows is already in the table (a page or so of slack per batch).
         assert size - empty >= final * (shown / 100) * 0.95, (shown, size, final)
+
+
+def test_two_runs_with_the_same_seed_at_once_write_each_user_once(pg_db_url) -> None:
+    argv = [sys.executable, "-m", "manage", "seed", "fake", "users", "-n", "30000", "--seed", "4"]
+    procs = [
+        subprocess.Popen(
+            [*argv, "--json"],
+            env=manage_env(pg_db_url, MANAGE_PASSWORD=PASSWORD),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [proc.communicate(timeout=180) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], results
+    created = sorted(json.loads(out)["data"]["created"] for out, _ in results)
+    # The second one either waited on the first's rows and skipped them all, or ran after it.
+    assert created == [0, 30000]
+    assert fetch(pg_db_url, "SELECT count(*), count(DISTINCT email) FROM users") == [(30000, 30000)]
