@@ -118,6 +118,7 @@ def fake(
         from pydantic import SecretStr
 
         from app.security import password_problem
+        from app.services.fake_users import hash_in_background
         from manage.passwords import read_password
 
         min_length = settings.security.password_min_length
@@ -126,7 +127,8 @@ def fake(
             file=password_file,
             check=lambda pw: password_problem(pw, min_length=min_length),
         )
-        return SecretStr(password.value)
+        # Hashed while the session opens and the first rows are generated, not after.
+        return hash_in_background(SecretStr(password.value))
 
     prepared = prepare(ctx, build, json_output=json_output)
     label = "users" if is_users else prepared.__tablename__

@@ -97,4 +97,6 @@ async def _generated(batches: Batches) -> AsyncIterator[list[tuple[Any, ...]]]:
             pending = _next_in_thread(batches)
             yield batch
     finally:
-        pending.cancel()  # a no-op once done; never leave a generation running on errors
+        # A thread cannot be stopped: wait for the batch it is making (at most one), so no
+        # generation still runs when the caller starts over or the transaction ends.
+        await asyncio.wait([pending])

@@ -107,11 +107,25 @@ def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[
         yield batch
 
 
+def hash_in_background(password: SecretStr) -> Future[str]:
+    """Start hashing `password` (argon2, ~0.25 s of CPU) in its own thread; the hash.
+
+    argon2 releases the GIL, so the hash is made while the caller connects and the first
+    rows are generated: `seed fake users` starts it as soon as it has read the password.
+    """
+    from app.security import hash_password
+
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-fake-hash")
+    hashing = hasher.submit(hash_password, password.get_secret_value())
+    hasher.shutdown(wait=False)
+    return hashing
+
+
 async def create_fake_users(
     db: AsyncSession,
     *,
     count: int,
-    password: SecretStr,
+    password: SecretStr | Future[str],
     seed: int | None = None,
     role: str | None = None,
     batch_size: int = BATCH_SIZE,
@@ -120,19 +134,16 @@ async def create_fake_users(
 ) -> FakeUsersResult:
     """Insert `count` fake users (existing emails are skipped); optionally grant `role`.
 
-    One `seed.fake_users` audit row per run that creates any (count, seed, role), not one
-    per user: a million audit rows would double the work.
+    `password`: the one password every row gets, or its hash already under way
+    (`hash_in_background`). One `seed.fake_users` audit row per run that creates any (count,
+    seed, role), not one per user: a million audit rows would double the work.
     """
-    from app.security import hash_password
     from app.services import audit
     from app.services.roles import get_role
 
     started = time.perf_counter()
-    # argon2 releases the GIL: it runs in its own thread while the first rows are generated
-    # (the generating thread waits for it only to put the hash in the first row).
-    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-fake-hash")
-    hashing = hasher.submit(hash_password, password.get_secret_value())
-    hasher.shutdown(wait=False)
+    # The generating thread waits for the hash only to put it in the first row.
+    hashing = password if isinstance(password, Future) else hash_in_background(password)
     try:
         role_id = (await get_role(db, name=role)).id if role is not None else None
         used_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
