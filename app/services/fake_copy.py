@@ -30,9 +30,50 @@ from typing import Any
 
 from app.errors import AppException, ErrorCode
 
+CANCEL_REQUEST_SECONDS = 5.0
 Progress = Callable[[int], None]
 Batches = Iterator[list[tuple[Any, ...]]]
 Fallback = Callable[[list[tuple[Any, ...]]], Awaitable[int]]
+
+
+async def copy_rows(raw: Any, table: str, records: list[tuple[Any, ...]], columns: Any) -> None:
+    """asyncpg's `copy_records_to_table`, raising at once when the connection is lost.
+
+    asyncpg waits for the socket to drain between 512 KiB chunks of a COPY; a connection
+    lost while that wait is on never wakes it (only the command timeout, 300 s by default,
+    would). So the connection's termination listener cancels the COPY, and a lost connection
+    is asyncpg's own ConnectionDoesNotExistError (exit 6, database unavailable) at once.
+    """
+    import asyncpg
+
+    task = asyncio.current_task()
+    assert task is not None
+    lost = False
+    before: set[asyncio.Task[Any]] = set()
+
+    def on_lost(_connection: Any) -> None:
+        nonlocal lost, before
+        if not lost:
+            lost, before = True, asyncio.all_tasks()
+            task.cancel()
+
+    raw.add_termination_listener(on_lost)
+    try:
+        await raw.copy_records_to_table(table, records=records, columns=list(columns))
+    except asyncio.CancelledError:
+        if not lost or task.uncancel() > 0:
+            raise  # a real cancellation (Ctrl-C), not ours
+        # asyncpg answers the cancellation with a cancel request on a new connection (a task
+        # of its own): let it finish, within a deadline, rather than be cut off when the
+        # event loop closes (that leaves an error in the log).
+        spawned = asyncio.all_tasks() - before - {task}
+        if spawned:
+            await asyncio.wait(spawned, timeout=CANCEL_REQUEST_SECONDS)
+        raise asyncpg.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        ) from None
+    finally:
+        raw.remove_termination_listener(on_lost)
 
 
 def _next_in_thread(batches: Batches) -> asyncio.Future[Any]:
@@ -67,7 +108,7 @@ async def copy_batches(
         try:
             async with aclosing(_generated(make_batches())) as batches:
                 async for batch in batches:
-                    await raw.copy_records_to_table(table, records=batch, columns=list(columns))
+                    await copy_rows(raw, table, batch, columns)
                     written += len(batch)
                     advance(len(batch))
         except asyncpg.UniqueViolationError:

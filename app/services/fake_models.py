@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
 from app.schemas.seed import FakeRowsResult
+from app.services.fake_copy import copy_batches, copy_rows
 from app.services.fake_values import (
     ColumnPlan,
     constant,
@@ -204,8 +205,6 @@ async def _copy_postgresql(
 ) -> int:
     """COPY straight into the table (app/services/fake_copy.py), the temporary table and
     INSERT ... ON CONFLICT DO NOTHING once a unique value is already there."""
-    from app.services.fake_copy import copy_batches
-
     encoders = [copy_encoder(table.c[n]) for n in names]
 
     def encoded() -> Iterator[list[tuple[Any, ...]]]:
@@ -249,7 +248,7 @@ class _ConflictSkippingInsert:
                 f'SELECT {self.columns} FROM "{self.table}" WITH NO DATA'
             )
             self.made = True
-        await self.raw.copy_records_to_table(TEMP_TABLE, records=rows, columns=self.names)
+        await copy_rows(self.raw, TEMP_TABLE, rows, self.names)
         status = await self.raw.execute(
             f'INSERT INTO "{self.table}" ({self.columns}) SELECT {self.columns} '
             f"FROM {TEMP_TABLE} ON CONFLICT DO NOTHING"

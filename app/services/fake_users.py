@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models import User
 from app.models._columns import utcnow
 from app.schemas.seed import FakeUsersResult
+from app.services.fake_copy import copy_batches, copy_rows
 
 BATCH_SIZE = 10_000
 COLUMNS = (
@@ -191,7 +192,6 @@ async def _copy_postgresql(
 ) -> int:
     """COPY straight into `users` (app/services/fake_copy.py); with a role, through a
     temporary table so the INSERT can return the new ids to link."""
-    from app.services.fake_copy import copy_batches
 
     connection = await db.connection()
     # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
@@ -271,9 +271,7 @@ class _AntiJoinInsert:
             )
             self.made = True
         records = [row[:2] for row in batch]
-        await self.raw.copy_records_to_table(
-            TEMP_TABLE, records=records, columns=("email", "full_name")
-        )
+        await copy_rows(self.raw, TEMP_TABLE, records, ("email", "full_name"))
         if self.role_id is None:
             status = await self.raw.execute(self.insert, *self.params)  # "INSERT 0 <rows>"
             created = int(status.rsplit(" ", 1)[1])
