@@ -51,7 +51,8 @@ def fake(
         Path | None,
         typer.Option(
             "--factory",
-            help="A YAML file of per-column overrides (title: sentence, status: [a, b]).",
+            help="Per-column overrides: a YAML file (title: sentence, status: [a, b]) or a "
+            "Python file (.py) defining columns(faker); see docs/seeds.md.",
             dir_okay=False,
             show_default=False,
         ),
@@ -74,7 +75,9 @@ def fake(
 
     Values follow the model's columns: types, lengths, nullability, enum values; unique
     columns get unique values and foreign keys point at existing parent rows. --factory
-    overrides columns. Rows a unique constraint turns away are skipped and counted.
+    overrides columns (a YAML file, or a .py file whose columns(faker) returns the entries,
+    callables (rng, index) -> value included). Rows a unique constraint turns away are
+    skipped and counted. A broken factory file is exit 5 naming file:line.
 
     users: the rows share one password from --password-stdin, --password-file or
     $MANAGE_PASSWORD (hashed once); --role grants a role to each new user.
@@ -113,6 +116,7 @@ def fake(
         from pydantic import SecretStr
 
         from app.security import password_problem
+        from app.services.fake_users import hash_in_background
         from manage.passwords import read_password
 
         min_length = settings.security.password_min_length
@@ -121,7 +125,8 @@ def fake(
             file=password_file,
             check=lambda pw: password_problem(pw, min_length=min_length),
         )
-        return SecretStr(password.value)
+        # Hashed while the session opens and the first rows are generated, not after.
+        return hash_in_background(SecretStr(password.value))
 
     prepared = prepare(ctx, build, json_output=json_output)
     label = "users" if is_users else prepared.__tablename__

@@ -10,6 +10,9 @@ A factory is a YAML mapping of column -> how to draw it, read through the guarde
 
 Every entry is checked before anything is written: an unknown column, an unknown provider,
 or a value its column cannot hold is a 422 naming factory-file:line: column.
+
+A file ending in `.py` is a Python factory (app/services/fake_factory_modules.py): the same
+entries, returned by its `columns(faker)`, plus callables `(rng, index) -> value` per row.
 """
 
 from __future__ import annotations
@@ -49,17 +52,37 @@ def read_factory(path: Path) -> tuple[dict[str, Any], dict[str, int], str]:
 
 def factory_plans(model: Any, path: Path, faker: Any, *, unique: set[str]) -> dict[str, ColumnPlan]:
     """column -> its plan from the factory file at `path` (422 naming file:line on a bad entry)."""
-    data, lines, source = read_factory(path)
+    python = path.suffix == ".py"
+    if python:
+        from app.services.fake_factory_modules import load_columns
+
+        data, lines, source = load_columns(path, faker)
+    else:
+        data, lines, source = read_factory(path)
     table = model.__table__
     plans: dict[str, ColumnPlan] = {}
     for name, spec in data.items():
         label = (
             name if isinstance(name, str) and name.isidentifier() else yaml_loader.fragment(name)
         )
-        where = f"{source}:{lines.get(str(name), 1)}: {label}"
+        line = lines.get(str(name), None if python else 1)
+        where = f"{source}:{line}: {label}" if line is not None else f"{source}: {label}"
         if name not in table.c:
             raise invalid(where, f"{table.name} has no such column")
         column = table.c[name]
+        if python and callable(spec):
+            from app.services.fake_factory_modules import per_row
+
+            plans[name] = ColumnPlan(
+                name,
+                per_row(
+                    spec,
+                    source=source,
+                    column=label,
+                    stored=lambda value, column=column: _stored(model, column, value),
+                ),
+            )
+            continue
         length = getattr(column.type, "length", None)
         if isinstance(spec, dict):
             provider, kwargs = spec.get("faker"), {k: v for k, v in spec.items() if k != "faker"}

@@ -5,8 +5,9 @@ batches from one `random.Random(seed)` and Faker pools seeded the same way, so a
 gives the same rows on every run and machine. Rows are written batch by batch and the
 progress callback is told only after a batch is in the table (the bar tracks rows written):
 
-- PostgreSQL: binary COPY of the batch into a temporary table, then one
-  `INSERT ... SELECT ... ON CONFLICT DO NOTHING`;
+- PostgreSQL: binary COPY straight into the table (app/services/fake_copy.py); once a
+  unique value is already there, COPY into a temporary table, then one
+  `INSERT ... SELECT ... ON CONFLICT DO NOTHING` per batch;
 - SQLite: one executemany of `INSERT ... ON CONFLICT DO NOTHING` per batch.
 
 A row that would break a unique constraint (a rerun with the same seed, a value already
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
 from app.schemas.seed import FakeRowsResult
+from app.services.fake_copy import copy_batches, copy_rows
 from app.services.fake_values import (
     ColumnPlan,
     constant,
@@ -142,18 +144,27 @@ async def create_fake_rows(
     plans = await plan_columns(db, model, seed=used_seed, factory=factory)
     if not plans:
         raise invalid(table.name, "has no column a fake row could fill")
-    rng = random.Random(used_seed)
-    connection = await db.connection()
-    write = _copy_writer if connection.dialect.name == "postgresql" else _insert_writer
-    created = 0
-    async with write(db, table, [p.name for p in plans]) as insert_batch:
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        """The rows, batch by batch: the same ones on every call (one generator from the seed)."""
+        rng = random.Random(used_seed)
         for start in range(0, count, batch_size):
             size = min(batch_size, count - start)
             columns = [_drawn(table, plan, rng, start, size) for plan in plans]
-            created += await insert_batch(list(zip(*columns, strict=True)))
-            if progress is not None:
-                progress(size)
-            await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
+            yield list(zip(*columns, strict=True))
+
+    connection = await db.connection()
+    names = [p.name for p in plans]
+    if connection.dialect.name == "postgresql":
+        created = await _copy_postgresql(db, table, names, batches, progress)
+    else:
+        created = 0
+        async with _insert_writer(db, table, names) as insert_batch:
+            for batch in batches():
+                created += await insert_batch(batch)
+                if progress is not None:
+                    progress(len(batch))
+                await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
     if created:
         await audit.record(
             db,
@@ -185,41 +196,68 @@ def _drawn(table: Any, plan: ColumnPlan, rng: random.Random, start: int, size: i
         raise invalid(f"{table.name}.{plan.name}", str(exc)) from None
 
 
-class _copy_writer:
-    """PostgreSQL: COPY each batch into a temporary table, then INSERT ... SELECT it."""
+async def _copy_postgresql(
+    db: AsyncSession,
+    table: Any,
+    names: list[str],
+    batches: Callable[[], Iterator[list[tuple[Any, ...]]]],
+    progress: Progress | None,
+) -> int:
+    """COPY straight into the table (app/services/fake_copy.py), the temporary table and
+    INSERT ... ON CONFLICT DO NOTHING once a unique value is already there."""
+    encoders = [copy_encoder(table.c[n]) for n in names]
 
-    def __init__(self, db: AsyncSession, table: Any, names: list[str]) -> None:
-        self.db, self.table, self.names = db, table, names
-        self.encoders = [copy_encoder(table.c[n]) for n in names]
+    def encoded() -> Iterator[list[tuple[Any, ...]]]:
+        for batch in batches():
+            if any(encoders):
+                batch = [
+                    tuple(e(v) if e else v for e, v in zip(encoders, row, strict=True))
+                    for row in batch
+                ]
+            yield batch
 
-    async def __aenter__(self) -> Callable[[list[tuple]], Any]:
-        columns = ", ".join(f'"{n}"' for n in self.names)
-        connection = await self.db.connection()
-        # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
-        await connection.exec_driver_sql(
-            f"CREATE TEMP TABLE {TEMP_TABLE} ON COMMIT DROP AS "
-            f'SELECT {columns} FROM "{self.table.name}" WITH NO DATA'
-        )
-        self.raw = (await connection.get_raw_connection()).driver_connection
-        self.insert = (
-            f'INSERT INTO "{self.table.name}" ({columns}) SELECT {columns} FROM {TEMP_TABLE} '
-            "ON CONFLICT DO NOTHING"
-        )
-        return self.insert_batch
+    connection = await db.connection()
+    # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
+    await connection.exec_driver_sql("SELECT 1")
+    raw = (await connection.get_raw_connection()).driver_connection
+    fallback = _ConflictSkippingInsert(raw, table.name, names)
+    created = await copy_batches(
+        raw,
+        table=table.name,
+        columns=names,
+        make_batches=encoded,
+        fallback=fallback,
+        progress=progress,
+    )
+    await fallback.close()
+    return created
 
-    async def insert_batch(self, rows: list[tuple]) -> int:
-        if any(self.encoders):
-            rows = [
-                tuple(e(v) if e else v for e, v in zip(self.encoders, row, strict=True))
-                for row in rows
-            ]
-        await self.raw.copy_records_to_table(TEMP_TABLE, records=rows, columns=self.names)
-        status = await self.raw.execute(self.insert)  # "INSERT 0 <rows>"
+
+class _ConflictSkippingInsert:
+    """PostgreSQL: COPY a batch into a temporary table, then INSERT ... SELECT it, skipping
+    rows a unique constraint turns away."""
+
+    def __init__(self, raw: Any, table: str, names: list[str]) -> None:
+        self.raw, self.table, self.names, self.made = raw, table, names, False
+        self.columns = ", ".join(f'"{n}"' for n in names)
+
+    async def __call__(self, rows: list[tuple[Any, ...]]) -> int:
+        if not self.made:
+            await self.raw.execute(
+                f"CREATE TEMP TABLE {TEMP_TABLE} ON COMMIT DROP AS "
+                f'SELECT {self.columns} FROM "{self.table}" WITH NO DATA'
+            )
+            self.made = True
+        await copy_rows(self.raw, TEMP_TABLE, rows, self.names)
+        status = await self.raw.execute(
+            f'INSERT INTO "{self.table}" ({self.columns}) SELECT {self.columns} '
+            f"FROM {TEMP_TABLE} ON CONFLICT DO NOTHING"
+        )  # "INSERT 0 <rows>"
         await self.raw.execute(f"TRUNCATE {TEMP_TABLE}")
         return int(status.rsplit(" ", 1)[1])
 
-    async def __aexit__(self, *exc: object) -> None:
-        if exc[0] is None:
+    async def close(self) -> None:
+        if self.made:
             await self.raw.execute(f"DROP TABLE {TEMP_TABLE}")
 
 
@@ -240,8 +278,18 @@ class _insert_writer:
 
     async def insert_batch(self, rows: list[tuple]) -> int:
         before = await self._count()
+        from sqlalchemy.exc import IntegrityError
+
         params = [dict(zip(self.names, row, strict=True)) for row in rows]
-        await self.db.exec(self.statement, params=params)
+        try:
+            await self.db.exec(self.statement, params=params)
+        except IntegrityError as exc:  # only a factory's values can break a key or check
+            # sqlite3 names the constraint kind (and column), never the row's values.
+            raise AppException(
+                422,
+                f"{self.table.name}: a fake row breaks a constraint ({exc.orig})",
+                ErrorCode.INVALID_SEED,
+            ) from None
         return await self._count() - before
 
     async def __aexit__(self, *exc: object) -> None:

@@ -4,8 +4,10 @@ Rows are drawn from Faker's own name lists (Faker is never called per row) with 
 index making each email unique, so a `seed` gives the same rows every time and a rerun skips
 them all. Rows are streamed in batches, never held in memory all at once:
 
-- PostgreSQL: binary COPY into a temporary table, then one INSERT ... SELECT of the emails
-  not there yet, ON CONFLICT DO NOTHING.
+- PostgreSQL: binary COPY straight into `users` (app/services/fake_copy.py); a batch group
+  that meets an existing email is rolled back to its savepoint and goes, like every later
+  one and every batch of a run with --role, through a temporary table and one
+  INSERT ... SELECT of the emails not there yet, ON CONFLICT DO NOTHING.
 - SQLite: chunked executemany of INSERT ... ON CONFLICT DO NOTHING.
 
 The one password is hashed once; every row gets that hash.
@@ -17,7 +19,8 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -28,18 +31,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models import User
 from app.models._columns import utcnow
 from app.schemas.seed import FakeUsersResult
+from app.services.fake_copy import copy_batches
+from app.services.fake_users_insert import COLUMNS, AntiJoinInsert
 
 BATCH_SIZE = 10_000
-COLUMNS = (
-    "email",
-    "full_name",
-    "hashed_password",
-    "is_active",
-    "is_superuser",
-    "created_at",
-    "updated_at",
-)
-TEMP_TABLE = "_seed_fake_users"
 Progress = Callable[[int], None]
 
 
@@ -104,11 +99,25 @@ def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[
         yield batch
 
 
+def hash_in_background(password: SecretStr) -> Future[str]:
+    """Start hashing `password` (argon2, ~0.25 s of CPU) in its own thread; the hash.
+
+    argon2 releases the GIL, so the hash is made while the caller connects and the first
+    rows are generated: `seed fake users` starts it as soon as it has read the password.
+    """
+    from app.security import hash_password
+
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-fake-hash")
+    hashing = hasher.submit(hash_password, password.get_secret_value())
+    hasher.shutdown(wait=False)
+    return hashing
+
+
 async def create_fake_users(
     db: AsyncSession,
     *,
     count: int,
-    password: SecretStr,
+    password: SecretStr | Future[str],
     seed: int | None = None,
     role: str | None = None,
     batch_size: int = BATCH_SIZE,
@@ -117,29 +126,35 @@ async def create_fake_users(
 ) -> FakeUsersResult:
     """Insert `count` fake users (existing emails are skipped); optionally grant `role`.
 
-    One `seed.fake_users` audit row per run that creates any (count, seed, role), not one
-    per user: a million audit rows would double the work.
+    `password`: the one password every row gets, or its hash already under way
+    (`hash_in_background`). One `seed.fake_users` audit row per run that creates any (count,
+    seed, role), not one per user: a million audit rows would double the work.
     """
-    from app.security import hash_password
     from app.services import audit
     from app.services.roles import get_role
 
     started = time.perf_counter()
-    role_id = (await get_role(db, name=role)).id if role is not None else None
-    used_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    # argon2 runs outside the GIL: hash while the rows are generated and copied.
-    hashing = asyncio.ensure_future(asyncio.to_thread(hash_password, password.get_secret_value()))
+    # The generating thread waits for the hash only to put it in the first row.
+    hashing = password if isinstance(password, Future) else hash_in_background(password)
     try:
+        role_id = (await get_role(db, name=role)).id if role is not None else None
+        used_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         connection = await db.connection()
         if connection.dialect.name == "postgresql":
             created = await _copy_postgresql(
-                db, fake_people(count, seed=used_seed), hashing, role_id, batch_size, progress
+                db,
+                lambda: fake_people(count, seed=used_seed),
+                hashing,
+                role_id,
+                batch_size,
+                progress,
             )
         else:
-            rows = fake_rows(count, seed=used_seed, hashed_password=await hashing, now=utcnow())
+            hashed = await asyncio.wrap_future(hashing)
+            rows = fake_rows(count, seed=used_seed, hashed_password=hashed, now=utcnow())
             created = await _insert_sqlite(db, rows, role_id, batch_size, progress)
     finally:
-        hashing.cancel()  # a no-op once done; never leave the task dangling on errors
+        hashing.cancel()  # a no-op once started; a hash not begun never runs
     if created:
         await audit.record(
             db,
@@ -160,54 +175,47 @@ async def create_fake_users(
 
 async def _copy_postgresql(
     db: AsyncSession,
-    people: Iterator[tuple[str, str]],
-    hashing: Awaitable[str],
+    people: Callable[[], Iterator[tuple[str, str]]],
+    hashing: Future[str],
     role_id: int | None,
     batch_size: int,
     progress: Progress | None,
 ) -> int:
+    """COPY straight into `users` (app/services/fake_copy.py); with a role, through a
+    temporary table so the INSERT can return the new ids to link."""
+
     connection = await db.connection()
     # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
-    await connection.exec_driver_sql(
-        f"CREATE TEMP TABLE {TEMP_TABLE} (email text, full_name text) ON COMMIT DROP"
-    )
+    await connection.exec_driver_sql("SELECT 1")
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None and raw.is_in_transaction()
-    # The columns every row shares travel once, as parameters, not once per row in the COPY.
-    # The anti-join drops existing emails in one hash join, so a rerun costs almost nothing
-    # (ON CONFLICT alone pays a speculative insert per row); email order fills the unique
-    # index sequentially; ON CONFLICT still covers a concurrent run inserting the same email.
-    insert = (
-        f"INSERT INTO users ({', '.join(COLUMNS)}) "
-        f"SELECT t.email, t.full_name, $1, true, false, $2, $2 FROM {TEMP_TABLE} t "
-        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = t.email) "
-        "ORDER BY t.email ON CONFLICT (email) DO NOTHING"
-    )
-    if role_id is not None:
-        insert = (
-            f"WITH new AS ({insert} RETURNING id), "
-            "linked AS (INSERT INTO user_roles (user_id, role_id) SELECT id, $3 FROM new) "
-            "SELECT count(*) FROM new"
-        )
-    created = 0
-    hashed: str | None = None
     now = utcnow()
-    # Batch by batch: COPY, insert, empty the temporary table, and only then advance the
-    # progress bar, so it tracks rows in `users` (not rows merely sent to the server).
-    for batch in _batches(people, batch_size):
-        await raw.copy_records_to_table(TEMP_TABLE, records=batch, columns=("email", "full_name"))
-        if hashed is None:
-            hashed = await hashing  # hashed while the first batch was generated and copied
-        if role_id is None:
-            status = await raw.execute(insert, hashed, now)  # "INSERT 0 <rows>"
-            created += int(status.rsplit(" ", 1)[1])
-        else:
-            created += int(await raw.fetchval(insert, hashed, now, role_id))
-        await raw.execute(f"TRUNCATE {TEMP_TABLE}")
-        if progress is not None:
-            progress(len(batch))
-        await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
-    await raw.execute(f"DROP TABLE {TEMP_TABLE}")
+    if role_id is not None:
+        fallback = AntiJoinInsert(raw, await asyncio.wrap_future(hashing), now, role_id)
+        created = 0
+        for batch in _batches(people(), batch_size):
+            created += await fallback(batch)
+            if progress is not None:
+                progress(len(batch))
+            await asyncio.sleep(0)  # let Ctrl-C (task cancellation) in between batches
+    else:
+
+        def rows() -> Iterator[tuple[Any, ...]]:  # runs in copy_batches' generating thread
+            hashed = hashing.result()
+            for email, name in people():
+                yield (email, name, hashed, True, False, now, now)
+
+        # The fallback runs only after a batch was generated, so the hash is there by then.
+        fallback = AntiJoinInsert(raw, None, now, role_id, hashing=hashing)
+        created = await copy_batches(
+            raw,
+            table="users",
+            columns=COLUMNS,
+            make_batches=lambda: _batches(rows(), batch_size),
+            fallback=fallback,
+            progress=progress,
+        )
+    await fallback.close()
     return created
 
 
