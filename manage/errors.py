@@ -43,6 +43,12 @@ class Failure:
 
 # SQLSTATE classes that mean "the server is there but would not let us finish in time".
 _TIMEOUT_SQLSTATES = {"57014": "statement timed out", "55P03": "lock not available (lock_timeout)"}
+# Another transaction won: PostgreSQL rolled this one back, and running it again can succeed
+# (serialization_failure, deadlock_detected; SQLSTATE class 40, "transaction rollback").
+_CONCURRENT_SQLSTATES = {
+    "40001": "could not serialize access due to a concurrent transaction",
+    "40P01": "deadlock with a concurrent transaction",
+}
 _UNAVAILABLE_SQLSTATES = {
     "3D000": "database does not exist",
     "28P01": "password authentication failed",
@@ -167,6 +173,12 @@ def _classify(exc: BaseException, *, where: str) -> Failure:
     state = _sqlstate(exc)
     if state in _TIMEOUT_SQLSTATES:
         return Failure(ExitCode.UNAVAILABLE, ErrorCode.DB_TIMEOUT, _TIMEOUT_SQLSTATES[state])
+    if state in _CONCURRENT_SQLSTATES:
+        return Failure(
+            ExitCode.CONFLICT,
+            ErrorCode.CONFLICT,
+            f"rolled back: {_CONCURRENT_SQLSTATES[state]}; run it again",
+        )
     if state in _UNAVAILABLE_SQLSTATES:
         return Failure(
             ExitCode.UNAVAILABLE,
