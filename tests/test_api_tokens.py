@@ -93,7 +93,10 @@ def test_logout_everywhere_is_audited_and_unknown_email_is_exit_3(manage_proc, d
     assert after != before and len(after) == 32
     assert audit_rows(db_url, "user.logout") == [("user.logout_everywhere", "ann@example.com")]
     assert missing.exit_code == 3
-    assert missing.stderr.strip() == "error: user nobody@example.com not found"
+    assert missing.stderr.splitlines() == [
+        "error: user nobody@example.com not found",
+        "`manage users list --search TEXT` finds accounts",  # its hint (manage/hints.py)
+    ]
 
 
 def test_a_deleted_users_token_does_not_open_the_account_that_gets_its_id(
