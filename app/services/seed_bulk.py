@@ -233,7 +233,13 @@ async def _write_stage(
     SQLite one executemany."""
     connection = await db.connection()
     if connection.dialect.name != "postgresql":
-        await db.exec(insert(stage), params=[dict(zip(names, r, strict=True)) for r in records])
+        from app.services.seed_values import json_null_columns, sql_nulls
+
+        nulls = json_null_columns(stage, connection.dialect)
+        await db.exec(
+            insert(stage),
+            params=[sql_nulls(dict(zip(names, r, strict=True)), nulls) for r in records],
+        )
         return
     native_bool = connection.dialect.supports_native_boolean
     processors = [  # a native boolean's processor would only turn True into True
@@ -463,6 +469,8 @@ async def _classify(
                 .where(matched, stage.c.seed_given_ == mask, differs)
                 .values(seed_op_="u")
             )
+            if dialect != "postgresql":
+                await _settle_json(db, stage, table, key, changing, mask)
     await db.exec(update(stage).where(~exists().where(matched)).values(seed_op_="c"))
     if dialect == "postgresql":
         await db.exec(text(f"ANALYZE {stage.name}"))
@@ -487,12 +495,66 @@ async def _check_lacking(
 
 
 def _differs(dialect: str, table: Table, stage: Table, column: str) -> Any:
+    """Whether the stored value of `column` differs from the staged one, as the per-row
+    path's seed_values.same decides. JSON: a stored JSON `null` is the same as SQL NULL
+    (both read back as None); on PostgreSQL as jsonb (key order and spacing are not data).
+    SQLite has no such comparison: its JSON text differs more often than its values do,
+    and _settle_json checks those rows again by value."""
     current, wanted = table.c[column], stage.c[column]
     if dialect == "postgresql" and isinstance(current.type, JSON):
         from sqlalchemy import cast
 
-        return cast(current, JSONB).is_distinct_from(cast(wanted, JSONB))
+        null = literal_column("'null'::jsonb")
+        return func.nullif(cast(current, JSONB), null).is_distinct_from(
+            func.nullif(cast(wanted, JSONB), null)
+        )
+    if dialect != "postgresql" and _is_json(current, dialect):
+        return func.nullif(current, "null").is_distinct_from(func.nullif(wanted, "null"))
     return current.is_distinct_from(wanted)
+
+
+def _is_json(column: Any, dialect: Any) -> bool:
+    from sqlalchemy.dialects import sqlite
+
+    impl = column.type.dialect_impl(sqlite.dialect() if isinstance(dialect, str) else dialect)
+    return isinstance(impl, JSON)
+
+
+async def _settle_json(
+    db: AsyncSession, stage: Table, table: Table, key: list[str], changing: list[str], mask: int
+) -> None:
+    """SQLite: staged rows marked "u" only because a JSON column's text differs (keys in
+    another order, `1.0` for `1`) are unchanged after all when the values are the same
+    (seed_values.json_same, the per-row path's rule): unmark them."""
+    from app.services.seed_values import json_same
+
+    dialect = (await db.connection()).dialect.name
+    json_columns = [c for c in changing if _is_json(table.c[c], dialect)]
+    if not json_columns:
+        return
+    others = [c for c in changing if c not in json_columns]
+    query = (
+        select(
+            stage.c.seed_index_,
+            *(table.c[c] for c in json_columns),
+            *(stage.c[c] for c in json_columns),
+        )
+        .select_from(stage.join(table, _match(table, stage, key)))
+        .where(stage.c.seed_given_ == mask, stage.c.seed_op_ == "u")
+    )
+    if others:
+        query = query.where(~or_(*(_differs(dialect, table, stage, c) for c in others)))
+    same = []
+    n = len(json_columns)
+    for found in (await db.exec(query)).all():
+        if all(json_same(a, b) for a, b in zip(found[1 : 1 + n], found[1 + n :], strict=True)):
+            same.append(found[0])
+    from app.services.seed_upsert import _chunks
+
+    for chunk in _chunks(same):
+        await db.exec(
+            update(stage).where(stage.c.seed_index_.in_(list(chunk))).values(seed_op_=None)
+        )
 
 
 async def _apply(
