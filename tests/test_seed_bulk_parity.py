@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.services.seed_bulk import BULK_ROWS
 from tests.conftest import fetch
 from tests.seed_models import create_tables
-from tests.test_seed_tables import counts, run
+from tests.test_seed_tables import USERS, counts, run, seed_set
 
 SMALL = BULK_ROWS - 1
 
@@ -110,3 +112,29 @@ def test_the_bulk_path_stores_what_the_per_row_path_stores(
         again_large = _load(cli, large_url, tmp_path, f"large{version}", SMALL + 2, version)
         assert again_small == (0, 0, SMALL), version
         assert again_large == (0, 0, SMALL + 2), version
+
+
+@pytest.mark.parametrize("count", [3, BULK_ROWS + 3])
+def test_a_null_in_a_nullable_key_column_matches_on_a_rerun(cli, db_url, tmp_path, count) -> None:
+    """Item keyed [name, description], description empty (NULL): the bulk path compared keys
+    with `=`, so a rerun inserted every row again (items has no unique key: silent
+    duplicates), while the per-row path matched them (IS NULL)."""
+    create_tables(db_url)
+    lines = ["# {model: Item, key: [name, description]}", "name,description,owner_id.email"]
+    lines += [f"item{i},,alice@example.com" for i in range(count)]
+    seeds = seed_set(tmp_path, users_yaml=USERS, items_csv="\n".join(lines) + "\n")
+    first, data = run(cli, db_url, seeds)
+    assert first.exit_code == 0, first.stderr
+    assert counts(data)["Item"] == (count, 0, 0)
+    again, data = run(cli, db_url, seeds)
+    assert again.exit_code == 0, again.stderr
+    assert counts(data)["Item"] == (0, 0, count)
+    assert fetch(db_url, "SELECT count(*) FROM items") == [(count,)]
+    doubled = "\n".join([*lines, "item1,,alice@example.com"]) + "\n"
+    seeds = seed_set(tmp_path, users_yaml=USERS, items_csv=doubled)
+    twice, _ = run(cli, db_url, seeds)
+    assert twice.exit_code == 5, twice.stderr
+    line = twice.stderr.splitlines()[0]
+    assert f"items.csv:{count + 3}:1: rows[{count}]: items row " in line
+    assert "description=null" in line and "name='item1'" in line
+    assert line.endswith("is already declared at seeds/base/items.csv:4")

@@ -166,7 +166,7 @@ async def _check_against_stages(db: AsyncSession, section: ModelSection, staged:
             for c in ordered
         ]
         for chunk in _chunks(list(wanted), 500):
-            query = select(stage.c.seed_line_, *compare).where(tuple_(*compare).in_(list(chunk)))
+            query = select(stage.c.seed_line_, *compare).where(_key_in(compare, list(chunk)))
             hit = (await db.exec(query.limit(1))).first()
             if hit is not None:
                 row = wanted[tuple(hit[1:])]
@@ -343,8 +343,27 @@ def _where(source: str, columned: bool) -> Any:
     return where
 
 
-def _match(table: Table, stage: Table, key: list[str]) -> Any:
-    return and_(*(table.c[k] == stage.c[k] for k in key))
+def _match(table: Table, other: Table, key: list[str]) -> Any:
+    """`other`'s row has the key of `table`'s. A NULL in a nullable key column matches a
+    NULL, as the per-row path's `column == None` (IS NULL) does: with `=` a row keyed
+    (code, NULL) was new on every run (a duplicate row, or a unique violation)."""
+    return and_(*(_same_key(table.c[k], other.c[k], table.c[k].nullable) for k in key))
+
+
+def _same_key(a: Any, b: Any, nullable: bool) -> Any:
+    return a.is_not_distinct_from(b) if nullable else a == b
+
+
+def _key_in(columns: list[Any], values: list[tuple]) -> Any:
+    """The key `columns` take one of `values` (tuples; None matches NULL, see _match)."""
+    plain = [v for v in values if None not in v]
+    nulled = [v for v in values if None in v]
+    parts = [tuple_(*columns).in_(plain)] if plain else []
+    parts += [
+        and_(*(c.is_(None) if x is None else c == x for c, x in zip(columns, v, strict=True)))
+        for v in nulled
+    ]
+    return or_(*parts) if parts else literal_column("1 = 0")
 
 
 def _shown(key: list[str], values: Iterable[Any]) -> str:
@@ -394,7 +413,12 @@ async def _check_duplicates(
             continue
         query = (
             select(stage.c.seed_line_, stage.c.seed_index_, other.c.seed_line_, other.c.seed_index_)
-            .select_from(stage.join(other, and_(*(stage.c[k] == other.c[k] for k in key))))
+            .select_from(
+                stage.join(
+                    other,
+                    and_(*(_same_key(stage.c[k], other.c[k], table.c[k].nullable) for k in key)),
+                )
+            )
             .order_by(stage.c.seed_line_)
             .limit(1)
         )
@@ -416,7 +440,7 @@ async def _check_duplicates(
         compare = [
             func.lower(stage.c[c]) if lowered and c == "email" else stage.c[c] for c in ordered
         ]
-        condition = tuple_(*compare).in_([tuple(v) for v, _ in chunk])
+        condition = _key_in(compare, [tuple(v) for v, _ in chunk])
         query = (
             select(stage.c.seed_line_, stage.c.seed_index_, *compare)
             .where(condition)
