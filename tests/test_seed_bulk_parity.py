@@ -138,3 +138,27 @@ def test_a_null_in_a_nullable_key_column_matches_on_a_rerun(cli, db_url, tmp_pat
     assert f"items.csv:{count + 3}:1: rows[{count}]: items row " in line
     assert "description=null" in line and "name='item1'" in line
     assert line.endswith("is already declared at seeds/base/items.csv:4")
+
+
+@pytest.mark.parametrize("count", [5, BULK_ROWS + 5])
+def test_an_email_with_capitals_is_the_stored_lower_case_user(cli, db_url, tmp_path, count) -> None:
+    """A `model: User` CSV row `U3@Example.COM` was exit 4 (the users table's lower-case
+    check) with no file:line on both paths; a reference `owner_id.email` with capitals was
+    'no users row'. Both are the lower-case user, as in a `users:` section."""
+    from app.security import hash_password
+
+    create_tables(db_url)
+    hashed = hash_password("correct-horse-battery-staple")
+    lines = ["# {model: User, key: email}", "email,hashed_password"]
+    lines += [f'{"U" if i == 3 else "u"}{i}@Example.COM,"{hashed}"' for i in range(count)]
+    items = "# {model: Item, key: name}\nname,owner_id.email\nlamp,U3@EXAMPLE.com\n"
+    seeds = seed_set(tmp_path, users_csv="\n".join(lines) + "\n", items_csv=items)
+    first, data = run(cli, db_url, seeds)
+    assert first.exit_code == 0, first.stderr
+    assert counts(data)["User"] == (count, 0, 0)
+    assert fetch(db_url, "SELECT u.email FROM items i JOIN users u ON u.id = i.owner_id") == [
+        ("u3@example.com",)
+    ]
+    again, data = run(cli, db_url, seeds)
+    assert again.exit_code == 0, again.stderr
+    assert counts(data)["User"] == (0, 0, count)

@@ -72,7 +72,13 @@ def _plain_text(model: Any, name: str) -> tuple[int, int] | None:
 
 
 def column_value(model: Any, name: str, value: Any) -> Any:
-    """`value` from a seed file as column `name` of `model` stores it; ValueError if unfit."""
+    """`value` from a seed file as column `name` of `model` stores it; ValueError if unfit.
+
+    A user's email is lower-cased, as the users service and `users:` sections store it (the
+    users table refuses anything else): a `model: User` row or a `{email: ...}` reference
+    with capitals is the same user, not a constraint violation or "no users row"."""
+    if type(value) is str and name == "email" and model.__tablename__ == "users":
+        value = value.lower()
     if type(value) is str:
         limits = _plain_text(model, name)
         if limits is not None:
