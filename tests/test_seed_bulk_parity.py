@@ -162,3 +162,51 @@ def test_an_email_with_capitals_is_the_stored_lower_case_user(cli, db_url, tmp_p
     again, data = run(cli, db_url, seeds)
     assert again.exit_code == 0, again.stderr
     assert counts(data)["User"] == (0, 0, count)
+
+
+def _users_csv(count: int, version: int) -> str:
+    lines = ["# {model: User, key: email}", "email,full_name,hashed_password,is_active"]
+    for i in range(count):
+        if i >= SMALL:
+            lines.append(f"u{i}@example.com,fixed,h-fixed,true")
+            continue
+        name = f"User {i}" if version == 1 or i % 3 else f"Renamed {i}"
+        hashed = "h-one" if version == 1 or i % 4 else "h-two"
+        active = "true" if version == 1 or i % 5 else "false"
+        lines.append(f"u{i}@example.com,{name},{hashed},{active}")
+    return "\n".join(lines) + "\n"
+
+
+def _audit(url: str) -> list[tuple]:
+    rows = fetch(
+        url,
+        f"SELECT action, target, details FROM audit_log WHERE action LIKE 'user.%' "
+        f"AND target NOT IN ('u{SMALL}@example.com', 'u{SMALL + 1}@example.com')",
+    )
+    return sorted(
+        (a, t, json.dumps(d if isinstance(d, dict) else json.loads(d), sort_keys=True))
+        for a, t, d in rows
+    )
+
+
+def test_user_rows_and_audit_rows_are_the_same_on_both_paths(
+    cli, db_url, scratch, backend, tmp_path
+) -> None:
+    """999 and 1,001 users, then a rerun renaming, re-hashing and deactivating some: the same
+    users and the same user.create / user.update rows (flags, fields, password_changed, never
+    the hash)."""
+    small_url, large_url = db_url, scratch.migrated(backend)
+    users = (
+        "SELECT email, full_name, hashed_password, is_active, is_superuser FROM users "
+        f"WHERE email NOT IN ('u{SMALL}@example.com', 'u{SMALL + 1}@example.com') ORDER BY email"
+    )
+    for version in (1, 2):
+        for url, count, name in ((small_url, SMALL, "s"), (large_url, SMALL + 2, "l")):
+            directory = tmp_path / f"{name}{version}" / "base"
+            directory.mkdir(parents=True)
+            (directory / "users.csv").write_text(_users_csv(count, version))
+            outcome, _ = run(cli, url, tmp_path / f"{name}{version}")
+            assert outcome.exit_code == 0, outcome.stderr
+        assert fetch(small_url, users) == fetch(large_url, users)
+        assert _audit(small_url) == _audit(large_url)
+    assert not any("h-" in row[2] for row in _audit(large_url))
