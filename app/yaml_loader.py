@@ -57,7 +57,10 @@ class FileMissing(YamlError):
 
 
 def fragment(value: Any, limit: int = FRAGMENT_CHARS) -> str:
-    """`value` as a short quoted, escaped string for messages: never a whole line of a file."""
+    """`value` as a short quoted, escaped string for messages: never a whole line of a file.
+    None (a YAML null, an empty CSV cell) is `null`, unquoted: not the text 'None'."""
+    if value is None:
+        return "null"
     text = str(value)
     cut = text[:limit]
     escaped = "".join(

@@ -166,7 +166,7 @@ async def _check_against_stages(db: AsyncSession, section: ModelSection, staged:
             for c in ordered
         ]
         for chunk in _chunks(list(wanted), 500):
-            query = select(stage.c.seed_line_, *compare).where(tuple_(*compare).in_(list(chunk)))
+            query = select(stage.c.seed_line_, *compare).where(_key_in(compare, list(chunk)))
             hit = (await db.exec(query.limit(1))).first()
             if hit is not None:
                 row = wanted[tuple(hit[1:])]
@@ -233,7 +233,13 @@ async def _write_stage(
     SQLite one executemany."""
     connection = await db.connection()
     if connection.dialect.name != "postgresql":
-        await db.exec(insert(stage), params=[dict(zip(names, r, strict=True)) for r in records])
+        from app.services.seed_values import json_null_columns, sql_nulls
+
+        nulls = json_null_columns(stage, connection.dialect)
+        await db.exec(
+            insert(stage),
+            params=[sql_nulls(dict(zip(names, r, strict=True)), nulls) for r in records],
+        )
         return
     native_bool = connection.dialect.supports_native_boolean
     processors = [  # a native boolean's processor would only turn True into True
@@ -337,8 +343,27 @@ def _where(source: str, columned: bool) -> Any:
     return where
 
 
-def _match(table: Table, stage: Table, key: list[str]) -> Any:
-    return and_(*(table.c[k] == stage.c[k] for k in key))
+def _match(table: Table, other: Table, key: list[str]) -> Any:
+    """`other`'s row has the key of `table`'s. A NULL in a nullable key column matches a
+    NULL, as the per-row path's `column == None` (IS NULL) does: with `=` a row keyed
+    (code, NULL) was new on every run (a duplicate row, or a unique violation)."""
+    return and_(*(_same_key(table.c[k], other.c[k], table.c[k].nullable) for k in key))
+
+
+def _same_key(a: Any, b: Any, nullable: bool) -> Any:
+    return a.is_not_distinct_from(b) if nullable else a == b
+
+
+def _key_in(columns: list[Any], values: list[tuple]) -> Any:
+    """The key `columns` take one of `values` (tuples; None matches NULL, see _match)."""
+    plain = [v for v in values if None not in v]
+    nulled = [v for v in values if None in v]
+    parts = [tuple_(*columns).in_(plain)] if plain else []
+    parts += [
+        and_(*(c.is_(None) if x is None else c == x for c, x in zip(columns, v, strict=True)))
+        for v in nulled
+    ]
+    return or_(*parts) if parts else literal_column("1 = 0")
 
 
 def _shown(key: list[str], values: Iterable[Any]) -> str:
@@ -388,7 +413,12 @@ async def _check_duplicates(
             continue
         query = (
             select(stage.c.seed_line_, stage.c.seed_index_, other.c.seed_line_, other.c.seed_index_)
-            .select_from(stage.join(other, and_(*(stage.c[k] == other.c[k] for k in key))))
+            .select_from(
+                stage.join(
+                    other,
+                    and_(*(_same_key(stage.c[k], other.c[k], table.c[k].nullable) for k in key)),
+                )
+            )
             .order_by(stage.c.seed_line_)
             .limit(1)
         )
@@ -410,7 +440,7 @@ async def _check_duplicates(
         compare = [
             func.lower(stage.c[c]) if lowered and c == "email" else stage.c[c] for c in ordered
         ]
-        condition = tuple_(*compare).in_([tuple(v) for v, _ in chunk])
+        condition = _key_in(compare, [tuple(v) for v, _ in chunk])
         query = (
             select(stage.c.seed_line_, stage.c.seed_index_, *compare)
             .where(condition)
@@ -463,6 +493,8 @@ async def _classify(
                 .where(matched, stage.c.seed_given_ == mask, differs)
                 .values(seed_op_="u")
             )
+            if dialect != "postgresql":
+                await _settle_json(db, stage, table, key, changing, mask)
     await db.exec(update(stage).where(~exists().where(matched)).values(seed_op_="c"))
     if dialect == "postgresql":
         await db.exec(text(f"ANALYZE {stage.name}"))
@@ -487,12 +519,66 @@ async def _check_lacking(
 
 
 def _differs(dialect: str, table: Table, stage: Table, column: str) -> Any:
+    """Whether the stored value of `column` differs from the staged one, as the per-row
+    path's seed_values.same decides. JSON: a stored JSON `null` is the same as SQL NULL
+    (both read back as None); on PostgreSQL as jsonb (key order and spacing are not data).
+    SQLite has no such comparison: its JSON text differs more often than its values do,
+    and _settle_json checks those rows again by value."""
     current, wanted = table.c[column], stage.c[column]
     if dialect == "postgresql" and isinstance(current.type, JSON):
         from sqlalchemy import cast
 
-        return cast(current, JSONB).is_distinct_from(cast(wanted, JSONB))
+        null = literal_column("'null'::jsonb")
+        return func.nullif(cast(current, JSONB), null).is_distinct_from(
+            func.nullif(cast(wanted, JSONB), null)
+        )
+    if dialect != "postgresql" and _is_json(current, dialect):
+        return func.nullif(current, "null").is_distinct_from(func.nullif(wanted, "null"))
     return current.is_distinct_from(wanted)
+
+
+def _is_json(column: Any, dialect: Any) -> bool:
+    from sqlalchemy.dialects import sqlite
+
+    impl = column.type.dialect_impl(sqlite.dialect() if isinstance(dialect, str) else dialect)
+    return isinstance(impl, JSON)
+
+
+async def _settle_json(
+    db: AsyncSession, stage: Table, table: Table, key: list[str], changing: list[str], mask: int
+) -> None:
+    """SQLite: staged rows marked "u" only because a JSON column's text differs (keys in
+    another order, `1.0` for `1`) are unchanged after all when the values are the same
+    (seed_values.json_same, the per-row path's rule): unmark them."""
+    from app.services.seed_values import json_same
+
+    dialect = (await db.connection()).dialect.name
+    json_columns = [c for c in changing if _is_json(table.c[c], dialect)]
+    if not json_columns:
+        return
+    others = [c for c in changing if c not in json_columns]
+    query = (
+        select(
+            stage.c.seed_index_,
+            *(table.c[c] for c in json_columns),
+            *(stage.c[c] for c in json_columns),
+        )
+        .select_from(stage.join(table, _match(table, stage, key)))
+        .where(stage.c.seed_given_ == mask, stage.c.seed_op_ == "u")
+    )
+    if others:
+        query = query.where(~or_(*(_differs(dialect, table, stage, c) for c in others)))
+    same = []
+    n = len(json_columns)
+    for found in (await db.exec(query)).all():
+        if all(json_same(a, b) for a, b in zip(found[1 : 1 + n], found[1 + n :], strict=True)):
+            same.append(found[0])
+    from app.services.seed_upsert import _chunks
+
+    for chunk in _chunks(same):
+        await db.exec(
+            update(stage).where(stage.c.seed_index_.in_(list(chunk))).values(seed_op_=None)
+        )
 
 
 async def _apply(

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.services.seed_references import lookup_key, prefetch_references
 from app.services.seed_rows import ModelSection, Row, invalid
 from app.services.seed_upsert import Tally, _chunks
-from app.services.seed_values import column_value, same
+from app.services.seed_values import column_value, json_null_columns, same, sql_nulls
 
 
 @dataclass(frozen=True)
@@ -160,12 +160,13 @@ async def insert_rows(db: AsyncSession, table: Any, rows: list[dict[str, Any]]) 
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
     connection = await db.connection()
+    json_nulls = json_null_columns(table, connection.dialect)
     for names, group in groups.items():
         if connection.dialect.name == "postgresql" and len(group) >= COPY_AT_LEAST:
-            await _copy_rows(connection, table, names, group)
+            await _copy_rows(connection, table, names, group)  # None is SQL NULL in COPY
             continue
         for chunk in _chunks(group):
-            await db.exec(insert(table), params=list(chunk))
+            await db.exec(insert(table), params=[sql_nulls(r, json_nulls) for r in chunk])
     await _advance_sequence(db, table, rows)
 
 
@@ -252,14 +253,19 @@ async def _update_rows(
     from sqlalchemy import bindparam
 
     table = section.model.__table__
+    connection = await db.connection()
+    json_nulls = [f"v_{c}" for c in json_null_columns(table, connection.dialect)]
     for columns, entries in updates.items():
         condition = and_(*(table.c[c] == bindparam(f"k_{c}") for c in section.key))
         statement = update(table).where(condition).values({c: bindparam(f"v_{c}") for c in columns})
         params = [
-            {
-                **{f"k_{c}": v for c, v in zip(section.key, key, strict=True)},
-                **{f"v_{c}": changed[c] for c in columns},
-            }
+            sql_nulls(
+                {
+                    **{f"k_{c}": v for c, v in zip(section.key, key, strict=True)},
+                    **{f"v_{c}": changed[c] for c in columns},
+                },
+                json_nulls,
+            )
             for key, changed in entries
         ]
         for chunk in _chunks(params):

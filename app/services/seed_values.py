@@ -25,6 +25,7 @@ import base64
 import binascii
 import enum
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -71,7 +72,13 @@ def _plain_text(model: Any, name: str) -> tuple[int, int] | None:
 
 
 def column_value(model: Any, name: str, value: Any) -> Any:
-    """`value` from a seed file as column `name` of `model` stores it; ValueError if unfit."""
+    """`value` from a seed file as column `name` of `model` stores it; ValueError if unfit.
+
+    A user's email is lower-cased, as the users service and `users:` sections store it (the
+    users table refuses anything else): a `model: User` row or a `{email: ...}` reference
+    with capitals is the same user, not a constraint violation or "no users row"."""
+    if type(value) is str and name == "email" and model.__tablename__ == "users":
+        value = value.lower()
     if type(value) is str:
         limits = _plain_text(model, name)
         if limits is not None:
@@ -132,7 +139,52 @@ def same(column: Any, current: Any, wanted: Any) -> bool:
             current = current.astimezone(UTC).replace(tzinfo=None)
     if isinstance(current, memoryview):
         current = current.tobytes()
+    return json_same(current, wanted)
+
+
+def json_same(current: Any, wanted: Any) -> bool:
+    """`==`, except that inside lists and mappings a boolean equals only a boolean: Python's
+    `True == 1` would call `{"on": 1}` to `{"on": true}` no change and never write it (jsonb,
+    which the bulk path compares with, calls them different). Numbers compare by value
+    (`1 == 1.0`, as jsonb), mapping keys in any order."""
+    if isinstance(current, bool) or isinstance(wanted, bool):
+        return type(current) is type(wanted) and current == wanted
+    if isinstance(current, dict) and isinstance(wanted, dict):
+        return current.keys() == wanted.keys() and all(
+            json_same(current[k], wanted[k]) for k in current
+        )
+    if isinstance(current, list | tuple) and isinstance(wanted, list | tuple):
+        return len(current) == len(wanted) and all(
+            json_same(a, b) for a, b in zip(current, wanted, strict=True)
+        )
     return current == wanted
+
+
+def json_null_columns(table: Any, dialect: Any) -> list[str]:
+    """Columns of `table` whose type, on `dialect`, writes Python None as the JSON text
+    `null` rather than SQL NULL (SQLAlchemy's JSON without none_as_null)."""
+    from sqlalchemy import JSON
+
+    found = []
+    for column in table.columns:
+        impl = column.type.dialect_impl(dialect)
+        if isinstance(impl, JSON) and not impl.none_as_null:
+            found.append(column.name)
+    return found
+
+
+def sql_nulls(params: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """`params` with None in the columns `names` (json_null_columns) made SQL NULL.
+
+    A seed's null (a YAML `null`, a JSON Lines null, an empty CSV cell) is SQL NULL in
+    every column, whichever way it is written: an executemany would otherwise store the
+    JSON text `null` where a COPY stores SQL NULL, so `WHERE doc IS NULL` found different
+    rows depending on how many rows a file had."""
+    from sqlalchemy import null
+
+    if not any(params.get(n, 0) is None for n in names):
+        return params
+    return {k: null() if v is None and k in names else v for k, v in params.items()}
 
 
 def plain_value(column: Any, value: Any) -> Any:
