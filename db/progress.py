@@ -69,9 +69,16 @@ def _grouped(steps: list[tuple[str, str]]) -> str:
     for kind, name in steps:
         groups.setdefault(kind, []).append(name)
     return ", ".join(
-        f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}" if kind else ", ".join(names)
-        for kind, names in groups.items()
+        _named(kind, names) if kind else ", ".join(names) for kind, names in groups.items()
     )
+
+
+def _named(kind: str, names: list[str]) -> str:
+    """ "revision a1", "revisions a1, b2, c3", and from four on, in the order they ran (the
+    line stays one short line): "6 revisions 3f2d9d9930a0 to b4c1f11a0002"."""
+    if len(names) > 3:
+        return f"{len(names)} {kind}s {names[0]} to {names[-1]}"
+    return f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}"
 
 
 _ledger = Ledger()
