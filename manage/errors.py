@@ -124,6 +124,18 @@ def _missing_table(exc: BaseException) -> str | None:
     return None
 
 
+def _missing_column(exc: BaseException) -> str | None:
+    """A column the models read that the database does not have yet: a database migrated
+    part-way (SQLite's "no such column", PostgreSQL's undefined_column, SQLSTATE 42703)."""
+    for item in _chain(exc):
+        text = str(item).splitlines()[0] if str(item) else ""
+        if isinstance(item, sqlite3.OperationalError) and text.startswith("no such column"):
+            return text
+        if type(item).__name__ == "UndefinedColumnError":
+            return text
+    return None
+
+
 def classify(exc: BaseException, *, where: str = "", finished: bool = False) -> Failure:
     """Map any exception raised while running a command to what the user is told.
 
@@ -190,6 +202,14 @@ def _classify(exc: BaseException, *, where: str) -> Failure:
             ExitCode.UNAVAILABLE,
             ErrorCode.DB_UNAVAILABLE,
             f"the database schema is missing ({missing}); run `manage migrate upgrade` first",
+        )
+    missing = _missing_column(exc)
+    if missing is not None:
+        return Failure(
+            ExitCode.UNAVAILABLE,
+            ErrorCode.DB_UNAVAILABLE,
+            f"the database schema is behind this code ({missing}); "
+            "run `manage migrate upgrade` first",
         )
     if isinstance(exc, sa_exc.IntegrityError):
         # str(exc) would print the statement's parameters; say only what conflicted.
