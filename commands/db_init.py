@@ -52,13 +52,14 @@ def init_command(
     Waits for the database (--wait), then, holding a bootstrap lock: migrates to head, syncs
     the `base` seed set, and creates the first superuser from FIRST_SUPERUSER_EMAIL and
     FIRST_SUPERUSER_PASSWORD_FILE (or FIRST_SUPERUSER_PASSWORD) when it does not exist; an
-    existing account is never changed. Each step is reported. With --json, `data` is
+    existing account is never changed, and its password setting is then not read (a rerun
+    needs none). Each step is reported. With --json, `data` is
     {"migrations": {"applied", "head"}, "seeds": {"files", "created", "updated",
     "unchanged"}, "superuser": {"email", "outcome"}}.
     """
     try:
         settings = settings_for(ctx)
-        first = _first_superuser(settings)
+        first, problem = _first_superuser(settings)
     except Exception as exc:
         fail(ctx, exc, json_output=json_output)
         return
@@ -75,10 +76,13 @@ def init_command(
             min_attempt=runtime.settings.db.db_connect_timeout,
         )
 
+        if problem is not None and not await _account_exists(runtime, first):
+            raise problem  # the password is needed: say so before anything is done
+
         async def body(migration_engine: Any) -> dict[str, Any]:
             async with init_lock(migration_engine, timeout=lock_timeout):
                 report = {"migrations": await _migrate(runtime, migration_engine, lock_timeout)}
-                report.update(await _seed_and_superuser(runtime, seeds_dir, first))
+                report.update(await _seed_and_superuser(runtime, seeds_dir, first, problem))
                 return report
 
         return await with_migration_engine(runtime, body, runs_migrations=True)
@@ -86,17 +90,42 @@ def init_command(
     run_engine(ctx, handler, json_output=json_output, render=_render)
 
 
-def _first_superuser(settings: Settings) -> tuple[str, str] | None:
-    """(email, password) from the FIRST_SUPERUSER_* settings, validated; None when unset."""
-    from app.errors import AppException, ErrorCode
+def _first_superuser(
+    settings: Settings,
+) -> tuple[tuple[str, str | None] | None, Exception | None]:
+    """((email, password), None) from the FIRST_SUPERUSER_* settings, validated; (None, None)
+    when unset. A password that is missing, unreadable or refused by the policy is returned
+    as ((email, None), the error): it only matters when the account does not exist yet, and
+    a rerun (the account exists, nothing changes) must not fail on it."""
+    from app.errors import AppException
     from app.schemas.user import normalize_email
+
+    app_settings = settings.app
+    if not app_settings.first_superuser_email:
+        return None, None
+    email = normalize_email(app_settings.first_superuser_email)
+    try:
+        return (email, _first_password(settings, email)), None
+    except AppException as exc:
+        return (email, None), exc
+
+
+async def _account_exists(runtime: Runtime, first: tuple[str, str | None] | None) -> bool:
+    from app.services import users
+    from db.engine import session_factory
+
+    if first is None:
+        return False
+    async with session_factory(runtime.engine)() as db:
+        return await users.account_exists(db, email=first[0])
+
+
+def _first_password(settings: Settings, email: str) -> str:
+    from app.errors import AppException, ErrorCode
     from app.secret_files import SecretFileError, read_secret_file, strip_secret
     from app.security import check_password_policy
 
     app_settings = settings.app
-    if not app_settings.first_superuser_email:
-        return None
-    email = normalize_email(app_settings.first_superuser_email)
     path = app_settings.first_superuser_password_file
     if path is not None:
         try:
@@ -117,7 +146,7 @@ def _first_superuser(settings: Settings) -> tuple[str, str] | None:
             ErrorCode.INVALID_INPUT,
         )
     check_password_policy(password, min_length=settings.security.password_min_length, email=email)
-    return email, password
+    return password
 
 
 async def _migrate(runtime: Runtime, engine: Any, lock_timeout: float) -> dict[str, Any]:
@@ -130,7 +159,10 @@ async def _migrate(runtime: Runtime, engine: Any, lock_timeout: float) -> dict[s
 
 
 async def _seed_and_superuser(
-    runtime: Runtime, seeds_dir: Path, first: tuple[str, str] | None
+    runtime: Runtime,
+    seeds_dir: Path,
+    first: tuple[str, str | None] | None,
+    problem: Exception | None,
 ) -> dict[str, Any]:
     """The base seeds and the first superuser, in one transaction."""
     from pydantic import SecretStr
@@ -159,6 +191,11 @@ async def _seed_and_superuser(
             report["seeds"] = _seed_counts(seeded)
             if first is None:
                 report["superuser"] = {"email": None, "outcome": "skipped"}
+            elif first[1] is None:
+                # The account existed before migrating; its password is not needed.
+                if not await users.account_exists(db, email=first[0]) and problem is not None:
+                    raise problem  # deleted since the look-up before migrating
+                report["superuser"] = {"email": first[0], "outcome": "unchanged"}
             else:
                 email, password = first
                 data = UserCreate(email=email, password=SecretStr(password), is_superuser=True)

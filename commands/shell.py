@@ -42,9 +42,17 @@ def shell(
             return
 
         async def handler(db: AsyncSession) -> None:
+            from manage.errors import snippet_error
             from manage.repl import namespace, run_compiled
 
-            await run_compiled(compiled, namespace(db))
+            try:
+                await run_compiled(compiled, namespace(db))
+            except (Exception, SystemExit) as exc:
+                # The snippet's own mistakes are the user's input, not a bug in manage.
+                failure = snippet_error(exc)
+                if failure is exc:
+                    raise
+                raise failure from exc
 
         run_session(ctx, handler)
         return

@@ -130,6 +130,47 @@ def _missing_table(exc: BaseException) -> str | None:
     return None
 
 
+def _missing_column(exc: BaseException) -> str | None:
+    """A column the models read that the database does not have yet: a database migrated
+    part-way (SQLite's "no such column", PostgreSQL's undefined_column, SQLSTATE 42703)."""
+    for item in _chain(exc):
+        text = str(item).splitlines()[0] if str(item) else ""
+        if isinstance(item, sqlite3.OperationalError) and text.startswith("no such column"):
+            return text
+        if type(item).__name__ == "UndefinedColumnError":
+            return text
+    return None
+
+
+def snippet_error(exc: BaseException) -> BaseException:
+    """What an exception raised by a `manage shell -c` snippet is reported as.
+
+    The snippet is the user's input: its own NameError, a failed assertion, a SystemExit or a
+    mistake in its SQL is exit 5 naming what it raised ("-c: NameError: name 'x' is not
+    defined"), never exit 70, which says manage has a bug. What every command maps (not
+    found, conflict, invalid input, database unavailable or timed out) keeps its mapping. A
+    database error shows the driver's first line only: no statement, no parameters."""
+    import sqlite3
+
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, SystemExit):
+        return UsageError(f"-c: SystemExit: {exc.code}")
+    if isinstance(exc, sa_exc.DBAPIError) and not isinstance(exc, sa_exc.IntegrityError):
+        own_sql = _missing_table(exc) or _missing_column(exc)
+        if own_sql is None and _classify(exc, where="").exit_code != ExitCode.INTERNAL:
+            return exc
+        for item in _chain(exc):
+            text = str(item).splitlines()[0] if str(item) else ""
+            if text and (isinstance(item, sqlite3.Error) or getattr(item, "sqlstate", None)):
+                return UsageError(f"-c: database error: {text}")
+        return UsageError(f"-c: database error: {type(getattr(exc, 'orig', exc)).__name__}")
+    if _classify(exc, where="").exit_code != ExitCode.INTERNAL:
+        return exc
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return UsageError(f"-c: {type(exc).__name__}" + (f": {text}" if text else ""))
+
+
 def classify(exc: BaseException, *, where: str = "", finished: bool = False) -> Failure:
     """Map any exception raised while running a command to what the user is told.
 
@@ -202,6 +243,14 @@ def _classify(exc: BaseException, *, where: str) -> Failure:
             ExitCode.UNAVAILABLE,
             ErrorCode.DB_UNAVAILABLE,
             f"the database schema is missing ({missing}); run `manage migrate upgrade` first",
+        )
+    missing = _missing_column(exc)
+    if missing is not None:
+        return Failure(
+            ExitCode.UNAVAILABLE,
+            ErrorCode.DB_UNAVAILABLE,
+            f"the database schema is behind this code ({missing}); "
+            "run `manage migrate upgrade` first",
         )
     if isinstance(exc, sa_exc.IntegrityError):
         # str(exc) would print the statement's parameters; say only what conflicted.

@@ -140,7 +140,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "manage db check --wait 30",
         "manage db check && exec uvicorn app.api.main:create_app --factory",
     ),
-    "db shell": ("manage db shell -- -c 'select count(*) from users'",),
+    "db shell": (
+        "# PostgreSQL (psql's options after --)",
+        "manage db shell -- -c 'select count(*) from users'",
+        "# SQLite, the default (sqlite3 takes the SQL itself)",
+        "manage db shell -- 'select count(*) from users'",
+    ),
     "db reset": ("manage db reset --yes",),
     # audit
     "audit": ("manage audit list --target ops@example.com",),

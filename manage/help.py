@@ -143,6 +143,7 @@ def _polish_param(param: Any) -> None:
             param.metavar = name.removesuffix("S") + "..." if param.nargs != 1 else name
         param.__class__ = _argument_class(type(param))
         return
+    _range_in_help(param)
     if getattr(param, "is_flag", False) or getattr(param, "count", False):
         param.metavar = ""  # a flag takes no value: `--json`, never `--json <bool>`
         return
@@ -151,6 +152,26 @@ def _polish_param(param: Any) -> None:
     param.metavar = _option_metavar(param)
     if getattr(param, "multiple", False) and param.help and "repeat" not in param.help:
         param.help = f"{param.help} Repeatable."
+
+
+def _range_in_help(param: Any) -> None:
+    """A number's bounds go in its help, once, as `1-10000`: Typer shows them beside the
+    value in Python's notation (`N [0<=x<=9223372036854775807]`), which crowds the help
+    column out at 80 columns. Only the help display changes: Typer checks a value against
+    the bounds it was declared with (its ParameterInfo), not these attributes."""
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is None and high is None:
+        return
+    param._manage_range = (low, high)
+    param.min = param.max = None
+    said = param.help or ""
+    if str(high if high is not None else low) in said or "2**63-1" in said:
+        return
+    if low is not None and high is not None:
+        bounds = f"{low}-{high}"
+    else:
+        bounds = f"at least {low}" if low is not None else f"at most {high}"
+    param.help = f"{said.rstrip('.')} ({bounds})." if said else f"{bounds}."
 
 
 def _option_metavar(param: Any) -> str:

@@ -154,7 +154,10 @@ async def open_session(
         session = session_factory(runtime.engine)(execution_options=immediate)
         try:
             result = await handler(session)
-            progress.step_done("", "this command's changes")
+            if result is not CONTINUE:
+                # A handler that returns CONTINUE only looked something up for the next
+                # step: nothing of it stays, and a failure later must not say it committed.
+                progress.step_done("", "this command's changes")
             progress.commit_sent()
             await session.commit()
             progress.steps_committed()

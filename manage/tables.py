@@ -102,7 +102,10 @@ def _least_width(columns: list[tuple[str, str]], cells: list[list[Text]]) -> int
 
 
 def _width(cell: Text) -> int:
-    return max((len(line) for line in cell.plain.splitlines()), default=0)
+    """The cell's widest line in terminal cells (a CJK character or an emoji takes two)."""
+    from rich.cells import cell_len
+
+    return max((cell_len(line) for line in cell.plain.splitlines()), default=0)
 
 
 def timestamp(value: object) -> str:

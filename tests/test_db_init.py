@@ -83,6 +83,40 @@ def test_a_weak_first_password_is_exit_5_and_never_shown(cli, blank_db_url, tmp_
     assert "too common" in outcome.stderr and "password1234" not in outcome.stderr
 
 
+def test_a_rerun_once_the_superuser_exists_needs_no_password_and_takes_a_weak_one(
+    blank_db_url, tmp_path
+) -> None:
+    # The container step runs on every start. Once the account exists the password is not
+    # used: a secret rotated to one today's stricter policy refuses, or removed, must not
+    # stop every pod from starting (it was exit 5 "before anything is done").
+    def init(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(MANAGE_BIN), "db", "init", "--seeds-dir", str(tmp_path / "none")],
+            env=manage_env(blank_db_url, **env),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+
+    assert init(**_env(tmp_path)).returncode == 0
+    [(before,)] = fetch(blank_db_url, "SELECT hashed_password FROM users")
+    for env in (
+        {**_env(tmp_path, password="short"), "PASSWORD_MIN_LENGTH": "40"},
+        {"FIRST_SUPERUSER_EMAIL": "OPS@example.com"},
+        {"FIRST_SUPERUSER_EMAIL": "ops@example.com", "FIRST_SUPERUSER_PASSWORD_FILE": "/absent"},
+    ):
+        again = init(**env)
+        assert again.returncode == 0, (env, again.stderr)
+        assert "first superuser: ops@example.com exists; left unchanged" in again.stdout
+        assert again.stderr == ""
+    assert fetch(blank_db_url, "SELECT hashed_password FROM users") == [(before,)]
+    # Another account is still refused before anything is done.
+    other = init(FIRST_SUPERUSER_EMAIL="new@example.com")
+    assert other.returncode == 5 and "FIRST_SUPERUSER_PASSWORD" in other.stderr
+    assert fetch(blank_db_url, "SELECT count(*) FROM users") == [(1,)]
+
+
 def test_an_unreachable_database_is_exit_6_after_the_wait(manage_proc) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -23,6 +23,9 @@ WIDTHS = (80, 120)
 # `<str>`, `<path>`, `<int range>`, and `{email}` for a required argument in the usage line.
 TYPE_METAVAR = re.compile(r"<(bool|str|int|float|path|list\[|choice|file|text|integer)[^>]*>")
 BRACED_ARGUMENT = re.compile(r"\{[a-z_]+(\.\.\.)?\}")
+# Click's range notation beside a value (`N [0<=x<=9223372036854775807]`): Python's, and as
+# wide as the help column at 80; the bounds belong in the option's help, once.
+RANGE_NOTATION = re.compile(r"<=?x|x<|x>")
 
 
 def _root() -> Any:
@@ -69,6 +72,7 @@ def test_help_page_reads_well(path: str, width: int) -> None:
 
     assert not TYPE_METAVAR.search(page), page
     assert not BRACED_ARGUMENT.search(page), page
+    assert not RANGE_NOTATION.search(page), page
     assert "`" not in page, page
     assert all(len(line) <= width for line in lines), page
 
@@ -199,3 +203,20 @@ def test_manage_with_no_arguments_shows_the_three_stories_first_commands() -> No
         at = next(i for i, line in enumerate(lines) if line.startswith(story))
         assert lines[at + 1] == first, proc.stdout
     assert proc.stderr == ""
+
+
+def test_a_ranged_option_says_its_bounds_in_its_help_and_still_enforces_them(cli) -> None:
+    for _, command in PAGES:
+        for param in command.params:
+            bounds = getattr(param, "_manage_range", None)
+            if bounds is not None:
+                low, high = bounds
+                assert str(low) in _plain(param.help) and (
+                    str(high) in _plain(param.help) or "2**63-1" in param.help
+                ), (param.opts, param.help)
+    fake = dict(PAGES)["seed fake"]
+    (batch,) = [param for param in fake.params if "--batch-size" in param.opts]
+    assert batch.help == "Rows per batch (1-100000).", batch.help  # its help had no bounds
+    outcome = cli(["users", "list", "--limit", "0"])
+    assert outcome.exit_code == 2 and "--limit" in outcome.stderr, outcome
+    assert "greater than or equal to 1" in outcome.stderr, outcome

@@ -74,8 +74,10 @@ def test_database_layer_errors_map_to_one_exit_code_and_one_http_status(
 
     import db.errors
     from app.api.errors import _database_layer_error
+    from db import progress
     from manage.errors import classify
 
+    progress.reset()  # an earlier in-process command's committed steps are not this error's
     exc = getattr(db.errors, error)("what went wrong")
     failure = classify(exc)
     assert (int(failure.exit_code), failure.message, failure.error_code) == (

@@ -88,3 +88,36 @@ def test_the_container_step_reruns_with_a_password_file_weak_under_todays_policy
     )
     assert again.returncode == 0, again.stderr
     assert "left unchanged" in again.stdout and again.stderr == ""
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_a_first_run_whose_password_file_is_missing_says_nothing_was_committed(
+    sqlite_url, tmp_path, json_output
+) -> None:
+    # --if-exists skip looks the account up in a session of its own before reading the
+    # password; that lookup wrote nothing, so the error must not say something committed.
+    step = [
+        str(MANAGE_BIN),
+        "users",
+        "create-superuser",
+        "--email",
+        "ops@example.com",
+        "--password-file",
+        str(tmp_path / "absent"),
+        "--if-exists",
+        "skip",
+        *(["--json"] if json_output else []),
+    ]
+    result = subprocess.run(
+        step,
+        capture_output=True,
+        text=True,
+        env=manage_env(sqlite_url),
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert result.returncode == 5, result.stderr
+    shown = result.stdout if json_output else result.stderr
+    assert "absent" in shown and "No such file" in shown
+    assert "committed" not in shown, shown
+    assert fetch(sqlite_url, "SELECT count(*) FROM users") == [(0,)]

@@ -43,6 +43,32 @@ def test_snippet_syntax_error_is_exit_5_before_touching_the_database(cli) -> Non
     assert outcome.stderr.strip().endswith("(line 1)")
 
 
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("nope", "-c: NameError: name 'nope' is not defined"),
+        ("1/0", "-c: ZeroDivisionError: division by zero"),
+        ("raise SystemExit(3)", "-c: SystemExit: 3"),
+        ("await db.execute(text('selec 1'))", "-c: database error: "),
+        ("await db.execute(text('select nope from users'))", "-c: database error: "),
+    ],
+)
+def test_a_snippet_that_raises_is_exit_5_naming_its_error_not_70(cli, db_url, code, said) -> None:
+    # The snippet is the user's input: its own NameError or SQL mistake is not a bug in
+    # manage (exit 70); it is exit 5 naming what the snippet raised, and nothing stays.
+    setup = "from sqlalchemy import text\n"
+    writes = "await users.create_user(db, data=UserCreate(email='x@example.com', "
+    writes += "password=SecretStr('Correct-Horse-9')), actor='t')\n"
+    script = f"{setup}from pydantic import SecretStr\nfrom app.schemas.user import UserCreate\n"
+    outcome = cli(["shell", "-c", script + writes + code], db=db_url)
+
+    assert outcome.exit_code == 5, outcome.stderr
+    assert outcome.stderr.splitlines()[0].startswith(f"error: {said}"), outcome.stderr
+    assert len(outcome.stderr.splitlines()) == 1, outcome.stderr
+    assert "Traceback" not in outcome.stderr and "[SQL" not in outcome.stderr
+    assert fetch(db_url, "SELECT count(*) FROM users") == [(0,)]
+
+
 def test_interactive_shell_awaits_commits_survives_errors_and_ctrl_c(db_url) -> None:
     pexpect = pytest.importorskip("pexpect")
     child = pexpect.spawn(

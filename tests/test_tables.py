@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from rich.cells import cell_len
 
 from tests.conftest import ScratchDatabases
 
@@ -126,3 +127,18 @@ def test_migrate_status_keeps_revision_ids_whole_and_times_to_the_second(cli, sq
     assert rows, outcome.stdout
     assert all(TIMESTAMP.search(row) for row in rows), outcome.stdout
     assert not re.search(r"\d\d:\d\d:\d\d\.\d", outcome.stdout)
+
+
+def test_a_key_of_wide_characters_is_measured_in_cells_and_never_cut(cli, sqlite_url) -> None:
+    # Each CJK character takes two terminal cells: a width counted in characters made the
+    # email column half as wide as its email, and rich cut the email with an ellipsis.
+    wide = "山田太郎山田太郎山田太郎@example.com"
+    _create(cli, sqlite_url, wide, full_name="Yamada")
+    _create(cli, sqlite_url, "bob@example.com", full_name="Bob")
+    for command in (["users", "list"], ["audit", "list"]):
+        outcome = cli(command, env=NARROW, db=sqlite_url)
+        assert outcome.exit_code == 0, outcome.stderr
+        assert wide in outcome.stdout, outcome.stdout
+    # users list fits: the optional columns it leaves out are counted in cells too.
+    listed = cli(["users", "list"], env=NARROW, db=sqlite_url).stdout
+    assert all(cell_len(line) <= 80 for line in listed.splitlines()), listed

@@ -46,6 +46,20 @@ async def get_user_by_email(db: AsyncSession, *, email: str) -> User | None:
     return (await db.exec(query.options(selectinload(User.roles)))).first()
 
 
+async def account_exists(db: AsyncSession, *, email: str) -> bool:
+    """Whether an account has this email (any letter case).
+
+    Reads only users.id and users.email, which every schema revision has, so it answers on a
+    database not migrated to head yet; a database without a users table has no account."""
+    from sqlalchemy import inspect
+
+    connection = await db.connection()
+    if not await connection.run_sync(lambda c: inspect(c).has_table(User.__tablename__)):
+        return False
+    query = select(User.id).where(User.email == email.strip().lower())
+    return (await db.exec(query)).first() is not None
+
+
 async def get_user(db: AsyncSession, *, email: str) -> User:
     """The user with this email (any letter case); 404 when there is none."""
     user = await get_user_by_email(db, email=email)
