@@ -89,6 +89,14 @@ def list_users_command(
         from app.services import users
 
         found = await users.list_users(db, **filters, limit=page_size, offset=offset)
+        if not found and offset:  # past the end: say so, not a bare "no users"
+            total = await users.count_users(db, **filters)
+            if total:
+                more.append(f"--offset {offset} is past the end: {total} matching in all")
+                if json_output:
+                    from manage.output import warning_line
+
+                    warning_line(more[0])
         if len(found) == page_size:
             total = await users.count_users(db, **filters)
             if total > offset + page_size:

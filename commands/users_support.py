@@ -107,6 +107,10 @@ def render_users(users: list[Any], *, more: str | None = None) -> None:
 
     if not users:
         out().print("no users")
+        if more:
+            from manage.output import warning_line
+
+            warning_line(more)
         return
     data_table(
         USER_COLUMNS,

@@ -80,6 +80,19 @@ def test_users_list_shows_50_by_default_and_says_how_many_more(cli, db_url) -> N
     assert second.stderr == ""
 
 
+def test_an_offset_past_the_end_says_how_many_match_instead_of_a_bare_no_users(cli, db_url) -> None:
+    add_users(db_url, 5)
+    table = cli(["users", "list", "--offset", "1000"], db=db_url)
+    document = cli(["users", "list", "--offset", "1000", "--json"], db=db_url)
+    nothing = cli(["users", "list", "--offset", "1000", "--search", "nobody"], db=db_url)
+
+    warning = "warning: --offset 1000 is past the end: 5 matching in all\n"
+    assert (table.exit_code, table.stdout, table.stderr) == (0, "no users\n", warning)
+    assert json.loads(document.stdout)["data"] == []
+    assert document.stderr == warning
+    assert (nothing.stdout, nothing.stderr) == ("no users\n", "")  # nothing matches at all
+
+
 def test_users_list_all_streams_every_account_as_one_json_document(manage_proc, db_url) -> None:
     add_users(db_url, 1234)  # more than two batches
     outcome = manage_proc(["users", "list", "--all", "--json"], db=db_url)
