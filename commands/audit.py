@@ -50,15 +50,20 @@ def list_entries(
         entries = await audit.list_entries(db, action=action, target=target, limit=limit)
         if len(entries) == limit:
             hidden = await audit.count_entries(db, action=action, target=target) - limit
+            if hidden > 0 and json_output:  # as users list does: people get it as a footer
+                from manage.output import warning_line
+
+                warning_line(_more_line(hidden))
         return [AuditRead.model_validate(entry) for entry in entries]
 
     def render(entries: list[Any]) -> None:
-        more = None
-        if hidden > 0:
-            more = f"{hidden} more; use --limit (up to {MAX_AUDIT_LIMIT}), --action or --target"
-        _render(entries, more=more)
+        _render(entries, more=_more_line(hidden) if hidden > 0 else None)
 
     run_session(ctx, handler, json_output=json_output, render=render)
+
+
+def _more_line(hidden: int) -> str:
+    return f"{hidden} more; use --limit (up to {MAX_AUDIT_LIMIT}), --action or --target"
 
 
 def _render(entries: list[Any], *, more: str | None) -> None:

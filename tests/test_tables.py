@@ -4,6 +4,7 @@ table leaves out."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -87,6 +88,11 @@ def test_a_limited_audit_list_says_how_many_more_and_how_to_see_them(cli, sqlite
     assert len(outcome.stdout.splitlines()) == 1 + 3
     assert outcome.stderr.strip() == "1 more; use --limit (up to 10000), --action or --target"
     assert cli(["audit", "list", "--limit", "4"], db=sqlite_url).stderr == ""
+    document = cli(["audit", "list", "--limit", "3", "--json"], db=sqlite_url)
+    assert len(json.loads(document.stdout)["data"]) == 3
+    assert document.stderr == (  # as users list --json: the count on stderr, stdout pure JSON
+        "warning: 1 more; use --limit (up to 10000), --action or --target\n"
+    )
 
 
 def test_users_list_footer_names_the_next_page(cli, sqlite_url) -> None:
