@@ -256,7 +256,29 @@ def current_heads(connection: Connection) -> list[str]:
     return heads
 
 
+def known_heads(script: ScriptDirectory, heads: list[str]) -> list[str]:
+    """`heads` (what alembic_version holds), each checked to be a revision of `script`.
+
+    A database stamped by code these scripts do not have (a rollback of the application after
+    a newer release migrated it; another project's scripts) is BadRevision (exit 5) saying
+    so: Alembic's own "Can't locate revision identified by 'x'" reads like a typo in an
+    argument."""
+    for head in heads:
+        try:
+            found = script.get_revision(head)
+        except (CommandError, RevisionError):
+            found = None
+        if found is None:
+            raise BadRevision(
+                f"the database is at revision {head}, which these migration scripts do not "
+                "have (a newer release of the code applied it, or other scripts did): run the "
+                "code that has it, or see docs/migrations.md (Unknown revision in the database)"
+            )
+    return heads
+
+
 def applied_revisions(script: ScriptDirectory, heads: list[str]) -> set[str]:
+    known_heads(script, heads)
     applied: set[str] = set()
     with alembic_errors():
         for head in heads:

@@ -34,6 +34,7 @@ from db.migration_config import (
     alembic_errors,
     applied_revisions,
     current_heads,
+    known_heads,
     script_directory,
 )
 from db.migration_failures import (
@@ -154,7 +155,7 @@ def _run(
     on_step: OnStep | None = None,
 ) -> RunResult:
     script = script_directory(cfg)
-    before = current_heads(connection)
+    before = known_heads(script, current_heads(connection))
     cfg.attributes["connection"] = connection
     cfg.attributes["on_version_apply"] = _version_callback(on_step)
     progress.track(connection)
