@@ -13,6 +13,7 @@ import importlib
 import io
 import os
 import pkgutil
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -230,6 +231,14 @@ def alembic_errors() -> Iterator[None]:
         yield
     except (CommandError, RevisionError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        relative = re.match(r"Relative revision (\S+) didn't produce (\d+) migrations", message)
+        if relative:  # `upgrade +1` at head, `downgrade -3` two revisions above base
+            step = relative.group(1)
+            where = "head" if step.lstrip().startswith("+") else "base"
+            message = (
+                f"{step} goes past {where}: fewer than {relative.group(2)} revision(s) "
+                f"lie that way (`manage migrate status` shows where the database is)"
+            )
         raise BadRevision(message) from exc
 
 

@@ -35,3 +35,25 @@ def test_a_revision_from_newer_code_is_exit_5_naming_it_and_changes_nothing(
     assert outcome.exit_code == 5, outcome.stderr
     assert outcome.stderr.splitlines() == [SAID]
     assert fetch(db_url, "SELECT version_num FROM alembic_version") == [("feedface0001",)]
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["migrate", "upgrade", "+1"], "+1 goes past head: fewer than 1 revision(s) lie that way"),
+        (
+            ["migrate", "downgrade", "-99", "--yes"],
+            "-99 goes past base: fewer than 99 revision(s) lie that way",
+        ),
+    ],
+    ids=["upgrade +1 at head", "downgrade -99"],
+)
+def test_a_relative_step_past_the_end_of_the_chain_says_so(cli, db_url, command, said) -> None:
+    """Alembic says "Relative revision +1 didn't produce 1 migrations"."""
+    before = fetch(db_url, "SELECT version_num FROM alembic_version")
+    outcome = cli(command, db=db_url)
+    assert outcome.exit_code == 5
+    assert outcome.stderr.splitlines() == [
+        f"error: {said} (`manage migrate status` shows where the database is)"
+    ]
+    assert fetch(db_url, "SELECT version_num FROM alembic_version") == before
