@@ -70,5 +70,5 @@ def grants(held: Iterable[str], wanted: str) -> bool:
 
 
 def not_found(kind: str, name: str) -> AppException:
-    code = ErrorCode.ROLE_NOT_FOUND if kind == "role" else ErrorCode.USER_NOT_FOUND
+    code = ErrorCode.ROLE_NOT_FOUND if kind == "role" else ErrorCode.USER_NOT_FOUND  # user(s)
     return AppException(404, f"{kind} {name} not found", code)

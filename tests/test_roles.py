@@ -136,6 +136,11 @@ def test_grant_to_an_unknown_user_is_exit_3_and_grants_nobody(cli, db_url) -> No
     assert outcome.exit_code == 3
     assert "user ghost@example.com not found" in outcome.stderr
     assert member_rows(db_url, "auditor") == []
+    two = cli(["roles", "grant", "auditor", "ghost@example.com", "nobody@example.com"], db=db_url)
+    assert two.exit_code == 3
+    assert two.stderr.splitlines()[0] == (
+        "error: users ghost@example.com, nobody@example.com not found"
+    )
 
 
 def test_permit_and_forbid_edit_permissions_and_report_no_ops(cli, db_url) -> None:

@@ -186,7 +186,7 @@ async def _users_by_email(db: AsyncSession, emails: Iterable[str]) -> list[User]
     found = {user.email: user for user in (await db.exec(query)).all()}
     missing = [a for a in addresses if a not in found]
     if missing:
-        raise not_found("user", ", ".join(missing))
+        raise not_found("users" if len(missing) > 1 else "user", ", ".join(missing))
     return [found[a] for a in addresses]
 
 
