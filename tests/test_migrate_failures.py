@@ -69,14 +69,14 @@ def downgrade() -> None:
 """
 
 SLOW = """
-import time
-
-
 def upgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         op.execute("SELECT pg_sleep(60)")
-    else:
-        time.sleep(60)
+    else:  # a statement (cancellable, as a SIGTERM cancels it), not time.sleep in Python
+        op.execute(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000000)"
+            " SELECT count(*) FROM c"
+        )
 
 
 def downgrade() -> None:
