@@ -54,13 +54,9 @@ def _port_problem(url: str) -> str:
         )
     if not port:
         return "the port is empty (leave out the ':' for the default 5432)"
-    return f"the port {_fragment(port)} is not a number"
+    from db.url import short
 
-
-def _fragment(text: str) -> str:
-    """A short, escaped piece of user text for an error line."""
-    short = text if len(text) <= 20 else text[:20] + "..."
-    return repr(short.encode("unicode_escape").decode("ascii"))
+    return f"the port {short(port)} is not a number"
 
 
 def _check(url: str) -> None:

@@ -60,7 +60,8 @@ def _one(query: dict[str, Any], name: str) -> str:
     return value
 
 
-def _short(value: str) -> str:
+def short(value: str) -> str:
+    """`value` quoted for an error line: at most 40 characters, control characters escaped."""
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
@@ -78,7 +79,7 @@ def check_postgres_query(query: dict[str, Any]) -> None:
             hint = "; for TLS write sslmode=require" if name == "ssl" else ""
             raise ValueError(
                 f"parameter {name!r} must be one of {', '.join(SSL_MODES)} "
-                f"(got {_short(query[name])}{hint})"
+                f"(got {short(query[name])}{hint})"
             )
     if "sslmode" in query and "ssl" in query:
         raise ValueError("parameters 'ssl' and 'sslmode' say the same thing: keep sslmode")
@@ -102,7 +103,7 @@ def check_postgres_query(query: dict[str, Any]) -> None:
             raise ValueError(f"parameter {name!r} must be one of {', '.join(_TLS_VERSIONS)}")
     for name in _FILES:
         if name in query and not Path(query[name]).expanduser().is_file():
-            raise ValueError(f"parameter {name!r}: no file at {_short(query[name])}")
+            raise ValueError(f"parameter {name!r}: no file at {short(query[name])}")
     _check_root_certificate(query)
     if "sslnegotiation" in query and query["sslnegotiation"] not in ("postgres", "direct"):
         raise ValueError("parameter 'sslnegotiation' must be postgres or direct")
@@ -129,11 +130,11 @@ def _check_hosts(value: str | tuple[str, ...]) -> None:
         if not colon:
             if len(hosts) > 1:
                 raise ValueError(
-                    f"parameter 'host': with several hosts each needs its port ({_short(host)})"
+                    f"parameter 'host': with several hosts each needs its port ({short(host)})"
                 )
             continue
         if not name or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"parameter 'host': {_short(host)} is not host:port (1-65535)")
+            raise ValueError(f"parameter 'host': {short(host)} is not host:port (1-65535)")
 
 
 def _check_root_certificate(query: dict[str, Any]) -> None:
@@ -158,7 +159,7 @@ def _check_root_certificate(query: dict[str, Any]) -> None:
         except (ssl.SSLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or type(exc).__name__
             raise ValueError(
-                f"parameter 'sslrootcert': {_short(root)} holds no PEM certificate ({reason})"
+                f"parameter 'sslrootcert': {short(root)} holds no PEM certificate ({reason})"
             ) from None
 
 
