@@ -143,12 +143,14 @@ async def copy_direct(
             async for chunk in chunks:
                 columns, records = chunk.columns, chunk.records
                 given, lacks = chunk.uniform()
+                if given is None or lacks is not None:
+                    raise Fallback  # rows giving different columns, or lacking one
                 if first is None:
                     first = (columns, given)
                     positions = [columns.index(c) for c in unique]
                     key_positions = [columns.index(k) for k in key]
-                if columns != first[0] or given != first[1] or lacks is not None:
-                    raise Fallback  # rows giving other columns, or lacking one
+                if columns != first[0] or given != first[1]:
+                    raise Fallback  # rows giving other columns than the first chunk's
                 if audit is not None and not total:
                     audit.given(columns, given_columns(given, table))
                 if nullable and any(r[p] is None for r in records for p in positions):
