@@ -106,7 +106,7 @@ async def copy_batches(
     try:
         await raw.execute("SAVEPOINT seed_fake")
         try:
-            async with aclosing(generated_ahead(make_batches())) as batches:
+            async with aclosing(_generated(make_batches())) as batches:
                 async for batch in batches:
                     await copy_rows(raw, table, batch, columns)
                     written += len(batch)
@@ -116,7 +116,7 @@ async def copy_batches(
             await raw.execute("RELEASE SAVEPOINT seed_fake")
             advance(-written)
             created = 0
-            async with aclosing(generated_ahead(make_batches())) as batches:
+            async with aclosing(_generated(make_batches())) as batches:
                 async for batch in batches:
                     created += await fallback(batch)
                     advance(len(batch))
@@ -130,7 +130,7 @@ async def copy_batches(
         ) from None
 
 
-async def generated_ahead(batches: Batches) -> AsyncIterator[list[tuple[Any, ...]]]:
+async def _generated(batches: Batches) -> AsyncIterator[list[tuple[Any, ...]]]:
     """The batches, each next one generated in a worker thread while the caller writes this."""
     pending = _next_in_thread(batches)
     try:

@@ -280,6 +280,7 @@ async def _bulk(
     source, total = _Source(), 0
     async with _chunks(db, section, rows, plan, source, extra=True) as chunks:
         async for chunk in chunks:
+            _ahead(chunks)
             await _write_stage(db, stage, [*chunk.columns, *EXTRA], chunk.records)
             total += len(chunk.records)
     where = _where(source.source, source.columned)
@@ -350,18 +351,24 @@ async def _chunks(
     """The section's staged records, chunk by chunk: a plain CSV converted from its records
     in a worker thread (the next chunk while the database takes this one), any other
     section row by row (seed_convert.row_chunks)."""
-    from app.services.fake_copy import generated_ahead
-    from app.services.seed_convert import record_chunks, row_chunks
+    from app.services.seed_convert import ChunksAhead, record_chunks, row_chunks
 
     fast = record_chunks(plan, section.table_file, STAGE_CHUNK, extra=extra)
     if fast is None:
-        generator = row_chunks(db, plan, source.noting(rows), STAGE_CHUNK)
+        generator: Any = row_chunks(db, plan, source.noting(rows), STAGE_CHUNK)
     else:
         _close(rows)
         source.source, source.columned = section.table_file.source, True
-        generator = generated_ahead(fast)
+        generator = ChunksAhead(fast)
     async with contextlib.aclosing(generator) as chunks:
         yield chunks
+
+
+def _ahead(chunks: Any) -> None:
+    """Start converting the next chunk (ChunksAhead) while the database takes this one."""
+    ahead = getattr(chunks, "ahead", None)
+    if ahead is not None:
+        ahead()
 
 
 def _close(rows: Any) -> None:

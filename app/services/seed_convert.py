@@ -9,6 +9,7 @@ it is written (into the staging table, or straight into the table: seed_direct).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
@@ -199,3 +200,40 @@ def record_chunks(
                 yield Chunk(converter.columns, found, (given, lacks))
 
     return chunks()
+
+
+class ChunksAhead:
+    """Chunks of a plain iterator (record_chunks) made in a worker thread. `ahead()` starts
+    making the next one; the caller says when: while the database works on this one, not
+    while this thread encodes a COPY (the two would share the GIL). Iterating waits for it."""
+
+    def __init__(self, chunks: Iterator[Chunk]) -> None:
+        self._chunks = chunks
+        self._pending: asyncio.Future[Chunk | None] | None = None
+
+    def ahead(self) -> None:
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(asyncio.to_thread(next, self._chunks, None))
+
+    def __aiter__(self) -> ChunksAhead:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        self.ahead()
+        assert self._pending is not None
+        chunk = await self._pending
+        self._pending = None
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        """Wait for the chunk being made (a thread cannot be stopped), then close the file."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                pending.exception()  # a conversion error after the run gave up: not reported
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()

@@ -156,8 +156,11 @@ async def copy_direct(
                 if nullable and any(r[p] is None for r in records for p in positions):
                     raise Fallback  # a NULL in the unique index: it would not conflict
                 rows = chunk.values()
+                if audit is None:
+                    _ahead(chunks)
                 await copy_rows(raw, table.name, rows, columns)
                 if audit is not None:
+                    _ahead(chunks)  # while the server writes the audit rows
                     await audit.write(raw, rows)
                 for row in rows[: max(listed - len(keys), 0)]:
                     keys.append(",".join(f"{k}={row[p]}" for k, p in zip(key, key_positions)))  # noqa: B905
@@ -178,6 +181,12 @@ async def copy_direct(
     return first[1] if first is not None else 0
 
 
+def _ahead(chunks: Any) -> None:
+    from app.services.seed_bulk import _ahead
+
+    _ahead(chunks)
+
+
 def given_columns(mask: int, table: Any) -> list[str]:
     """The columns of `table` (in its order) that a row with this mask gives."""
     return [c.name for i, c in enumerate(table.columns) if mask >> i & 1]
@@ -190,11 +199,15 @@ class _UserAudit:
     INSERT ... SELECT over the chunk's emails in file order; each distinct details value is
     sent once (a parameter), not built or parsed per row."""
 
+    # The chunk's emails and the index of each row's details travel as two JSON arrays (one
+    # text parameter each): asyncpg's array encoder costs a Python isinstance per element.
     SQL = (
         "INSERT INTO audit_log (at, actor, action, target, details) "
         "SELECT $1::timestamptz, $2::text, 'user.create', substr(t.email, 1, 320), "
-        "($3::jsonb[])[t.kind] "
-        "FROM unnest($4::text[], $5::int[]) WITH ORDINALITY AS t(email, kind, n) ORDER BY t.n"
+        "($3::jsonb[])[t.kind::int] "
+        "FROM ROWS FROM (json_array_elements_text($4::text::json), "
+        "json_array_elements_text($5::text::json)) WITH ORDINALITY AS t(email, kind, n) "
+        "ORDER BY t.n"
     )
 
     def __init__(self, actor: str) -> None:
@@ -231,4 +244,11 @@ class _UserAudit:
             kinds = [self._kind(tuple(r[p] for p in positions)) for r in rows]
         else:
             kinds = [self._kind(())] * len(rows)
-        await raw.execute(self.SQL, self._at, self._actor, self._details, emails, kinds)
+        await raw.execute(
+            self.SQL,
+            self._at,
+            self._actor,
+            self._details,
+            json.dumps(emails, ensure_ascii=False),
+            json.dumps(kinds),
+        )
