@@ -217,9 +217,12 @@ def test_explicit_ids_move_the_sequence_on(cli, pg_db_url, tmp_path) -> None:
     assert fetch(pg_db_url, "SELECT id FROM badges WHERE code = 'new'") == [(ROWS + 1,)]
 
 
+@pytest.mark.parametrize("statement", ['COPY "users"', "INSERT INTO audit_log"])
 def test_sigterm_during_the_direct_copy_writes_nothing_and_leaves_nothing_running(
-    pg_db_url, tmp_path
+    pg_db_url, tmp_path, statement
 ) -> None:
+    """In the users' COPY, or in their audit rows' INSERT (the next chunk is being converted
+    in the worker thread then: the run waits for it and closes the file)."""
     from tests.test_signals import assert_nothing_of_ours_within_2s, ours_on_server, signal_when
 
     directory = tmp_path / "seeds" / "base"
@@ -228,7 +231,7 @@ def test_sigterm_during_the_direct_copy_writes_nothing_and_leaves_nothing_runnin
 
     def copying() -> bool:
         return any(
-            'COPY "users"' in (query or "") and state == "active"
+            statement in (query or "") and state == "active"
             for _, state, query in ours_on_server(pg_db_url)
         )
 

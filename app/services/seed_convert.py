@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 from app.services.seed_rows import Row
@@ -203,17 +204,21 @@ def record_chunks(
 
 
 class ChunksAhead:
-    """Chunks of a plain iterator (record_chunks) made in a worker thread. `ahead()` starts
-    making the next one; the caller says when: while the database works on this one, not
-    while this thread encodes a COPY (the two would share the GIL). Iterating waits for it."""
+    """Chunks of a plain iterator (record_chunks) made in a worker thread of its own.
+    `ahead()` starts making the next one; the caller says when: while the database works on
+    this one, not while this thread encodes a COPY (the two would share the GIL). Iterating
+    waits for it."""
 
     def __init__(self, chunks: Iterator[Chunk]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._chunks = chunks
-        self._pending: asyncio.Future[Chunk | None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-convert")
+        self._pending: Future[Chunk | None] | None = None
 
     def ahead(self) -> None:
         if self._pending is None:
-            self._pending = asyncio.ensure_future(asyncio.to_thread(next, self._chunks, None))
+            self._pending = self._executor.submit(next, self._chunks, None)
 
     def __aiter__(self) -> ChunksAhead:
         return self
@@ -221,19 +226,19 @@ class ChunksAhead:
     async def __anext__(self) -> Chunk:
         self.ahead()
         assert self._pending is not None
-        chunk = await self._pending
+        chunk = await asyncio.wrap_future(self._pending)
         self._pending = None
         if chunk is None:
             raise StopAsyncIteration
         return chunk
 
     async def aclose(self) -> None:
-        """Wait for the chunk being made (a thread cannot be stopped), then close the file."""
+        """Wait for the chunk being made, if any (a thread cannot be stopped: a run that
+        ends, by an error or a signal, lets it finish), then close the file."""
         pending, self._pending = self._pending, None
-        if pending is not None:
-            await asyncio.wait([pending])
-            if not pending.cancelled():
-                pending.exception()  # a conversion error after the run gave up: not reported
+        self._executor.shutdown(wait=True)
+        if pending is not None and not pending.cancelled():
+            pending.exception()  # made after the run gave up: nobody is told
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()
