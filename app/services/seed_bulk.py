@@ -258,7 +258,7 @@ async def _bulk(
     declared: dict[tuple[Any, ...], str],
     staged: Staged,
 ) -> None:
-    from app.services.seed_convert import SectionPlan
+    from app.services.seed_convert import SectionPlan, convert_ahead
 
     model, key = section.model, section.key
     table = model.__table__
@@ -280,7 +280,7 @@ async def _bulk(
     source, total = _Source(), 0
     async with _chunks(db, section, rows, plan, source, extra=True) as chunks:
         async for chunk in chunks:
-            _ahead(chunks)
+            convert_ahead(chunks)
             await _write_stage(db, stage, [*chunk.columns, *EXTRA], chunk.records)
             total += len(chunk.records)
     where = _where(source.source, source.columned)
@@ -362,13 +362,6 @@ async def _chunks(
         generator = ChunksAhead(fast)
     async with contextlib.aclosing(generator) as chunks:
         yield chunks
-
-
-def _ahead(chunks: Any) -> None:
-    """Start converting the next chunk (ChunksAhead) while the database takes this one."""
-    ahead = getattr(chunks, "ahead", None)
-    if ahead is not None:
-        ahead()
 
 
 def _close(rows: Any) -> None:

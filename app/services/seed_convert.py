@@ -242,3 +242,11 @@ class ChunksAhead:
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()
+
+
+def convert_ahead(chunks: Any) -> None:
+    """Start converting the next chunk (ChunksAhead) while the database takes this one; a
+    section converted row by row (row_chunks) has nothing to start."""
+    ahead = getattr(chunks, "ahead", None)
+    if ahead is not None:
+        ahead()

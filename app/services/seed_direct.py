@@ -17,9 +17,11 @@ When (`sole_tables` and `direct_index` decide; otherwise the staged path as befo
 
 How: under a SAVEPOINT, per chunk of rows, one binary COPY into the table (the same values
 the staged path would COPY into its stage and INSERT from there: defaults filled in the
-same way, each value through its column type's bind processor), then for `users` one COPY
-of the `user.create` audit rows (details built as seed_bulk._audit_users builds them).
-Created = the rows copied; the change lines list the first rows in file order.
+same way, each value through its column type's bind processor; ids in file order), then
+for `users` one INSERT ... SELECT of the chunk's `user.create` audit rows (details as
+seed_bulk._audit_users builds them). Created = the rows copied; the change lines list the
+first rows in file order. A table in a schema of its own, or with rules, takes the staged
+path.
 
 Any data or constraint error of the database (SQLSTATE classes 22 and 23: a key that exists
 or is given twice, a foreign key, a check, NOT NULL; also 42 and 0A, e.g. a table COPY
@@ -90,8 +92,8 @@ async def direct_index(
     """(columns, nullable) of a unique index of `table` that makes the direct path safe for
     `key` (see the module docstring), read from the database itself (the model may declare
     a constraint a migration never made); None when there is none."""
-    if not _plain_key(table, key):
-        return None
+    if table.schema is not None or not _plain_key(table, key):
+        return None  # a table in a schema of its own: the staged path names it in full
     query = text(
         "SELECT array_agg(a.attname::text ORDER BY a.attnum), bool_or(NOT a.attnotnull) "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
@@ -129,6 +131,7 @@ async def copy_direct(
     import asyncpg
 
     from app.services.fake_copy import copy_rows
+    from app.services.seed_convert import convert_ahead
 
     connection = await db.connection()
     raw = (await connection.get_raw_connection()).driver_connection
@@ -157,10 +160,10 @@ async def copy_direct(
                     raise Fallback  # a NULL in the unique index: it would not conflict
                 rows = chunk.values()
                 if audit is None:
-                    _ahead(chunks)
+                    convert_ahead(chunks)
                 await copy_rows(raw, table.name, rows, columns)
                 if audit is not None:
-                    _ahead(chunks)  # while the server writes the audit rows
+                    convert_ahead(chunks)  # while the server writes the audit rows
                     await audit.write(raw, rows)
                 for row in rows[: max(listed - len(keys), 0)]:
                     keys.append(",".join(f"{k}={row[p]}" for k, p in zip(key, key_positions)))  # noqa: B905
@@ -179,12 +182,6 @@ async def copy_direct(
         tally.created(model_name, shown)
     counts.created += total - len(keys)
     return first[1] if first is not None else 0
-
-
-def _ahead(chunks: Any) -> None:
-    from app.services.seed_bulk import _ahead
-
-    _ahead(chunks)
 
 
 def given_columns(mask: int, table: Any) -> list[str]:

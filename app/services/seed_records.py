@@ -94,7 +94,7 @@ def _unpack(count: int) -> str:
 def _cell(model: Any, name: str, i: int, process: Any, helpers: dict[str, Any]) -> list[str]:
     """The lines converting cell i (column `name`) into v{i}, or returning None (the slow
     way) where column_value would refuse it or needs to be asked."""
-    from app.services.seed_values import _plain_text
+    from app.services.seed_values import plain_text_limits
 
     table = model.__table__
     column = table.c[name]
@@ -104,7 +104,7 @@ def _cell(model: Any, name: str, i: int, process: Any, helpers: dict[str, Any]) 
         f"        v{i} = None" if column.nullable or column.primary_key else "        return None"
     )
     lines.append("    else:")
-    limits = _plain_text(model, name)
+    limits = plain_text_limits(model, name)
     if limits is not None:  # column_value's plain-text branch, the same checks in line
         if name == "email" and table.name == "users":
             lines.append("        c = c.lower()")
