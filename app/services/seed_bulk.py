@@ -4,10 +4,11 @@ A section of at most BULK_ROWS rows goes the per-row way (app/services/seed_mode
 larger one is read once, row by row (memory flat in the number of rows), and:
 
 1. each row is checked and converted (seed_rows.converted_row: a bad value is a 422 naming
-   file:line(:column)), its foreign keys by natural key resolved per chunk of rows (one query
-   per chunk of distinct values, seed_references), Python-side defaults filled in, and the
-   chunk written into a temporary staging table (PostgreSQL: binary COPY; SQLite: one
-   executemany per chunk) with its line, index and which columns it gave;
+   file:line(:column); a plain CSV file by a converter compiled for its header, in a worker
+   thread: seed_convert, seed_records), its foreign keys by natural key resolved per chunk
+   of rows (one query per chunk of distinct values, seed_references), Python-side defaults
+   filled in, and the chunk written into a temporary staging table (PostgreSQL: binary
+   COPY; SQLite: one executemany per chunk) with its line, index and which columns it gave;
 2. in the database: a key given twice (in the section, in another streamed section or in a
    row read before the run) is a 422 naming both lines; a new row lacking a column with no
    default is a 422 naming it;
@@ -17,6 +18,11 @@ larger one is read once, row by row (memory flat in the number of rows), and:
    differ (IS DISTINCT FROM; PostgreSQL compares JSON as jsonb) and ONE INSERT ... SELECT the
    new keys. Created and updated are the statements' row counts; unchanged is the rest.
 
+On PostgreSQL the common first load skips all of that: a section that is the only one of
+its table in the run, on a table whose unique index covers the key, is first COPYed straight
+into the table under a savepoint (app/services/seed_direct.py); any data or constraint error
+rolls that back and the section takes the staged path above from its first row.
+
 Everything runs in the caller's transaction: an error anywhere rolls the whole run back,
 so a bad row at line 900,000 leaves nothing written. Tables with a foreign key into
 themselves, user_roles (per-link audit) and tables of more than 62 columns take the per-row
@@ -25,15 +31,15 @@ way whatever their size.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     Column,
     Integer,
     MetaData,
@@ -55,7 +61,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.services.seed_rows import ModelSection, Row, converted_row, invalid
+from app.services.seed_rows import ModelSection, Row, invalid
 from app.services.seed_upsert import Tally
 
 BULK_ROWS = 1000  # more rows than this: the staged, set-based path
@@ -69,9 +75,13 @@ class Staged:
     """The staging tables of one run, by target table (checked against each other for keys
     declared twice); SQLite's are dropped at the end, PostgreSQL's at commit."""
 
-    def __init__(self) -> None:
+    def __init__(self, loaded: Any = None) -> None:
+        from app.services.seed_direct import sole_tables
+
         self.tables: dict[str, list[tuple[Table, list[str], str]]] = {}
         self.count = 0
+        # tables whose one section of the run may take the direct path (seed_direct)
+        self.sole = sole_tables(loaded)
 
     async def drop(self, db: AsyncSession) -> None:
         connection = await db.connection()
@@ -177,12 +187,6 @@ async def _check_against_stages(db: AsyncSession, section: ModelSection, staged:
                 )
 
 
-def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    iterator = iter(rows)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
-
-
 async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
     """An empty temporary table with the target's columns (their types, no constraints)
     and the bookkeeping columns EXTRA."""
@@ -228,9 +232,9 @@ async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
 async def _write_stage(
     db: AsyncSession, stage: Table, names: list[str], records: list[tuple]
 ) -> None:
-    """Rows (tuples in the order of `names`) into the staging table: PostgreSQL binary COPY,
-    each value through its column type's bind processor (what an INSERT would send);
-    SQLite one executemany."""
+    """Rows (tuples in the order of `names`) into the staging table: PostgreSQL binary COPY
+    (the values already through their column types' bind processors: SectionPlan), SQLite
+    one executemany."""
     connection = await db.connection()
     if connection.dialect.name != "postgresql":
         from app.services.seed_values import json_null_columns, sql_nulls
@@ -241,22 +245,6 @@ async def _write_stage(
             params=[sql_nulls(dict(zip(names, r, strict=True)), nulls) for r in records],
         )
         return
-    native_bool = connection.dialect.supports_native_boolean
-    processors = [  # a native boolean's processor would only turn True into True
-        (i, p)
-        for i, n in enumerate(names)
-        if not (native_bool and isinstance(stage.c[n].type, Boolean))
-        and (p := stage.c[n].type.bind_processor(connection.dialect)) is not None
-    ]
-    if processors:
-        processed = []
-        for record in records:
-            values = list(record)
-            for i, process in processors:
-                if values[i] is not None:
-                    values[i] = process(values[i])
-            processed.append(tuple(values))
-        records = processed
     raw = (await connection.get_raw_connection()).driver_connection
     await raw.copy_records_to_table(stage.name, records=records, columns=names)
 
@@ -270,70 +258,116 @@ async def _bulk(
     declared: dict[tuple[Any, ...], str],
     staged: Staged,
 ) -> None:
-    from app.services.seed_models import _defaults, _look_up
-    from app.services.seed_references import lookup_key, prefetch_references
+    from app.services.seed_convert import SectionPlan, convert_ahead
 
     model, key = section.model, section.key
     table = model.__table__
+    connection = await db.connection()
+    plan = SectionPlan(model, key, connection.dialect)
+    if table.name in staged.sole and connection.dialect.name == "postgresql":
+        from app.services.seed_direct import Fallback, direct_index
+
+        index = await direct_index(db, table, key)
+        if index is not None:
+            try:
+                await _direct(db, section, rows, plan, index, tally, actor)
+                return
+            except Fallback:
+                _close(rows)
+                rows = section.stream()  # the staged path, from the first row
     staged.count += 1
     stage = await _stage_table(db, table, staged.count)
-    columns = [c.name for c in table.columns]
-    bits = {name: 1 << i for i, name in enumerate(columns)}
-    defaults = {c: d for c, d in _defaults(model).items() if d is not None}
-    optional = set(_defaults(model))
-    names = set(columns)
-    cache: dict[tuple, Any] = {}
-    source, columned, total = "", False, 0
-    from app.models._columns import utcnow
-
-    # A timestamp default is taken once per section (as the users path takes one `now`);
-    # other factories (a security stamp, a UUID) run per row.
-    shared = {c: d() for c, d in defaults.items() if getattr(d, "__wrapped__", d) is utcnow}
-    per_row = {c: d for c, d in defaults.items() if c not in shared}
-    required = [c for c in columns if c not in optional]
-    references = any(table.c[c].foreign_keys for c in columns)
-    for chunk in _batches(rows, STAGE_CHUNK):
-        if not source:
-            source, columned = chunk[0].source, chunk[0].field_columns is not None
-        if references and any(isinstance(v, dict) for row in chunk for v in row.data.values()):
-            cache.update(await prefetch_references(db, ModelSection(model, key, chunk)))
-        present = set(defaults)
-        converted = []
-        for row in chunk:
-            values = converted_row(row, model, key, names)
-            if references:
-                for column, value in values.items():
-                    if isinstance(value, dict) and table.c[column].foreign_keys:
-                        lookup = lookup_key(column, value)
-                        if lookup not in cache:
-                            target = next(iter(table.c[column].foreign_keys)).column
-                            cache[lookup] = await _look_up(db, row, column, target, value)
-                        values[column] = cache[lookup]
-            given = 0
-            for column in values:
-                given |= bits[column]
-            present.update(values)
-            lacks = next((c for c in required if c not in values), None)
-            for column, value in shared.items():
-                values.setdefault(column, value)
-            for column, default in per_row.items():
-                if column not in values:
-                    values[column] = default()
-            converted.append((values, row.line, row.index, given, lacks))
-        staged_columns = [c for c in columns if c in present]
-        records = [
-            (*(values.get(c) for c in staged_columns), line, index, given, lacks)
-            for values, line, index, given, lacks in converted
-        ]
-        await _write_stage(db, stage, [*staged_columns, *EXTRA], records)
-        total += len(chunk)
-    where = _where(source, columned)
+    source, total = _Source(), 0
+    async with _chunks(db, section, rows, plan, source, extra=True) as chunks:
+        async for chunk in chunks:
+            convert_ahead(chunks)
+            await _write_stage(db, stage, [*chunk.columns, *EXTRA], chunk.records)
+            total += len(chunk.records)
+    where = _where(source.source, source.columned)
+    columns, bits = plan.columns, plan.bits
     await _check_duplicates(db, stage, table, key, where, declared, staged)
     await _classify(db, stage, table, key, columns, bits)
     await _check_lacking(db, stage, table, key, where)
     await _apply(
-        db, stage, table, model.__name__, key, columns, bits, defaults, tally, actor, total
+        db, stage, table, model.__name__, key, columns, bits, plan.defaults, tally, actor, total
     )
+
+
+async def _direct(
+    db: AsyncSession,
+    section: ModelSection,
+    rows: Iterable[Row],
+    plan: Any,
+    index: Any,
+    tally: Tally,
+    actor: str,
+) -> None:
+    """The direct path (app/services/seed_direct.py); raises Fallback when it gives way."""
+    from app.services.seed_direct import copy_direct
+
+    table = plan.table
+    async with _chunks(db, section, rows, plan, _Source(), extra=False) as chunks:
+        given = await copy_direct(
+            db,
+            table=table,
+            model_name=section.model.__name__,
+            key=section.key,
+            index=index,
+            chunks=chunks,
+            tally=tally,
+            actor=actor,
+            listed=max(MAX_LISTED - len(tally.changes), 0),
+        )
+    serial = table.autoincrement_column
+    if serial is not None and given & plan.bits[serial.name]:
+        from app.services.seed_models import _advance_sequence
+
+        await _advance_sequence(db, table, [{serial.name: 1}])
+
+
+class _Source:
+    """Where the section's rows come from, for messages: noted from its first row."""
+
+    def __init__(self) -> None:
+        self.source, self.columned = "", False
+
+    def noting(self, rows: Iterable[Row]) -> Iterator[Row]:
+        for row in rows:
+            if not self.source:
+                self.source, self.columned = row.source, row.field_columns is not None
+            yield row
+
+
+@contextlib.asynccontextmanager
+async def _chunks(
+    db: AsyncSession,
+    section: ModelSection,
+    rows: Iterable[Row],
+    plan: Any,
+    source: _Source,
+    *,
+    extra: bool,
+) -> AsyncIterator[AsyncIterator[Any]]:
+    """The section's staged records, chunk by chunk: a plain CSV converted from its records
+    in a worker thread (the next chunk while the database takes this one), any other
+    section row by row (seed_convert.row_chunks)."""
+    from app.services.seed_convert import ChunksAhead, record_chunks, row_chunks
+
+    fast = record_chunks(plan, section.table_file, STAGE_CHUNK, extra=extra)
+    if fast is None:
+        generator: Any = row_chunks(db, plan, source.noting(rows), STAGE_CHUNK)
+    else:
+        _close(rows)
+        source.source, source.columned = section.table_file.source, True
+        generator = ChunksAhead(fast)
+    async with contextlib.aclosing(generator) as chunks:
+        yield chunks
+
+
+def _close(rows: Any) -> None:
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
 
 
 def _where(source: str, columned: bool) -> Any:
@@ -700,8 +734,15 @@ async def _audit_users(
     for flag in flags:
         parts += [_const(flag), _json_bool(postgres, stage.c[flag])]
     parts += [_const("via"), _const("seed")]
-    if postgres:
-        details: Any = func.jsonb_build_object(*parts)
+    if postgres and op == "create" and not flags:
+        # Every new row of this mask gets the same details: one constant, not a
+        # jsonb_build_object per row (the slowest statement of a large first load).
+        constant: dict[str, Any] = {"fields": fields, "via": "seed"}
+        if "hashed_password" in given:
+            constant["password_changed"] = True
+        details: Any = _json__const(postgres, constant)
+    elif postgres:
+        details = func.jsonb_build_object(*parts)
         details = case(
             (password, details.op("||")(text("""'{"password_changed": true}'::jsonb"""))),
             else_=details,
@@ -730,7 +771,7 @@ async def _audit_users(
 
 def _json__const(postgres: bool, value: Any) -> Any:
     if postgres:
-        return text(f"'{json.dumps(value)}'::jsonb")
+        return text("'" + json.dumps(value).replace("'", "''") + "'::jsonb")
     return func.json(_const(json.dumps(value)))
 
 

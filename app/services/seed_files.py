@@ -299,7 +299,9 @@ def _table_file(seed_file: SeedFile) -> ModelSection | None:
         return None
     if self_columns(found.model):
         return ModelSection(model=found.model, key=found.key, rows=found.checked_rows())
-    return ModelSection(model=found.model, key=found.key, rows=[], stream=found.rows)
+    return ModelSection(
+        model=found.model, key=found.key, rows=[], stream=found.rows, table_file=found
+    )
 
 
 def _wrap(node: Any) -> Any:

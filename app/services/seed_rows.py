@@ -67,6 +67,9 @@ class ModelSection:
     # A streamed section (CSV, JSON Lines, large YAML): () -> an iterator of checked rows,
     # read once by the run; `rows` is then empty (app/services/seed_bulk.py).
     stream: Any = None
+    # A CSV / JSON Lines section: its seed_tables.TableFile (the bulk path reads a plain
+    # CSV's records without building Rows: app/services/seed_convert.py)
+    table_file: Any = None
 
 
 def _first_error(

@@ -178,8 +178,45 @@ def _bounded_lines(handle: Any, source: str, first: int = 1) -> Iterator[str]:
         number += 1
 
 
-def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
-    """The rows after `skip` header lines and the column header row, one at a time."""
+@dataclass
+class CsvHeader:
+    """What a CSV file's header row names: per field, its column and the referenced
+    column of a foreign key by natural key (`owner_id.email`), and whether its cells are
+    JSON text."""
+
+    targets: list[tuple[str, str | None]]
+    is_json: list[bool]
+
+    @property
+    def names(self) -> list[str]:
+        return [column for column, _ in self.targets]
+
+    @property
+    def plain(self) -> bool:
+        """No JSON cells, no foreign keys by natural key: every cell is a string or NULL."""
+        return not any(self.is_json) and all(r is None for _, r in self.targets)
+
+
+def _csv_header(source: str, path: Path, model: Any, header: list[str], line: int) -> CsvHeader:
+    columns = model.__table__.c
+    targets: list[tuple[str, str | None]] = []
+    for index, name in enumerate(header):
+        column, _, referenced = name.strip().partition(".")
+        if column not in columns or (referenced and not columns[column].foreign_keys):
+            starts = field_starts(_line_text(path, line))
+            where = f"{source}:{line}:{starts[min(index, len(starts) - 1)]}"
+            raise invalid(where, f"{model.__tablename__} has no such column {name[:64]!r}")
+        targets.append((column, referenced or None))
+    from sqlalchemy import JSON
+    from sqlalchemy.types import ARRAY
+
+    return CsvHeader(targets, [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets])
+
+
+def csv_records(source: str, path: Path, model: Any, skip: int) -> Iterator[Any]:
+    """The file's CsvHeader (None for a file with no header row), then each non-blank
+    record as (line, index, fields): one list of strings per record, no Row built (the
+    bulk path converts plain files from these, seed_convert)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         try:
             lines = _bounded_lines(handle, source)
@@ -192,23 +229,11 @@ def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
         except csv.Error as exc:
             raise invalid(f"{source}:{skip + 1}:1", f"not CSV: {exc}") from None
         if header is None:
+            yield None
             return
-        header_line = skip + reader.line_num
-        columns = model.__table__.c
-        targets: list[tuple[str, str | None]] = []
-        for index, name in enumerate(header):
-            column, _, referenced = name.strip().partition(".")
-            if column not in columns or (referenced and not columns[column].foreign_keys):
-                starts = field_starts(_line_text(path, header_line))
-                where = f"{source}:{header_line}:{starts[min(index, len(starts) - 1)]}"
-                raise invalid(where, f"{model.__tablename__} has no such column {name[:64]!r}")
-            targets.append((column, referenced or None))
-        from sqlalchemy import JSON
-        from sqlalchemy.types import ARRAY
-
-        is_json = [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets]
-        names = [c for c, _ in targets]
-        plain = not any(is_json) and all(r is None for _, r in targets)
+        found = _csv_header(source, path, model, header, skip + reader.line_num)
+        yield found
+        width = len(found.targets)
         index = 0
         previous_end = reader.line_num
         while True:
@@ -225,34 +250,52 @@ def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
             previous_end = reader.line_num
             if not record:
                 continue
-            row = Row(source, "rows", index, line, {}, {})
-            row.field_columns = _FieldColumns(path, line, names)  # type: ignore[assignment]
-            if len(record) != len(targets):
-                raise invalid(row.where(), f"{len(record)} fields; the header has {len(targets)}")
-            if plain:  # no JSON cells, no foreign keys by natural key: cells as they are
-                row.data = {c: (v if v != "" else None) for c, v in zip(names, record)}  # noqa: B905
-                index += 1
-                yield row
-                continue
-            data = row.data
-            for (column, referenced), value, json_text in zip(
-                targets, record, is_json, strict=True
-            ):
-                if referenced is None:
-                    if value == "":
-                        data[column] = None
-                    elif json_text:
-                        data[column] = _json_cell(value, lambda c=column, r=row: r.where(c))
-                    else:
-                        data[column] = value
-                elif value != "":
-                    found = data.setdefault(column, {})
-                    if isinstance(found, dict):
-                        found[referenced] = value
-                else:
-                    data.setdefault(column, None)
+            if len(record) != width:
+                raise invalid(
+                    f"{source}:{line}:1: rows[{index}]",
+                    f"{len(record)} fields; the header has {width}",
+                )
+            yield line, index, record
             index += 1
-            yield row
+
+
+def csv_row(
+    source: str, path: Path, header: CsvHeader, line: int, index: int, record: list[str]
+) -> Row:
+    """One record of csv_records as a Row (cells as YAML would give them)."""
+    row = Row(source, "rows", index, line, {}, {})
+    row.field_columns = _FieldColumns(path, line, header.names)  # type: ignore[assignment]
+    if header.plain:  # no JSON cells, no foreign keys by natural key: cells as they are
+        row.data = {c: (v if v != "" else None) for c, v in zip(header.names, record)}  # noqa: B905
+        return row
+    data = row.data
+    for (column, referenced), value, json_text in zip(
+        header.targets, record, header.is_json, strict=True
+    ):
+        if referenced is None:
+            if value == "":
+                data[column] = None
+            elif json_text:
+                data[column] = _json_cell(value, lambda c=column, r=row: r.where(c))
+            else:
+                data[column] = value
+        elif value != "":
+            found = data.setdefault(column, {})
+            if isinstance(found, dict):
+                found[referenced] = value
+        else:
+            data.setdefault(column, None)
+    return row
+
+
+def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
+    """The rows after `skip` header lines and the column header row, one at a time."""
+    records = csv_records(source, path, model, skip)
+    header = next(records)
+    if header is None:
+        return
+    for line, index, record in records:
+        yield csv_row(source, path, header, line, index, record)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -318,6 +361,10 @@ class TableFile:
         if self.jsonl:
             return jsonl_rows(self.source, self.path, self.skip)
         return csv_rows(self.source, self.path, self.model, self.skip)
+
+    def records(self) -> Iterator[Any]:
+        """A CSV file's header, then its raw records (csv_records; not for JSON Lines)."""
+        return csv_records(self.source, self.path, self.model, self.skip)
 
     def checked_rows(self) -> list[Row]:
         from app.services.seed_rows import check_model_row

@@ -47,7 +47,7 @@ def _adapter(model: Any, name: str) -> TypeAdapter | None:
 
 
 @lru_cache(maxsize=512)
-def _plain_text(model: Any, name: str) -> tuple[int, int] | None:
+def plain_text_limits(model: Any, name: str) -> tuple[int, int] | None:
     """For a String column whose pydantic field is a plain `str` (optionally with max_length
     and nothing else): (the field's max_length, the column's length), 0 for none; else None.
     Such a column takes a string as is, so the value needs only pydantic's length test and
@@ -80,7 +80,7 @@ def column_value(model: Any, name: str, value: Any) -> Any:
     if type(value) is str and name == "email" and model.__tablename__ == "users":
         value = value.lower()
     if type(value) is str:
-        limits = _plain_text(model, name)
+        limits = plain_text_limits(model, name)
         if limits is not None:
             field_limit, column_limit = limits
             if field_limit and len(value) > field_limit:

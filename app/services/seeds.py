@@ -98,7 +98,7 @@ async def run_seeds(
                     lambda: seed_users(db, loaded.users, tally, dry_run, actor=actor),
                 )
             )
-        staged = Staged()
+        staged = Staged(loaded)
         for section in loaded.models:
             if section.stream is not None:  # CSV / JSON Lines: read now, row by row
                 run = _bind(_seed_stream, db, section, tally, actor, loaded.declared, staged)

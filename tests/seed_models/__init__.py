@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -114,6 +115,22 @@ class Sample(SeedTestBase, table=True):
     doc: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     tags: list[str] | None = Field(
         default=None, sa_column=Column(ARRAY(String).with_variant(JSON(), "sqlite"))
+    )
+
+
+class Badge(SeedTestBase, table=True):
+    """For the direct path of large sections (app/services/seed_direct.py): a nullable
+    unique key, a unique column that is not the key, a check constraint, a foreign key."""
+
+    __tablename__ = "badges"
+    __table_args__ = (CheckConstraint("points >= 0", name="badges_points_check"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, max_length=20, unique=True)
+    label: str = Field(max_length=40, unique=True)
+    points: int = 0
+    owner_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey(User.__table__.c.id), nullable=True)
     )
 
 
