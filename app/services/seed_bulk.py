@@ -72,6 +72,7 @@ class Staged:
     def __init__(self) -> None:
         self.tables: dict[str, list[tuple[Table, list[str], str]]] = {}
         self.count = 0
+        self.sequences: set[str] = set()  # tables whose id sequence a section caught up
 
     async def drop(self, db: AsyncSession) -> None:
         connection = await db.connection()
@@ -331,9 +332,10 @@ async def _bulk(
     await _check_duplicates(db, stage, table, key, where, declared, staged)
     await _classify(db, stage, table, key, columns, bits)
     await _check_lacking(db, stage, table, key, where)
-    await _apply(
+    if await _apply(
         db, stage, table, model.__name__, key, columns, bits, defaults, tally, actor, total
-    )
+    ):
+        staged.sequences.add(table.name)
 
 
 def _where(source: str, columned: bool) -> Any:
@@ -593,7 +595,9 @@ async def _apply(
     tally: Tally,
     actor: str,
     total: int,
-) -> None:
+) -> bool:
+    """Update and insert from the stage; whether the rows gave explicit ids (the table's id
+    sequence is then caught up, on every run)."""
     connection = await db.connection()
     dialect = connection.dialect.name
     masks = [m for (m,) in (await db.exec(select(stage.c.seed_given_).distinct())).all()]
@@ -656,6 +660,7 @@ async def _apply(
         from app.services.seed_models import _advance_sequence
 
         await _advance_sequence(db, table, [{table.autoincrement_column.name: 1}])
+    return id_given
 
 
 def _key_text(key: list[str], values: Iterable[Any]) -> str:

@@ -67,6 +67,7 @@ class ModelSection:
     # A streamed section (CSV, JSON Lines, large YAML): () -> an iterator of checked rows,
     # read once by the run; `rows` is then empty (app/services/seed_bulk.py).
     stream: Any = None
+    file: str = ""  # the seed file's name ("base/items.csv"); "" for sections of several files
 
 
 def _first_error(
