@@ -145,12 +145,14 @@ class Watch:
             for name, table in self.tables.items():
                 digests[name] = await seed_digests.sqlite_digest(db, table)
             return digests
+        if self.too_big:
+            return None
         created: dict[str, int] = {}
         for section in {(s.table, s.model) for s in self.sections}:
             found = tally.counts.get(section[1])
             created[section[0]] = created.get(section[0], 0) + (found.created if found else 0)
         held = sum(self.counts[name] + created.get(name, 0) for name in self.tables)
-        if self.too_big or not worth(held, self.given):
+        if not worth(held, self.given):
             return None
         guard = await Guard.now(db, self.snapshot or (0, 0, []))
         for name, table in self.tables.items():
