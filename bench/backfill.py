@@ -35,14 +35,14 @@ ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1
 REVISION = '''"""bench: declare bench_total
 
 Revision ID: bench000001
-Revises: b4c1f11a0002
+Revises: c5e7a1f20001
 Create Date: 2026-11-30 15:00:00.000000
 
 """
 from db.backfill import Backfill
 
 revision = "bench000001"
-down_revision = "b4c1f11a0002"
+down_revision = "c5e7a1f20001"
 branch_labels = None
 depends_on = None
 

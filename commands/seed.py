@@ -58,6 +58,14 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would change; write nothing.")
     ] = False,
+    recheck: Annotated[
+        bool,
+        typer.Option(
+            "--recheck",
+            help="Read and compare every row even when the files and tables are as the "
+            "last run left them.",
+        ),
+    ] = False,
     seeds_dir: SeedsDirOption = Path("seeds"),
     yes: YesOption = False,
     force: ForceOption = False,
@@ -69,7 +77,9 @@ def run(
     --yes (and on a terminal you type the set names; without one, --force).
 
     Every row is validated before anything is written; a bad row is exit 5 naming
-    file:line: section[i].field. A second run changes nothing and says so.
+    file:line: section[i].field. A second run changes nothing and says so; when the files,
+    the tables they touch, the code and the schema are all as the last run left them, it
+    does so without reading the rows (--recheck reads them anyway).
     """
     from manage.actor import current_actor
 
@@ -96,7 +106,9 @@ def run(
     async def handler(db: AsyncSession) -> SeedRunResult:
         from app.services.seeds import run_seeds
 
-        return await run_seeds(db, loaded=loaded, dry_run=dry_run, actor=current_actor())
+        return await run_seeds(
+            db, loaded=loaded, dry_run=dry_run, actor=current_actor(), recheck=recheck
+        )
 
     run_session(ctx, handler, json_output=json_output, render=views.render_run)
 
@@ -140,7 +152,7 @@ def status(
     on_disk = prepare(ctx, build, json_output=json_output)
 
     async def handler(db: AsyncSession) -> list[SeedFileStatus]:
-        from app.services.seeds import seed_status
+        from app.services.seed_history import seed_status
 
         return await seed_status(db, on_disk=on_disk)
 

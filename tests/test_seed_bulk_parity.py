@@ -18,6 +18,7 @@ from tests.seed_models import create_tables
 from tests.test_seed_tables import USERS, counts, run, seed_set
 
 SMALL = BULK_ROWS - 1
+RECHECK = "--recheck"
 
 
 def _sample(i: int, version: int) -> dict:
@@ -79,11 +80,11 @@ def _table(url: str) -> list[tuple]:
     return [(r[0], r[1], json.loads(r[2]) if r[2] is not None else None, *r[3:]) for r in rows]
 
 
-def _load(cli, url: str, tmp_path: Path, name: str, count: int, version: int):
+def _load(cli, url: str, tmp_path: Path, name: str, count: int, version: int, *extra: str):
     directory = tmp_path / name / "base"
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "samples.jsonl").write_text(samples_jsonl(count, version), encoding="utf-8")
-    outcome, data = run(cli, url, tmp_path / name)
+    outcome, data = run(cli, url, tmp_path / name, *extra)
     assert outcome.exit_code == 0, outcome.stderr
     return counts(data)["Sample"]
 
@@ -108,8 +109,11 @@ def test_the_bulk_path_stores_what_the_per_row_path_stores(
             assert large == (SMALL + 2, 0, 0)
         else:
             assert (large[0], large[1]) == (small[0], small[1]), version
-        again_small = _load(cli, small_url, tmp_path, f"small{version}", SMALL, version)
-        again_large = _load(cli, large_url, tmp_path, f"large{version}", SMALL + 2, version)
+        # --recheck: both paths compare every row again (not answered from the last run)
+        again_small = _load(cli, small_url, tmp_path, f"small{version}", SMALL, version, RECHECK)
+        again_large = _load(
+            cli, large_url, tmp_path, f"large{version}", SMALL + 2, version, RECHECK
+        )
         assert again_small == (0, 0, SMALL), version
         assert again_large == (0, 0, SMALL + 2), version
 
@@ -159,7 +163,7 @@ def test_an_email_with_capitals_is_the_stored_lower_case_user(cli, db_url, tmp_p
     assert fetch(db_url, "SELECT u.email FROM items i JOIN users u ON u.id = i.owner_id") == [
         ("u3@example.com",)
     ]
-    again, data = run(cli, db_url, seeds)
+    again, data = run(cli, db_url, seeds, RECHECK)
     assert again.exit_code == 0, again.stderr
     assert counts(data)["User"] == (0, 0, count)
 

@@ -137,7 +137,7 @@ def test_a_price_with_trailing_zeros_within_the_scale_converges_on_a_rerun(
     )
     first = cli(["seed", "run", "ok.yaml"], db=db_url, env=ENV)
     assert first.exit_code == 0, first.stderr
-    again = cli(["seed", "run", "ok.yaml", "--json"], db=db_url, env=ENV)
+    again = cli(["seed", "run", "ok.yaml", "--json", "--recheck"], db=db_url, env=ENV)
     assert again.exit_code == 0, again.stderr
     assert '"updated": 0' in again.stdout and '"created": 0' in again.stdout
 

@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 import db.metadata  # noqa: F401  (naming convention before any table is defined)
@@ -17,3 +18,7 @@ class SeedHistory(SQLModel, table=True):
     checksum: str = Field(max_length=64)  # sha256 hex of the file's bytes
     applied_at: datetime = timestamp_field(index=True)
     actor: str = Field(max_length=255)
+    # JSON (app/services/seed_fingerprint.py): how the run left the tables this file writes and
+    # references, so an unchanged rerun is recognised without reading the file's rows. None
+    # when that run cannot vouch for it (users:/roles: sections, modules, concurrent edits).
+    fingerprint: str | None = Field(default=None, sa_type=Text, nullable=True)

@@ -82,6 +82,7 @@ class Staged:
         self.count = 0
         # tables whose one section of the run may take the direct path (seed_direct)
         self.sole = sole_tables(loaded)
+        self.sequences: set[str] = set()  # tables whose id sequence a section caught up
 
     async def drop(self, db: AsyncSession) -> None:
         connection = await db.connection()
@@ -270,7 +271,8 @@ async def _bulk(
         index = await direct_index(db, table, key)
         if index is not None:
             try:
-                await _direct(db, section, rows, plan, index, tally, actor)
+                if await _direct(db, section, rows, plan, index, tally, actor):
+                    staged.sequences.add(table.name)
                 return
             except Fallback:
                 _close(rows)
@@ -288,9 +290,10 @@ async def _bulk(
     await _check_duplicates(db, stage, table, key, where, declared, staged)
     await _classify(db, stage, table, key, columns, bits)
     await _check_lacking(db, stage, table, key, where)
-    await _apply(
+    if await _apply(
         db, stage, table, model.__name__, key, columns, bits, plan.defaults, tally, actor, total
-    )
+    ):
+        staged.sequences.add(table.name)
 
 
 async def _direct(
@@ -301,8 +304,9 @@ async def _direct(
     index: Any,
     tally: Tally,
     actor: str,
-) -> None:
-    """The direct path (app/services/seed_direct.py); raises Fallback when it gives way."""
+) -> bool:
+    """The direct path (app/services/seed_direct.py); raises Fallback when it gives way.
+    True when the rows gave ids and the id sequence was moved past them."""
     from app.services.seed_direct import copy_direct
 
     table = plan.table
@@ -323,6 +327,8 @@ async def _direct(
         from app.services.seed_models import _advance_sequence
 
         await _advance_sequence(db, table, [{serial.name: 1}])
+        return True
+    return False
 
 
 class _Source:
@@ -627,7 +633,9 @@ async def _apply(
     tally: Tally,
     actor: str,
     total: int,
-) -> None:
+) -> bool:
+    """Update and insert from the stage; whether the rows gave explicit ids (the table's id
+    sequence is then caught up, on every run)."""
     connection = await db.connection()
     dialect = connection.dialect.name
     masks = [m for (m,) in (await db.exec(select(stage.c.seed_given_).distinct())).all()]
@@ -690,6 +698,7 @@ async def _apply(
         from app.services.seed_models import _advance_sequence
 
         await _advance_sequence(db, table, [{table.autoincrement_column.name: 1}])
+    return id_given
 
 
 def _key_text(key: list[str], values: Iterable[Any]) -> str:

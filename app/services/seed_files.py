@@ -219,6 +219,7 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
         if seed_file.path.suffix in (".csv", ".jsonl"):
             section = _table_file(seed_file)
             if section is not None:
+                section.file = seed_file.name
                 for row in section.rows:  # a self-referencing table's rows (read whole)
                     for identity in _identities(section, row):
                         _declared(declared, identity, row)
@@ -267,6 +268,7 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
         section_nodes = parts["models"].value if sections else []
         for index, (item, item_node) in enumerate(zip(sections, section_nodes, strict=True)):
             section = model_section(source, index, item, item_node)
+            section.file = seed_file.name
             for row in section.rows:
                 for identity in _identities(section, row):
                     _declared(declared, identity, row)

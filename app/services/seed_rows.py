@@ -70,6 +70,7 @@ class ModelSection:
     # A CSV / JSON Lines section: its seed_tables.TableFile (the bulk path reads a plain
     # CSV's records without building Rows: app/services/seed_convert.py)
     table_file: Any = None
+    file: str = ""  # the seed file's name ("base/items.csv"); "" for sections of several files
 
 
 def _first_error(

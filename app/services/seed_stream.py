@@ -335,6 +335,9 @@ async def _section(
             raise invalid(f"{where}.key", f"expected column name(s) of {model.__tablename__}")
         rows = _rows(events, f"{label}.rows")
         section = ModelSection(model=model, key=list(key), rows=[], stream=lambda rows=rows: rows)
+        on_section = context.pop("on_section", None)  # the run's fingerprint watch
+        if on_section is not None:
+            await on_section(model, section.key)
         await seed_stream(db, section, tally, **context)
     if "rows" not in given:
         raise invalid(where, "expected model, key and rows")

@@ -10,13 +10,10 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.models import SeedHistory
-from app.models._columns import utcnow
-from app.schemas.seed import SeedFileRef, SeedFileStatus, SeedRunResult
-from app.services import audit, seed_guards
+from app.schemas.seed import SeedFileRef, SeedRunResult
+from app.services import seed_digests, seed_fingerprint, seed_guards, seed_history
 from app.services.convergence import serialize_declarative_writes
 from app.services.seed_audit import model_auditor
 from app.services.seed_bulk import BULK_ROWS, Staged, bulk_kind, seed_read_section, seed_stream
@@ -31,6 +28,7 @@ from app.services.seed_upsert import Tally, seed_users
 class _Step:
     writes: set[str]  # the tables this step writes
     run: Any  # () -> awaitable
+    section: Any = None  # the model section it applies (None: roles, users)
 
 
 def _references(steps_tables: set[str], models: dict[str, Any]) -> set[str]:
@@ -76,50 +74,41 @@ def _in_dependency_order(steps: list[_Step]) -> list[_Step]:
 
 
 async def run_seeds(
-    db: AsyncSession, *, loaded: LoadedSeeds, dry_run: bool, actor: str
+    db: AsyncSession, *, loaded: LoadedSeeds, dry_run: bool, actor: str, recheck: bool = False
 ) -> SeedRunResult:
-    """Upsert everything in `loaded`; record each file in seed_history (not on a dry run)."""
+    """Upsert everything in `loaded`; record each file in seed_history (not on a dry run).
+
+    A run whose files and tables are as an earlier run left them reads no rows: every row is
+    reported unchanged (app/services/seed_fingerprint.py); `recheck` reads them anyway."""
     tally = Tally()
     savepoint = await db.begin_nested() if dry_run else None
     try:
         if not dry_run:
             await serialize_declarative_writes(db)
-        guarded = seed_guards.touches_users(loaded)
-        superusers = await seed_guards.active_superusers(db, lock=True) if guarded else []
-        steps: list[_Step] = []
-        if loaded.roles:
-            steps.append(
-                _Step({"roles", "role_permissions"}, lambda: _seed_roles(db, loaded, tally, actor))
-            )
-        if loaded.users:
-            steps.append(
-                _Step(
-                    {"users", "user_roles"},
-                    lambda: seed_users(db, loaded.users, tally, dry_run, actor=actor),
+        # The code as this run starts: what the next run compares with before it reads.
+        code = None
+        if seed_fingerprint.shape_allows(loaded) and await seed_digests.supported(db):
+            code = seed_digests.code_digest()
+        unchanged = None
+        if code is not None and not recheck:
+            unchanged = await seed_fingerprint.unchanged_run(db, loaded, code)
+        if unchanged is not None:
+            await _as_before(db, unchanged, tally, dry_run=dry_run)
+            fingerprints = unchanged.fingerprints
+        else:
+            watch = None
+            if code is not None and not dry_run:
+                watch = await seed_fingerprint.Watch.begin(db, code)
+            sequences = await _apply(db, loaded, tally, actor=actor, dry_run=dry_run, watch=watch)
+            fingerprints = {}
+            if watch is not None:
+                fingerprints = await watch.finish(
+                    db, tally=tally, files=loaded.files, sequences=sequences
                 )
-            )
-        staged = Staged(loaded)
-        for section in loaded.models:
-            if section.stream is not None:  # CSV / JSON Lines: read now, row by row
-                run = _bind(_seed_stream, db, section, tally, actor, loaded.declared, staged)
-            elif len(section.rows) > BULK_ROWS and bulk_kind(section.model):
-                run = _bind(_seed_read, db, section, tally, actor, staged)
-            else:
-                run = _bind(seed_model, db, section, tally, model_auditor(db, section, actor))
-            steps.append(_Step({section.model.__tablename__}, run))
-        for step in _in_dependency_order(steps):
-            await step.run()
-        for seed_file in loaded.streams:  # large YAML files: after the others, in order
-            await seed_yaml_stream(
-                db, seed_file, tally, actor=actor, declared=loaded.declared, staged=staged
-            )
-        await staged.drop(db)
-        for module in loaded.modules:
-            await _run_module(db, module)
-        if guarded:
-            await seed_guards.keep_an_active_superuser(db, loaded=loaded, before=superusers)
         if not dry_run and loaded.files:
-            await _record(db, loaded.files, actor=actor, tally=tally)
+            await seed_history.record(
+                db, loaded.files, actor=actor, tally=tally, fingerprints=fingerprints
+            )
     finally:
         if savepoint is not None:
             await savepoint.rollback()
@@ -132,6 +121,108 @@ async def run_seeds(
         changes=tally.changes,
         warnings=loaded.warnings,
     )
+
+
+async def _as_before(
+    db: AsyncSession, unchanged: seed_fingerprint.Unchanged, tally: Tally, *, dry_run: bool
+) -> None:
+    """A recognised run: every row unchanged. What a full run does on every run regardless
+    (catching an id sequence up after explicit ids) it does too."""
+    from app.services.seed_models import _advance_sequence
+
+    for counts in unchanged.models:
+        tally.unchanged(counts.model, counts.unchanged)
+    if dry_run:
+        return
+    tables = seed_digests.known_tables()
+    for name in unchanged.sequences:
+        serial = tables[name].autoincrement_column
+        if serial is not None:
+            await _advance_sequence(db, tables[name], [{serial.name: 1}])
+
+
+async def _apply(
+    db: AsyncSession,
+    loaded: LoadedSeeds,
+    tally: Tally,
+    *,
+    actor: str,
+    dry_run: bool,
+    watch: seed_fingerprint.Watch | None,
+) -> set[str]:
+    """Every row of every file, in foreign-key order; the tables whose id sequence the bulk
+    path caught up."""
+    guarded = seed_guards.touches_users(loaded)
+    superusers = await seed_guards.active_superusers(db, lock=True) if guarded else []
+    steps: list[_Step] = []
+    if loaded.roles:
+        steps.append(
+            _Step({"roles", "role_permissions"}, lambda: _seed_roles(db, loaded, tally, actor))
+        )
+    if loaded.users:
+        steps.append(
+            _Step(
+                {"users", "user_roles"},
+                lambda: seed_users(db, loaded.users, tally, dry_run, actor=actor),
+            )
+        )
+    staged = Staged(loaded)
+    for section in loaded.models:
+        if section.stream is not None:  # CSV / JSON Lines: read now, row by row
+            run = _bind(_seed_stream, db, section, tally, actor, loaded.declared, staged)
+        elif len(section.rows) > BULK_ROWS and bulk_kind(section.model):
+            run = _bind(_seed_read, db, section, tally, actor, staged)
+        else:
+            run = _bind(seed_model, db, section, tally, model_auditor(db, section, actor))
+        steps.append(_Step({section.model.__tablename__}, run, section))
+    # A streamed file's size bounds the rows it can give (what a fingerprint may cost).
+    sizes = {f.name: _size(f) for f in loaded.files} if watch is not None else {}
+    for step in _in_dependency_order(steps):
+        if watch is None or step.section is None:
+            await step.run()
+            continue
+        section = step.section
+        bound = len(section.rows) if section.stream is None else sizes.get(section.file, 0)
+        await watch.section(db, section.model, section.key, section.file, bound)
+        before = watch.totals(tally)
+        await step.run()
+        watch.counted(section.file, before, tally)
+    for seed_file in loaded.streams:  # large YAML files: after the others, in order
+        on_section = None
+        if watch is not None:
+            on_section = _bind_section(db, watch, seed_file.name, sizes.get(seed_file.name, 0))
+            before = watch.totals(tally)
+        await seed_yaml_stream(
+            db,
+            seed_file,
+            tally,
+            actor=actor,
+            declared=loaded.declared,
+            staged=staged,
+            on_section=on_section,
+        )
+        if watch is not None:
+            watch.counted(seed_file.name, before, tally)
+    await staged.drop(db)
+    for module in loaded.modules:
+        await _run_module(db, module)
+    if guarded:
+        await seed_guards.keep_an_active_superuser(db, loaded=loaded, before=superusers)
+    return staged.sequences
+
+
+def _size(seed_file: SeedFile) -> int:
+    try:
+        return seed_file.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _bind_section(db: AsyncSession, watch: seed_fingerprint.Watch, file: str, size: int) -> Any:
+    async def on_section(model: Any, key: list[str]) -> None:
+        await watch.section(db, model, key, file, size)
+
+    return on_section
 
 
 async def _seed_stream(
@@ -148,27 +239,6 @@ async def _seed_read(
 
 def _bind(function: Any, *args: Any) -> Any:
     return lambda: function(*args)
-
-
-async def _record(db: AsyncSession, files: list[SeedFile], *, actor: str, tally: Tally) -> None:
-    now = utcnow()
-    db.add_all(
-        SeedHistory(
-            seed_set=f.seed_set, file=f.name, checksum=f.checksum, applied_at=now, actor=actor
-        )
-        for f in files
-    )
-    await db.flush()
-    await audit.record(
-        db,
-        actor=actor,
-        action="seed.run",
-        target=",".join(dict.fromkeys(f.seed_set for f in files))[:320],
-        details={
-            "files": [f.name for f in files],
-            "models": {m.model: m.model_dump(exclude={"model"}) for m in tally.counts.values()},
-        },
-    )
 
 
 async def _run_module(db: AsyncSession, module: SeedFile) -> None:
@@ -216,43 +286,3 @@ async def _seed_roles(db: AsyncSession, loaded: LoadedSeeds, tally: Tally, actor
             )
             tally.updated("Role", spec.name, fields)
     await role_sync.apply_sync(db, plan=plan, actor=actor)
-
-
-async def seed_status(db: AsyncSession, *, on_disk: list[SeedFile]) -> list[SeedFileStatus]:
-    """Each seed file on disk or in the history: applied, changed since, new, or missing."""
-    table = SeedHistory.__table__
-    query = select(table.c.seed_set, table.c.file, table.c.checksum, table.c.applied_at).order_by(
-        table.c.id
-    )
-    last: dict[str, Any] = {}
-    for row in (await db.exec(query)).all():
-        last[row.file] = row
-    statuses = []
-    for seed_file in on_disk:
-        applied = last.pop(seed_file.name, None)
-        if applied is None:
-            state = "new"
-        else:
-            state = "applied" if applied.checksum == seed_file.checksum else "changed"
-        statuses.append(
-            SeedFileStatus(
-                seed_set=seed_file.seed_set,
-                file=seed_file.name,
-                state=state,
-                checksum=seed_file.checksum,
-                applied_checksum=applied.checksum if applied else None,
-                applied_at=applied.applied_at if applied else None,
-            )
-        )
-    for row in last.values():
-        statuses.append(
-            SeedFileStatus(
-                seed_set=row.seed_set,
-                file=row.file,
-                state="missing",
-                checksum=None,
-                applied_checksum=row.checksum,
-                applied_at=row.applied_at,
-            )
-        )
-    return statuses

@@ -1,7 +1,7 @@
 """items: the table the test backfills walk
 
 Revision ID: bf000001
-Revises: b4c1f11a0002
+Revises: c5e7a1f20001
 Create Date: 2026-11-30 15:00:00.000000
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "bf000001"
-down_revision = "b4c1f11a0002"
+down_revision = "c5e7a1f20001"
 branch_labels = None
 depends_on = None
 
