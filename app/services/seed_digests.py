@@ -22,25 +22,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 # cannot see (it covers the seed modules, the models' modules and the libraries' versions).
 FORMAT = 1
 
-SEED_CODE = (
-    "app.services.seeds",
-    "app.services.seed_files",
-    "app.services.seed_rows",
-    "app.services.seed_models",
-    "app.services.seed_values",
-    "app.services.seed_bulk",
-    "app.services.seed_stream",
-    "app.services.seed_tables",
-    "app.services.seed_references",
-    "app.services.seed_order",
-    "app.services.seed_upsert",
-    "app.services.seed_audit",
-    "app.services.seed_guards",
-    "app.services.seed_fingerprint",
-    "app.services.seed_digests",
+# What decides the values a run writes for the same file: every seed module of app.services
+# (found on disk, so a new one such as the CSV converter or the direct COPY cannot be left out
+# of the list), and the modules they take values, defaults and checks from.
+SEED_HELPERS = (
     "app.services.column_checks",
+    "app.services.fake_copy",
+    "app.services.convergence",
+    "app.models._columns",
     "app.yaml_loader",
 )
+
+
+def seed_code() -> tuple[str, ...]:
+    """The modules the code digest covers: app/services/seed*.py and SEED_HELPERS."""
+    services = Path(__file__).resolve().parent
+    found = {f"app.services.{p.stem}" for p in services.glob("seed*.py")}
+    return tuple(sorted(found | set(SEED_HELPERS)))
+
+
 LIBRARIES = ("sqlalchemy", "sqlmodel", "pydantic", "pydantic_core", "asyncpg", "aiosqlite")
 
 # Digesting a row costs a few microseconds, reading, checking and comparing one about thirty
@@ -90,7 +90,7 @@ def code_digest() -> str | None:
 
     models = {(m.__name__, m.__tablename__, m.__module__) for m in table_models().values()}
     digest = hashlib.sha256(f"format {FORMAT}\n".encode())
-    for name in sorted(set(SEED_CODE) | {module for _, _, module in models}):
+    for name in sorted(set(seed_code()) | {module for _, _, module in models}):
         found = _module_digest(name)
         if found is None:
             return None
