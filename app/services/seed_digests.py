@@ -165,8 +165,9 @@ async def count(db: AsyncSession, table: Table) -> int:
 class Guard:
     """PostgreSQL: which row versions another transaction wrote since the run began.
 
-    A live row version whose xmin is neither this transaction nor visible in the snapshot
-    taken when the run began was written by someone else meanwhile. xmin is 32 bits: its
+    A live row version whose xmin is neither this transaction (or one of its savepoints)
+    nor visible in the snapshot taken when the run began was written by someone else
+    meanwhile. xmin is 32 bits: its
     epoch is the one below the digest statement's own snapshot xmax (an older frozen row can
     only look newer, which errs on the side of not recording)."""
 
@@ -232,7 +233,16 @@ async def pg_digest(db: AsyncSession, table: Table, guard: Guard | None) -> tupl
         x, low = "CAST(CAST(t.xmin AS text) AS bigint)", "(n.top & 4294967295)"
         full = f"(n.top - {low} + {x} - CASE WHEN {x} >= {low} THEN 4294967296 ELSE 0 END)"
         visible = f"({full} < :smin OR ({full} < :smax AND {full} <> ALL(:xip)))"
-        foreign = f"count(*) FILTER (WHERE {x} <> :own AND NOT {visible})"
+        # A version this statement sees whose writer is still in progress is this
+        # transaction's own: written under a savepoint (the direct path's COPY), its xmin
+        # is the subtransaction's xid, not :own. pg_xact_status says "in progress" for it
+        # (and NULL for an xid too old to look up: counted as another writer's).
+        xid8 = f"CAST(CAST({full} AS text) AS xid8)"
+        own = f"coalesce(pg_xact_status({xid8}) = 'in progress', false)"
+        foreign = (
+            f"count(*) FILTER (WHERE CASE WHEN {x} = :own OR {visible} THEN false "
+            f"ELSE NOT {own} END)"
+        )
         params = guard.params()
     statement: Any = text(f"SELECT count(*), {hashes[0]}, {hashes[1]}, {foreign} FROM {source}")
     if guard is not None:
