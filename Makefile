@@ -23,8 +23,10 @@ run: setup
 	$(BIN)/manage db check
 	$(BIN)/manage users list
 
+# Two workers for the tests that time nothing, then alone the ones that measure time, send
+# signals or race processes (marked `serial` in tests/conftest.py); both halves always run.
 test: setup
-	$(BIN)/pytest
+	rc=0; $(BIN)/pytest -n 2 -m "not serial" || rc=$$?; $(BIN)/pytest -m serial || rc=$$?; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check .

@@ -54,6 +54,58 @@ MANAGED_ENV = (
 )
 
 
+# Test files whose tests measure time (deadlines, stalls, lock timeouts), send real signals,
+# race several processes or watch the whole server (pg_stat_activity, pg_locks): marked
+# `serial`, so `make test` runs them alone after the rest ran on two workers. A file not
+# listed must not depend on the machine being otherwise idle.
+SERIAL_FILES = frozenset(
+    [
+        "test_api_login_races",
+        "test_cli_shell",
+        "test_concurrent_conflicts",
+        "test_database_url_settings",
+        "test_db_check",
+        "test_db_init",
+        "test_migrate_backfill_attack",
+        "test_migrate_backfill_more",
+        "test_migrate_backfill_postgres",
+        "test_migrate_backfill_signals",
+        "test_migrate_failures",
+        "test_migrate_lock",
+        "test_migrate_review",
+        "test_migrate_review_db",
+        "test_migrate_review_extras",
+        "test_migrate_review_faults",
+        "test_migrate_review_signals",
+        "test_migrate_review_squawk_fold",
+        "test_migrate_progress_tty",
+        "test_seed_fake_factories",
+        "test_output_failures",
+        "test_password_sources",
+        "test_pgbouncer",
+        "test_roles",
+        "test_seed_concurrency",
+        "test_seed_direct",
+        "test_seed_fake",
+        "test_seed_unchanged_races",
+        "test_seed_value_fit",
+        "test_shell",
+        "test_signals",
+        "test_stalls",
+        "test_stories",
+        "test_undecodable_input",
+        "test_usage_errors",
+        "test_users_manage",
+    ]
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SERIAL_FILES:
+            item.add_marker(pytest.mark.serial)
+
+
 def run_async(coro: Any) -> Any:
     """Run a coroutine to completion from sync code, even inside a running event loop."""
     result: dict[str, Any] = {}
