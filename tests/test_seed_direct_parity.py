@@ -119,31 +119,6 @@ def _without_extra(changes: list) -> list:
     return [c for c in changes if EXTRA not in c[2]]
 
 
-SHARED_USERS = (
-    "SELECT email, full_name, hashed_password, is_active, is_superuser, "
-    "security_stamp IS NOT NULL AND length(security_stamp) = 32, created_at IS NOT NULL "
-    f"FROM users WHERE email NOT IN ('u{SMALL}@example.com', 'u{SMALL + 1}@example.com', "
-    f"'{EXTRA}@example.com') ORDER BY id"
-)
-
-
-def _audit(url: str) -> list[tuple]:
-    rows = fetch(
-        url,
-        "SELECT action, target, details FROM audit_log WHERE action LIKE 'user.%' "
-        f"AND target NOT IN ('u{SMALL}@example.com', 'u{SMALL + 1}@example.com', "
-        f"'{EXTRA}@example.com') ORDER BY id",
-    )
-    return [
-        (a, t, json.dumps(d if isinstance(d, dict) else json.loads(d), sort_keys=True))
-        for a, t, d in rows
-    ]
-
-
-def _without_extra(changes: list) -> list:
-    return [c for c in changes if EXTRA not in c[2]]
-
-
 @pytest.mark.parametrize("flags", [False, True], ids=["no-flags", "flags"])
 def test_users_from_csv_are_the_same_per_row_staged_and_direct(
     cli, db_url, scratch, backend, tmp_path, flags
