@@ -11,6 +11,9 @@ Each step runs in a fresh scratch database (dropped at the end); every figure is
   created/updated/unchanged counts are checked);
 - raw COPY of the same rows as a process (read the CSV with the csv module, asyncpg
   copy_records_to_table; target: CSV >= 0.5x it), and the same COPY timed inside its process;
+- the same raw COPY that also COPYs one `user.create` audit row per user in its transaction:
+  the durable work a seed run must do (issue 14: declarative seeds audit every user), so
+  the ratio against it is what is left to the CLI;
 - Django `loaddata` of a JSON fixture of the same rows into a matching model, in a throwaway
   project and venv under a temporary directory (pip install django psycopg; skipped with a
   message when that fails; target: YAML >= 10x it);
@@ -77,11 +80,15 @@ def manage_run(url: str, path: Path) -> tuple[float, int, dict]:
 
 
 COPY_SCRIPT = """
-import asyncio, csv, sys, time
+import asyncio, csv, json, sys, time
 from datetime import datetime, timezone
 import asyncpg
 
-async def main(url, path):
+# The `user.create` audit rows a seed run writes for these rows (issue 14: one per user),
+# the same details manage writes; written by a second COPY when argv[3] is "audit".
+DETAILS = json.dumps({"fields": ["email", "full_name"], "via": "seed", "password_changed": True})
+
+async def main(url, path, audit):
     now = datetime.now(timezone.utc)
     with open(path, newline="", encoding="utf-8") as handle:
         handle.readline()
@@ -94,16 +101,22 @@ async def main(url, path):
         await conn.copy_records_to_table("users", records=records, columns=(
             "email", "full_name", "hashed_password", "is_active", "is_superuser",
             "created_at", "updated_at"))
+        if audit:
+            await conn.copy_records_to_table("audit_log", records=[
+                (now, "bench", "user.create", r[0], DETAILS) for r in records
+            ], columns=("at", "actor", "action", "target", "details"))
     print(time.perf_counter() - started)
     await conn.close()
 
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] == "audit"))
 """
 
 
-def raw_copy(url: str, csv_path: Path) -> tuple[float, float]:
-    """(the process's wall seconds, the COPY's own seconds) for a raw asyncpg COPY."""
-    report = timed([sys.executable, "-c", COPY_SCRIPT, url, str(csv_path)], dict(os.environ))
+def raw_copy(url: str, csv_path: Path, *, audit: bool = False) -> tuple[float, float]:
+    """(the process's wall seconds, the COPY's own seconds) for a raw asyncpg COPY; with
+    `audit`, the same transaction also COPYs one `user.create` audit row per user."""
+    argv = [sys.executable, "-c", COPY_SCRIPT, url, str(csv_path), "audit" if audit else "-"]
+    report = timed(argv, dict(os.environ))
     if report["exit"] != 0:
         raise SystemExit("raw COPY failed")
     return report["wall"], float(report["output"].strip())
@@ -235,6 +248,9 @@ def main() -> None:
             url = new_database(names)
             asyncio.run(admin("CHECKPOINT"))
             copy_wall, copy_inside = raw_copy(url, paths["csv"])
+            url = new_database(names)
+            asyncio.run(admin("CHECKPOINT"))
+            audited_wall, audited_inside = raw_copy(url, paths["csv"], audit=True)
             if not args.skip_django:
                 django = django_loaddata(directory, args.rows, hashed, names)
             drop(names)
@@ -254,6 +270,8 @@ def main() -> None:
     print(f"rows: {rows:,}; {HASH_NOTE}")
     line("raw asyncpg COPY, as a process", copy_wall, rows, "(baseline)")
     line("raw asyncpg COPY, inside its process", copy_inside, rows)
+    line("raw COPY + audit rows, as a process", audited_wall, rows, "(same work as manage)")
+    line("raw COPY + audit rows, inside", audited_inside, rows)
     if isinstance(django, float):
         line("Django 5.2 loaddata, as a process", django, rows, "(baseline)")
     else:
@@ -272,6 +290,7 @@ def main() -> None:
     print("ratios:")
     print(f"  csv / raw COPY (as a process): {copy_wall / runs['csv'][0]:.2f}x (target >= 0.5)")
     print(f"  csv / raw COPY (COPY alone):   {copy_inside / runs['csv'][0]:.2f}x")
+    print(f"  csv / raw COPY + audit rows (as a process): {audited_wall / runs['csv'][0]:.2f}x")
     for kind in kinds:
         rerun = runs[f"{kind} no-op rerun"][0] / runs[kind][0]
         print(f"  {kind} no-op rerun / first run: {rerun:.2f} (target <= 0.2)")
