@@ -8,13 +8,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from app.errors import AppException, ErrorCode
-from app.schemas.seed import UserSeed
 from app.secret_files import SecretFileError, read_secret_file, secret_from_environment
+
+if TYPE_CHECKING:
+    from app.schemas.seed_users import UserSeed
 
 MAX_MESSAGE = 300
 
@@ -123,6 +125,7 @@ def role_row(row: Row) -> Any:
 
 
 def user_row(row: Row, *, base: Path, production: bool, min_length: int) -> UserRow:
+    from app.schemas.seed_users import UserSeed
     from app.security import password_problem, pwd_context
 
     seed = _validate(row, UserSeed)
