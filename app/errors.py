@@ -57,6 +57,9 @@ class ErrorCode(StrEnum):
     INACTIVE_USER = "INACTIVE_USER"
     NOT_ALLOWED = "NOT_ALLOWED"  # HTTP method not allowed
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"  # login throttled (429, Retry-After)
+    # PostgreSQL rolled the request back because another transaction won (SQLSTATE class 40):
+    # 503, Retry-After. The CLI says CONFLICT (exit 4) for the same rollback.
+    CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
 
 
 class AppException(Exception):

@@ -1,4 +1,4 @@
-"""The database layer's own exceptions.
+"""The database layer's own exceptions, and sqlstate(): the one reader of a server error's SQLSTATE.
 
 `db/` sits below `app/`: it never imports `app.errors`. It raises these small types instead, and
 each caller maps them once: `manage/errors.py` to an exit code, `app/api/errors.py` to an HTTP
@@ -96,3 +96,22 @@ class ForeignKeyViolation(RevisionFailed):
     """A SQLite migration left rows whose foreign key points nowhere; rolled back (exit 8)."""
 
     code = "FOREIGN_KEY_VIOLATION"
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE PostgreSQL reported for `exc`, or None (SQLite, or no server error).
+
+    Reads the exception and the driver's error under it: SQLAlchemy's DBAPIError -> `.orig`
+    (its asyncpg adapter carries `.sqlstate`) -> `.__cause__` (asyncpg's own error, e.g.
+    DeadlockDetectedError); `pgcode` is psycopg2's name for it. Never the message: it can
+    carry SQL parameters, and words in it decide nothing.
+    """
+    for candidate in (exc, getattr(exc, "orig", None), exc.__cause__):
+        if candidate is None:
+            continue
+        for item in (candidate, candidate.__cause__):
+            for attr in ("sqlstate", "pgcode"):
+                value = getattr(item, attr, None)
+                if isinstance(value, str):
+                    return value
+    return None

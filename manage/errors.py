@@ -58,21 +58,6 @@ _UNAVAILABLE_SQLSTATES = {
 }
 
 
-def _sqlstate(exc: BaseException) -> str | None:
-    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
-        if candidate is None:
-            continue
-        for attr in ("sqlstate", "pgcode"):
-            value = getattr(candidate, attr, None)
-            if isinstance(value, str):
-                return value
-        cause = getattr(candidate, "__cause__", None)
-        value = getattr(cause, "sqlstate", None)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     current: BaseException | None = exc
@@ -196,7 +181,7 @@ def _classify(exc: BaseException, *, where: str) -> Failure:
     from sqlalchemy import exc as sa_exc
 
     from app.errors import AppException, ErrorCode
-    from db.errors import DatabaseLayerError
+    from db.errors import DatabaseLayerError, sqlstate
 
     interrupted = _interruption(exc)
     if interrupted is not None:
@@ -211,7 +196,7 @@ def _classify(exc: BaseException, *, where: str) -> Failure:
         return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, str(exc), exc.data)
     if isinstance(exc, ValidationError):
         return Failure(ExitCode.INVALID, ErrorCode.INVALID_INPUT, describe_validation_error(exc))
-    state = _sqlstate(exc)
+    state = sqlstate(exc)
     if state in _TIMEOUT_SQLSTATES:
         return Failure(ExitCode.UNAVAILABLE, ErrorCode.DB_TIMEOUT, _TIMEOUT_SQLSTATES[state])
     if state in _CONCURRENT_SQLSTATES:

@@ -61,6 +61,7 @@ MANAGED_ENV = (
 SERIAL_FILES = frozenset(
     [
         "test_api_login_races",
+        "test_api_retryable_errors",
         "test_cli_shell",
         "test_concurrent_conflicts",
         "test_db_check",

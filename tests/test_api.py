@@ -29,12 +29,20 @@ def build_settings(monkeypatch: pytest.MonkeyPatch, db_url: str, **env: str):
     return Settings()
 
 
-def call_api(settings: Any, body: Callable[[httpx.AsyncClient], Awaitable[Any]]) -> Any:
-    """Run `body(client)` against a fresh app for `settings`, then dispose its engine."""
+def call_api(
+    settings: Any,
+    body: Callable[[httpx.AsyncClient], Awaitable[Any]],
+    *,
+    prepare: Callable[[Any], None] | None = None,
+) -> Any:
+    """Run `body(client)` against a fresh app for `settings` (given to `prepare` first, when
+    set), then dispose its engine."""
     from app.api.main import create_app
 
     async def go() -> Any:
         app = create_app(settings)
+        if prepare is not None:
+            prepare(app)
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:

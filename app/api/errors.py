@@ -3,6 +3,12 @@
 Anything no handler claims (a bug, a race the code did not foresee) is caught by
 CatchAllMiddleware: 500 INTERNAL_ERROR with no details, logged as the exception's type and
 traceback frames only (never its message, which can carry SQL parameters).
+
+A database error after which the same request can succeed when sent again is a 503 with
+`Retry-After`, decided by its SQLSTATE (db.errors.sqlstate), never by its class or message:
+PostgreSQL rolled the transaction back because another one won (class 40: serialization_failure
+40001, deadlock_detected 40P01, ...), or a server-side timeout fired (57014 statement_timeout or
+a cancel request, 55P03 lock_timeout). A client can then tell a bug from a conflict to retry.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import traceback
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +33,7 @@ from db.errors import (
     InvalidArgument,
     LockNotAcquired,
     NotFound,
+    sqlstate,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,13 @@ _HTTP_CODES = {
     403: ErrorCode.REFUSED,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.NOT_ALLOWED,
+}
+# Seconds a client should wait before sending a rolled-back or timed-out request again.
+RETRY_AFTER_SECONDS = 1
+_ROLLED_BACK = "rolled back by a concurrent transaction; retry"
+_TIMEOUTS = {
+    "57014": "the database canceled a statement (statement timeout); retry",
+    "55P03": "a lock was not available in time (lock timeout); retry",
 }
 
 
@@ -83,6 +97,42 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
         parts.append(f"{location}: {error['msg']}" if location else error["msg"])
     return _envelope(422, "; ".join(parts) or "invalid input", ErrorCode.INVALID_INPUT)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any DBAPIError, by SQLSTATE first whatever class SQLAlchemy wrapped it in: asyncpg's
+    deadlock is a plain DBAPIError, psycopg's an OperationalError, and neither means the
+    database is unavailable. A refused, lost or broken connection is 503 DB_UNAVAILABLE;
+    anything else goes on to CatchAllMiddleware (500)."""
+    assert isinstance(exc, DBAPIError)
+    retryable = _retryable(request, exc)
+    if retryable is not None:
+        return retryable
+    if isinstance(exc, OperationalError | InterfaceError):
+        return await _database_unavailable(request, exc)
+    raise exc
+
+
+def _retryable(request: Request, exc: Exception) -> JSONResponse | None:
+    state = sqlstate(exc)
+    if state is None:
+        return None
+    if state.startswith("40"):  # transaction rollback
+        code, message = ErrorCode.CONCURRENT_UPDATE, _ROLLED_BACK
+    elif state in _TIMEOUTS:
+        code, message = ErrorCode.DB_TIMEOUT, _TIMEOUTS[state]
+    else:
+        return None
+    # Never str(exc): SQLAlchemy's text carries the statement's parameters.
+    logger.warning(
+        "%s (SQLSTATE %s) in %s %s: 503 %s",
+        type(exc).__name__,
+        state,
+        request.method,
+        request.url.path,
+        code.value,
+    )
+    return _envelope(503, message, code, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -134,9 +184,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(CatchAllMiddleware)
     app.add_exception_handler(AppException, _app_exception)
     app.add_exception_handler(DatabaseLayerError, _database_layer_error)
-    # Connection refused / timed out / dropped: the client may retry; it is not a bug here.
-    app.add_exception_handler(OperationalError, _database_unavailable)
-    app.add_exception_handler(InterfaceError, _database_unavailable)
+    # Rolled back by another transaction, a server-side timeout, a connection refused / timed
+    # out / dropped: the client may retry; it is not a bug here.
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(OSError, _database_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)

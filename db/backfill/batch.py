@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from db.backfill import progress
 from db.backfill.declaration import Backfill
 from db.config import DatabaseSettings
-from db.errors import BackfillFailed, Conflict, DatabaseUnavailable
+from db.errors import BackfillFailed, Conflict, DatabaseUnavailable, sqlstate
 
 RETRY_SQLSTATES = {"55P03", "40P01", "40001"}  # lock_timeout, deadlock, serialization failure
 
@@ -196,12 +196,3 @@ def _reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) if isinstance(exc, sa.exc.DBAPIError) else exc
     text = str(orig or exc).strip().splitlines()
     return f"{type(orig or exc).__name__}: {text[0]}" if text else type(orig or exc).__name__
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    orig = getattr(exc, "orig", None)
-    for item in (exc, orig, getattr(orig, "__cause__", None)):
-        value = getattr(item, "sqlstate", None) or getattr(item, "pgcode", None)
-        if isinstance(value, str):
-            return value
-    return None

@@ -30,11 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.backfill import postgres as pg
 from db.backfill import progress
-from db.backfill.batch import RETRY_SQLSTATES, Batch, one_batch, sqlstate, timeouts
+from db.backfill.batch import RETRY_SQLSTATES, Batch, one_batch, timeouts
 from db.backfill.declaration import Backfill
 from db.backfill.discovery import Declared, select
 from db.config import DatabaseSettings
-from db.errors import InvalidArgument
+from db.errors import InvalidArgument, sqlstate
 from db.migrations import script_directory
 from db.progress import ledger
 
