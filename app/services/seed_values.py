@@ -160,6 +160,23 @@ def json_same(current: Any, wanted: Any) -> bool:
     return current == wanted
 
 
+def copy_processor(column: Any, dialect: Any) -> Any:
+    """The function turning `column`'s values into what `dialect`'s driver is sent, or None:
+    the processor of the dialect's own type, exactly as SQLAlchemy binds an INSERT.
+
+    Not `column.type.bind_processor(dialect)`: on asyncpg the generic Numeric and Float
+    processor is `to_float` (12345678901234567890.123 became 12345678901234567168) and the
+    generic Interval one turns a timedelta into a datetime; asyncpg's own types take the
+    Decimal and the timedelta as they are. A TypeDecorator's dialect_impl runs its
+    process_bind_param and then its impl's processor."""
+    from sqlalchemy import Boolean
+
+    impl = column.type.dialect_impl(dialect)
+    if dialect.supports_native_boolean and isinstance(impl, Boolean):
+        return None  # a native boolean's processor would only turn True into True
+    return impl.bind_processor(dialect)
+
+
 def json_null_columns(table: Any, dialect: Any) -> list[str]:
     """Columns of `table` whose type, on `dialect`, writes Python None as the JSON text
     `null` rather than SQL NULL (SQLAlchemy's JSON without none_as_null)."""
