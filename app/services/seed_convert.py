@@ -27,10 +27,9 @@ class SectionPlan:
     processors a PostgreSQL COPY needs (SQLite's executemany processes values itself)."""
 
     def __init__(self, model: Any, key: list[str], dialect: Any) -> None:
-        from sqlalchemy import Boolean
-
         from app.models._columns import utcnow
         from app.services.seed_models import _defaults
+        from app.services.seed_values import copy_processor
 
         self.model, self.key = model, key
         self.table = table = model.__table__
@@ -46,11 +45,8 @@ class SectionPlan:
         self.references = any(table.c[c].foreign_keys for c in self.columns)
         self.processors: dict[str, Callable[[Any], Any]] = {}
         if dialect.name == "postgresql":
-            native_bool = dialect.supports_native_boolean
             for column in table.columns:
-                if native_bool and isinstance(column.type, Boolean):
-                    continue  # a native boolean's processor would only turn True into True
-                process = column.type.bind_processor(dialect)
+                process = copy_processor(column, dialect)
                 if process is not None:
                     self.processors[column.name] = process
 

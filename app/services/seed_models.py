@@ -19,7 +19,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.services.seed_references import lookup_key, prefetch_references
 from app.services.seed_rows import ModelSection, Row, invalid
 from app.services.seed_upsert import Tally, _chunks
-from app.services.seed_values import column_value, json_null_columns, same, sql_nulls
+from app.services.seed_values import (
+    column_value,
+    copy_processor,
+    json_null_columns,
+    same,
+    sql_nulls,
+)
 
 
 @dataclass(frozen=True)
@@ -173,10 +179,10 @@ async def insert_rows(db: AsyncSession, table: Any, rows: list[dict[str, Any]]) 
 async def _copy_rows(
     connection: Any, table: Any, names: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> None:
-    """COPY `rows` into `table`; each value goes through its column type's own bind
-    processor for this dialect (enum members to their stored names, JSON to text), i.e.
-    exactly what SQLAlchemy would send in an INSERT."""
-    processors = [table.c[n].type.bind_processor(connection.dialect) for n in names]
+    """COPY `rows` into `table`; each value goes through the bind processor of its column's
+    type for this dialect (enum members to their stored names, JSON to text, a Decimal
+    untouched: seed_values.copy_processor), i.e. exactly what SQLAlchemy sends in an INSERT."""
+    processors = [copy_processor(table.c[n], connection.dialect) for n in names]
     raw = (await connection.get_raw_connection()).driver_connection
     for chunk in _chunks(rows, 10_000):
         records = [

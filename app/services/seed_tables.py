@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.services.column_checks import json_number
 from app.services.seed_rows import Row, invalid, table_models
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
@@ -144,7 +145,7 @@ def _too_deep(value: Any) -> bool:
 
 def _json_cell(text: str, where: Any) -> Any:
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=json_number)  # a double's rounding is refused
     except json.JSONDecodeError as exc:
         raise invalid(where(), f"expected JSON text: {exc.msg}") from None
     except RecursionError:
@@ -326,7 +327,7 @@ def jsonl_rows(source: str, path: Path, skip: int) -> Iterator[Row]:
             raw = raw.rstrip("\r\n")
             label = f"rows[{index}]"
             try:
-                data = json.loads(raw, object_pairs_hook=_no_duplicates)
+                data = json.loads(raw, object_pairs_hook=_no_duplicates, parse_float=json_number)
             except json.JSONDecodeError as exc:
                 raise invalid(
                     f"{source}:{line}:{exc.colno}: {label}", f"invalid JSON: {exc.msg}"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
@@ -32,7 +33,20 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import DateTime, LargeBinary
+from sqlalchemy import DateTime, Float, Integer, Interval, LargeBinary, Numeric, Time
+
+from app.services.column_checks import InexactFloat, surrogate_problem
+
+# The number forms of a CSV cell or a quoted YAML / JSON string for a number column: ASCII
+# digits, an optional sign, point and exponent (and the words the finiteness check names).
+# Python would also take "1_000" and Arabic-Indic digits; no file format means those.
+_PLAIN_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+_PLAIN_NUMBER = re.compile(
+    r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)\s*",
+    re.ASCII | re.IGNORECASE,
+)
+# A seconds fraction with a non-zero digit past the sixth: the database keeps microseconds.
+_BEYOND_MICROSECONDS = re.compile(r"[.,][0-9]{6}[0-9]*[1-9]", re.ASCII)
 
 
 @lru_cache(maxsize=512)
@@ -89,6 +103,8 @@ def column_value(model: Any, name: str, value: Any) -> Any:
                 raise ValueError(
                     "contains a NUL character (\\x00), which the database cannot store"
                 )
+            if not value.isascii() and (problem := surrogate_problem(value)) is not None:
+                raise ValueError(problem)
             if column_limit and len(value) > column_limit:
                 raise ValueError(f"longer than {column_limit} characters")
             return value
@@ -97,6 +113,10 @@ def column_value(model: Any, name: str, value: Any) -> Any:
         if not column.nullable and not column.primary_key:
             raise ValueError("may not be null")
         return None
+    if type(value) is str and (problem := text_problem(column.type, value)) is not None:
+        raise ValueError(problem)
+    if isinstance(value, InexactFloat) and not isinstance(column.type, Float):
+        raise ValueError(value.problem())
     if isinstance(column.type, LargeBinary) and isinstance(value, str):
         try:
             value = base64.b64decode(value, validate=True)
@@ -118,6 +138,19 @@ def column_value(model: Any, name: str, value: Any) -> Any:
     return value
 
 
+def text_problem(kind: Any, text: str) -> str | None:
+    """Why the text `text` cannot be read exactly as a value of column type `kind`, or None."""
+    if isinstance(kind, Integer):
+        if not _PLAIN_INTEGER.fullmatch(text):
+            return "expected an integer written with the digits 0-9"
+    elif isinstance(kind, Numeric | Float):
+        if not _PLAIN_NUMBER.fullmatch(text):
+            return "expected a number written with the digits 0-9 (and . e + -)"
+    elif isinstance(kind, DateTime | Time | Interval) and _BEYOND_MICROSECONDS.search(text):
+        return "more than 6 fractional digits of a second (the column keeps microseconds)"
+    return None
+
+
 def _instant(value: datetime, *, aware: bool) -> datetime:
     """UTC, as the column keeps it: aware for timestamptz, naive UTC wall clock otherwise.
 
@@ -125,7 +158,10 @@ def _instant(value: datetime, *, aware: bool) -> datetime:
     the same instant (and a rerun compare equal)."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC) if aware else value
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("outside the years 1 to 9999 once converted to UTC") from None
     return value if aware else value.replace(tzinfo=None)
 
 
@@ -158,6 +194,23 @@ def json_same(current: Any, wanted: Any) -> bool:
             json_same(a, b) for a, b in zip(current, wanted, strict=True)
         )
     return current == wanted
+
+
+def copy_processor(column: Any, dialect: Any) -> Any:
+    """The function turning `column`'s values into what `dialect`'s driver is sent, or None:
+    the processor of the dialect's own type, exactly as SQLAlchemy binds an INSERT.
+
+    Not `column.type.bind_processor(dialect)`: on asyncpg the generic Numeric and Float
+    processor is `to_float` (12345678901234567890.123 became 12345678901234567168) and the
+    generic Interval one turns a timedelta into a datetime; asyncpg's own types take the
+    Decimal and the timedelta as they are. A TypeDecorator's dialect_impl runs its
+    process_bind_param and then its impl's processor."""
+    from sqlalchemy import Boolean
+
+    impl = column.type.dialect_impl(dialect)
+    if dialect.supports_native_boolean and isinstance(impl, Boolean):
+        return None  # a native boolean's processor would only turn True into True
+    return impl.bind_processor(dialect)
 
 
 def json_null_columns(table: Any, dialect: Any) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,14 +20,17 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
+    Interval,
     LargeBinary,
     MetaData,
     Numeric,
     String,
+    TypeDecorator,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -131,6 +134,46 @@ class Badge(SeedTestBase, table=True):
     points: int = 0
     owner_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey(User.__table__.c.id), nullable=True)
+    )
+
+
+class Money(TypeDecorator):
+    """A project's own column type over Numeric: its values are bound by the dialect's
+    Numeric after process_bind_param, as any TypeDecorator's are."""
+
+    impl = Numeric(24, 4)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else Decimal(value)
+
+
+class Typed(SeedTestBase, table=True):
+    """One column of every type a seed binds, for the value-binding parity tests
+    (tests/test_seed_value_binding.py): each path must store the values exactly."""
+
+    __tablename__ = "typed_values"
+
+    code: str = Field(primary_key=True, max_length=20)
+    big: Decimal | None = Field(default=None, sa_column=Column(Numeric(30, 3)))
+    fine: Decimal | None = Field(default=None, sa_column=Column(Numeric(40, 34)))
+    free: Decimal | None = Field(default=None, sa_column=Column(Numeric()))
+    money: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    ratio: float | None = Field(default=None, sa_column=Column(Float))
+    took: timedelta | None = Field(default=None, sa_column=Column(Interval))
+    mood: Mood | None = None
+    ref: uuid.UUID | None = None
+    day: date | None = None
+    at_time: time | None = None
+    aware: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    naive: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False)))
+    blob: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    doc: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    docb: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONB().with_variant(JSON(), "sqlite"))
+    )
+    tags: list[str] | None = Field(
+        default=None, sa_column=Column(ARRAY(String).with_variant(JSON(), "sqlite"))
     )
 
 
