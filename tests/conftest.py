@@ -81,6 +81,7 @@ SERIAL_FILES = frozenset(
         "test_pgbouncer",
         "test_roles",
         "test_seed_concurrency",
+        "test_seed_file_changes",
         "test_seed_direct",
         "test_seed_fake",
         "test_seed_unchanged_races",
