@@ -28,6 +28,7 @@ short, escaped fragment of the file (`fragment`). Callers turn them into their o
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
@@ -137,6 +138,104 @@ def file_digest(path: Path | str, *, source: str | None = None) -> str:
     finally:
         os.close(fd)
     return digest.hexdigest()
+
+
+class FileChanged(Exception):
+    """A file's bytes, read to the end, are not the bytes hashed when it was selected."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(f"{source} changed while it was read")
+        self.source = source
+
+
+@dataclass(frozen=True)
+class Digested:
+    """What one pass over a file found: its SHA-256 (hex) and its first line (bytes up to
+    and including the first newline, at most HEAD_BYTES)."""
+
+    digest: str
+    head: bytes
+
+
+# Enough for any first line a seed file's reader accepts (1 MiB characters of UTF-8).
+HEAD_BYTES = 4 * 1024 * 1024 + 4
+
+
+def digest_file(path: Path | str, *, source: str | None = None) -> Digested:
+    """file_digest, and the file's first line from the same pass."""
+    import hashlib
+
+    source = source or str(path)
+    fd = _open_regular(path, source)
+    digest = hashlib.sha256()
+    head = b""
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+            if len(head) < HEAD_BYTES and b"\n" not in head:
+                head = (head + chunk)[:HEAD_BYTES]
+    except OSError as exc:
+        raise YamlError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+    end = head.find(b"\n")
+    return Digested(digest.hexdigest(), head if end < 0 else head[: end + 1])
+
+
+class _CheckedReader(io.RawIOBase):
+    """A regular file read from its start, every byte hashed: the bytes must begin with
+    `head`, and at the end of the file they must hash to `digest`, else FileChanged."""
+
+    def __init__(self, fd: int, source: str, expected: Digested) -> None:
+        import hashlib
+
+        super().__init__()
+        self._fd, self._source, self._expected = fd, source, expected
+        self._hash = hashlib.sha256()
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = os.read(self._fd, len(buffer))
+        except OSError as exc:
+            raise YamlError(
+                self._source, f"cannot read ({exc.strerror or type(exc).__name__})"
+            ) from None
+        head = self._expected.head
+        if self._position < len(head):
+            expected = head[self._position : self._position + len(data)]
+            if data[: len(expected)] != expected:
+                raise FileChanged(self._source)
+        self._position += len(data)
+        if not data:
+            if self._hash.hexdigest() != self._expected.digest:
+                raise FileChanged(self._source)
+            return 0
+        self._hash.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+def open_checked(path: Path | str, *, source: str, expected: Digested) -> io.BufferedReader:
+    """The regular file at `path` for reading from its start, checked against what a pass
+    over it found before (digest_file): reading a byte that differs from its first line, or
+    to an end whose bytes hash otherwise, raises FileChanged. So whatever is built from the
+    bytes read is built from the bytes that were hashed."""
+    return io.BufferedReader(_CheckedReader(_open_regular(path, source), source, expected))
+
+
+def finish(handle: io.BufferedReader) -> None:
+    """Read the rest of an open_checked file (the check happens at its end)."""
+    while handle.read(1 << 20):
+        pass
 
 
 def file_size(path: Path | str) -> int:

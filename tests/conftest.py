@@ -84,6 +84,7 @@ SERIAL_FILES = frozenset(
         "test_seed_concurrency",
         "test_seed_direct",
         "test_seed_fake",
+        "test_seed_file_changes",
         "test_seed_unchanged_races",
         "test_shell",
         "test_signals",

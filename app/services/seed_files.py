@@ -55,6 +55,11 @@ class SeedFile:
     display: str  # as messages show it: "seeds/base/roles.yaml"
     checksum: str
     content: bytes = field(default=b"", repr=False, compare=False)  # read once, capped
+    # A file read by the run itself (CSV, JSON Lines, YAML over 4 MiB): what the pass that
+    # made its checksum found, which the bytes the run reads must match (FileChanged).
+    expected: yaml_loader.Digested | None = field(default=None, repr=False, compare=False)
+    sidecar: tuple[str, str] | None = field(default=None, repr=False, compare=False)
+    streams: bool = field(default=False, compare=False)  # decided once, when selected
 
 
 @dataclass
@@ -85,14 +90,18 @@ def _seed_file(seeds_dir: Path, path: Path, seed_set: str) -> SeedFile:
     except ValueError:
         name = f"{seed_set}/{path.name}"
     display = _display(path)
+    expected, sidecar, content = None, None, b""
     try:
-        if streamed(path):
-            # Read as a stream when applied: hashed in chunks, never held whole, no size cap.
-            checksum = yaml_loader.file_digest(path, source=display)
-            content = b""
-            sidecar = _sidecar(path)
-            if sidecar is not None:  # the sidecar is part of what the file means
-                checksum = hashlib.sha256(f"{checksum}:{sidecar[2]}".encode()).hexdigest()
+        streams = streamed(path)
+        if streams:
+            # Read as a stream when applied: hashed in chunks, never held whole, no size cap;
+            # the run checks that what it reads is what was hashed here.
+            expected = yaml_loader.digest_file(path, source=display)
+            checksum = expected.digest
+            found = _sidecar(path)
+            if found is not None:  # the sidecar is part of what the file means: read once
+                sidecar = found[:2]
+                checksum = hashlib.sha256(f"{checksum}:{found[2]}".encode()).hexdigest()
         else:
             content = yaml_loader.read_bytes(path, source=display)
             checksum = hashlib.sha256(content).hexdigest()
@@ -107,6 +116,20 @@ def _seed_file(seeds_dir: Path, path: Path, seed_set: str) -> SeedFile:
         display=display,
         checksum=checksum,
         content=content,
+        expected=expected,
+        sidecar=sidecar,
+        streams=streams,
+    )
+
+
+def changed(exc: yaml_loader.FileChanged) -> AppException:
+    """A file that changed between its checksum and the reading of its rows: the run cannot
+    record what it applied, so it stops (exit 4, like a transaction PostgreSQL rolls back
+    for a concurrent one) and the next run reads the file as it then is."""
+    return AppException(
+        409,
+        f"rolled back: {exc.source} changed while it was being seeded; run it again",
+        ErrorCode.CONFLICT,
     )
 
 
@@ -217,7 +240,10 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
             continue
         source = seed_file.display
         if seed_file.path.suffix in (".csv", ".jsonl"):
-            section = _table_file(seed_file)
+            try:
+                section = _table_file(seed_file)
+            except yaml_loader.FileChanged as exc:
+                raise changed(exc) from None
             if section is not None:
                 section.file = seed_file.name
                 for row in section.rows:  # a self-referencing table's rows (read whole)
@@ -225,7 +251,7 @@ def load(files: list[SeedFile], *, production: bool, min_length: int) -> LoadedS
                         _declared(declared, identity, row)
                 loaded.models.append(section)
             continue
-        if streamed(seed_file.path):
+        if seed_file.streams:
             loaded.streams.append(seed_file)  # read and applied as a stream by the run
             continue
         data, node = _compose(seed_file)
@@ -287,15 +313,12 @@ def _table_file(seed_file: SeedFile) -> ModelSection | None:
     from app.services.seed_order import self_columns
     from app.services.seed_tables import table_file
 
-    try:
-        sidecar = _sidecar(seed_file.path)
-    except yaml_loader.YamlError as exc:
-        raise invalid(exc.where, exc.message) from None
     found = table_file(
         seed_file.display,
         seed_file.path,
         jsonl=seed_file.path.suffix == ".jsonl",
-        sidecar=sidecar[:2] if sidecar else None,
+        sidecar=seed_file.sidecar,
+        expected=seed_file.expected,
     )
     if found is None:
         return None

@@ -348,27 +348,52 @@ async def seed_yaml_stream(db: AsyncSession, seed_file: Any, tally: Any, **conte
     import yaml
 
     source = seed_file.display
-    with seed_file.path.open("rb") as handle:
+    # Read through the check of the bytes hashed when the file was selected: the rows
+    # applied are those of the checksum seed_history records (or yaml_loader.FileChanged).
+    with yaml_loader.open_checked(
+        seed_file.path, source=source, expected=seed_file.expected
+    ) as handle:
         loader = yaml_loader._loader_class()(handle)
         events = _Events(loader, source)
         try:
             events.next()  # StreamStart
             event = events.next()
-            if isinstance(event, yaml.StreamEndEvent):
-                return
-            root = events.next()  # after DocumentStart
-            if isinstance(root, yaml.ScalarEvent) and root.value == "" and root.implicit[0]:
-                return
-            if not isinstance(root, yaml.MappingStartEvent):
-                raise invalid(f"{source}:1", "expected a mapping with roles, users, models")
-            first = events.next()
-            name = _value(events, _compose(events, first))
-            if name in SECTION_FIELDS:  # the file is one model section
-                await _section_from(db, events, "models[0]", root, first, name, tally, **context)
-            else:
-                await _sections(db, events, first, name, tally, **context)
+            if not isinstance(event, yaml.StreamEndEvent):
+                await _document(db, events, tally, **context)
+                _single_document(events)
         finally:
             loader.dispose()
+        yaml_loader.finish(handle)
+
+
+async def _document(db: AsyncSession, events: _Events, tally: Any, **context: Any) -> None:
+    import yaml
+
+    source = events.source
+    root = events.next()  # after DocumentStart
+    if isinstance(root, yaml.ScalarEvent) and root.value == "" and root.implicit[0]:
+        return
+    if not isinstance(root, yaml.MappingStartEvent):
+        raise invalid(f"{source}:1", "expected a mapping with roles, users, models")
+    first = events.next()
+    name = _value(events, _compose(events, first))
+    if name in SECTION_FIELDS:  # the file is one model section
+        await _section_from(db, events, "models[0]", root, first, name, tally, **context)
+    else:
+        await _sections(db, events, first, name, tally, **context)
+
+
+def _single_document(events: _Events) -> None:
+    """The rest of the stream ends the document: a second one would be hashed into the
+    file's checksum but never applied (a file read whole refuses it the same way)."""
+    import yaml
+
+    while not isinstance(event := events.next(), yaml.StreamEndEvent):
+        if isinstance(event, yaml.DocumentStartEvent):
+            raise invalid(
+                events.at(event),
+                "expected a single document in the stream; found another document",
+            )
 
 
 async def _section_from(

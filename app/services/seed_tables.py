@@ -104,6 +104,19 @@ def field_starts(line: str, delimiter: str = ",", quote: str = '"') -> list[int]
     return starts
 
 
+def _open_text(path: Path, source: str, expected: Any) -> Any:
+    """The file as text. With `expected` (yaml_loader.Digested, from the pass that made the
+    run's checksum), reading bytes other than those raises yaml_loader.FileChanged."""
+    if expected is None:
+        return path.open(encoding="utf-8-sig", newline="")
+    import io
+
+    from app import yaml_loader
+
+    handle = yaml_loader.open_checked(path, source=source, expected=expected)
+    return io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+
+
 def _line_text(path: Path, line: int) -> str:
     """Line `line` (1-based) of the file, read again when a message needs it."""
     import itertools
@@ -214,11 +227,13 @@ def _csv_header(source: str, path: Path, model: Any, header: list[str], line: in
     return CsvHeader(targets, [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets])
 
 
-def csv_records(source: str, path: Path, model: Any, skip: int) -> Iterator[Any]:
+def csv_records(
+    source: str, path: Path, model: Any, skip: int, expected: Any = None
+) -> Iterator[Any]:
     """The file's CsvHeader (None for a file with no header row), then each non-blank
     record as (line, index, fields): one list of strings per record, no Row built (the
     bulk path converts plain files from these, seed_convert)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with _open_text(path, source, expected) as handle:
         try:
             lines = _bounded_lines(handle, source)
             for _ in range(skip):
@@ -289,9 +304,9 @@ def csv_row(
     return row
 
 
-def csv_rows(source: str, path: Path, model: Any, skip: int) -> Iterator[Row]:
+def csv_rows(source: str, path: Path, model: Any, skip: int, expected: Any = None) -> Iterator[Row]:
     """The rows after `skip` header lines and the column header row, one at a time."""
-    records = csv_records(source, path, model, skip)
+    records = csv_records(source, path, model, skip, expected)
     header = next(records)
     if header is None:
         return
@@ -308,10 +323,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def jsonl_rows(source: str, path: Path, skip: int) -> Iterator[Row]:
+def jsonl_rows(source: str, path: Path, skip: int, expected: Any = None) -> Iterator[Row]:
     """One JSON object per line after `skip` header lines; blank lines are skipped."""
     index = 0
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with _open_text(path, source, expected) as handle:
         line = 0
         lines = _bounded_lines(handle, source)
         while True:
@@ -355,17 +370,18 @@ class TableFile:
     key: list[str]
     skip: int  # header lines before the data (1 with a `#` line, 0 with a sidecar)
     jsonl: bool
+    expected: Any = None  # yaml_loader.Digested: every read must find the bytes hashed
 
     def rows(self) -> Iterator[Row]:
         """Each row as read (its values are checked by whoever applies it: check_model_row
         or seed_rows.converted_row, a 422 naming file:line:column)."""
         if self.jsonl:
-            return jsonl_rows(self.source, self.path, self.skip)
-        return csv_rows(self.source, self.path, self.model, self.skip)
+            return jsonl_rows(self.source, self.path, self.skip, self.expected)
+        return csv_rows(self.source, self.path, self.model, self.skip, self.expected)
 
     def records(self) -> Iterator[Any]:
         """A CSV file's header, then its raw records (csv_records; not for JSON Lines)."""
-        return csv_records(self.source, self.path, self.model, self.skip)
+        return csv_records(self.source, self.path, self.model, self.skip, self.expected)
 
     def checked_rows(self) -> list[Row]:
         from app.services.seed_rows import check_model_row
@@ -378,11 +394,16 @@ class TableFile:
 
 
 def table_file(
-    source: str, path: Path, *, jsonl: bool, sidecar: tuple[str, str] | None
+    source: str,
+    path: Path,
+    *,
+    jsonl: bool,
+    sidecar: tuple[str, str] | None,
+    expected: Any = None,
 ) -> TableFile | None:
     """The file's header (first line or sidecar); None for an empty file."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with _open_text(path, source, expected) as handle:
             first_line = next(_bounded_lines(handle, source), "")
             empty = not first_line.strip() and not any(chunk.strip() for chunk in _chunks(handle))
     except UnicodeDecodeError:
@@ -390,7 +411,7 @@ def table_file(
     if empty and sidecar is None:
         return None
     model, key = _header(source, first_line.rstrip("\r\n"), sidecar)
-    return TableFile(source, path, model, key, 0 if sidecar is not None else 1, jsonl)
+    return TableFile(source, path, model, key, 0 if sidecar is not None else 1, jsonl, expected)
 
 
 def _chunks(handle: Any) -> Iterator[str]:

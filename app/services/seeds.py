@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import yaml_loader
 from app.schemas.seed import SeedFileRef, SeedRunResult
 from app.services import seed_digests, seed_fingerprint, seed_guards, seed_history
 from app.services.convergence import serialize_declarative_writes
 from app.services.seed_audit import model_auditor
 from app.services.seed_bulk import BULK_ROWS, Staged, bulk_kind, seed_read_section, seed_stream
-from app.services.seed_files import LoadedSeeds, SeedFile
+from app.services.seed_files import LoadedSeeds, SeedFile, changed
 from app.services.seed_models import seed_model
 from app.services.seed_rows import invalid
 from app.services.seed_stream import seed_yaml_stream
@@ -80,15 +81,25 @@ async def run_seeds(
 
     A run whose files and tables are as an earlier run left them reads no rows: every row is
     reported unchanged (app/services/seed_fingerprint.py); `recheck` reads them anyway."""
+    try:
+        return await _run(db, loaded=loaded, dry_run=dry_run, actor=actor, recheck=recheck)
+    except yaml_loader.FileChanged as exc:
+        raise changed(exc) from None
+
+
+async def _run(
+    db: AsyncSession, *, loaded: LoadedSeeds, dry_run: bool, actor: str, recheck: bool
+) -> SeedRunResult:
     tally = Tally()
     savepoint = await db.begin_nested() if dry_run else None
     try:
-        if not dry_run:
-            await serialize_declarative_writes(db)
-        # The code as this run starts: what the next run compares with before it reads.
+        # The code as this run starts (not as it is after waiting for the lock, when a
+        # deploy may have replaced it): what the next run compares with before it reads.
         code = None
         if seed_fingerprint.shape_allows(loaded) and await seed_digests.supported(db):
             code = seed_digests.code_digest()
+        if not dry_run:
+            await serialize_declarative_writes(db)
         unchanged = None
         if code is not None and not recheck:
             unchanged = await seed_fingerprint.unchanged_run(db, loaded, code)
@@ -242,14 +253,17 @@ def _bind(function: Any, *args: Any) -> Any:
 
 
 async def _run_module(db: AsyncSession, module: SeedFile) -> None:
-    """A `seeds/<set>/*.py` file: its `async def seed(db)` runs in this transaction."""
+    """A `seeds/<set>/*.py` file: its `async def seed(db)` runs in this transaction.
+
+    The code run is the bytes read (and hashed) when the file was selected, not the file as
+    it is now: seed_history records the checksum of the code that ran."""
     spec = importlib.util.spec_from_file_location(
         f"seed_module_{module.checksum[:12]}", module.path
     )
     if spec is None or spec.loader is None:
         raise invalid(module.display, "cannot import this module")
     namespace = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(namespace)
+    exec(compile(module.content, str(module.path), "exec"), namespace.__dict__)
     seed = getattr(namespace, "seed", None)
     if seed is None:
         raise invalid(module.display, "defines no `async def seed(db)`")
