@@ -202,3 +202,15 @@ def test_fake_rows_are_refused_in_production_without_the_flags(cli, posts_db) ->
     done = cli([*args, "--yes", "--force"], db=posts_db, env={"ENVIRONMENT": "production"})
     assert done.exit_code == 0, done.stderr
     assert fetch(posts_db, "SELECT count(*) FROM posts") == [(3,)]
+
+
+def test_a_type_decorator_column_is_bound_as_an_insert_binds_it(cli, db_url) -> None:
+    """`Label.text` is a TypeDecorator that upper-cases what it stores (an encrypting type
+    works the same way): fake values drawn for its String go through process_bind_param on
+    every backend; PostgreSQL's COPY sent them raw, lower-case Faker words."""
+    create_tables(db_url)
+    outcome, data = fake(cli, db_url, "Label", "--count", "300", "--seed", "3")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert data["created"] == 300
+    assert fetch(db_url, "SELECT count(*) FROM labels WHERE text <> upper(text)") == [(0,)]
+    assert fetch(db_url, "SELECT count(*) FROM labels WHERE text <> lower(text)") == [(300,)]

@@ -205,7 +205,8 @@ async def _copy_postgresql(
 ) -> int:
     """COPY straight into the table (app/services/fake_copy.py), the temporary table and
     INSERT ... ON CONFLICT DO NOTHING once a unique value is already there."""
-    encoders = [copy_encoder(table.c[n]) for n in names]
+    connection = await db.connection()
+    encoders = [copy_encoder(table.c[n], connection.dialect) for n in names]
 
     def encoded() -> Iterator[list[tuple[Any, ...]]]:
         for batch in batches():
@@ -216,7 +217,6 @@ async def _copy_postgresql(
                 ]
             yield batch
 
-    connection = await db.connection()
     # Through SQLAlchemy first, so the driver connection is inside this session's transaction.
     await connection.exec_driver_sql("SELECT 1")
     raw = (await connection.get_raw_connection()).driver_connection

@@ -244,8 +244,15 @@ def stored_default(column: Any, value: Any) -> Any:
     return value
 
 
-def copy_encoder(column: Any) -> Callable[[Any], Any] | None:
-    """asyncpg's binary COPY wants JSON as text; every other drawn value goes as is."""
+def copy_encoder(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What a drawn value goes through before asyncpg's binary COPY: a project's own
+    TypeDecorator its process_bind_param and its impl's processor (as an INSERT binds it:
+    seed_values.copy_processor; the value was drawn for the impl's type), JSON its text;
+    every other drawn value goes as is (a Decimal stays a Decimal)."""
+    from app.services.seed_values import copy_processor
+
+    if isinstance(column.type, TypeDecorator):
+        return copy_processor(column, dialect)
     if isinstance(column.type, JSON):
         return lambda value: None if value is None else json.dumps(value)
     return None

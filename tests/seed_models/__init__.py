@@ -148,6 +148,26 @@ class Money(TypeDecorator):
         return None if value is None else Decimal(value)
 
 
+class Shout(TypeDecorator):
+    """A project's own column type that changes what it stores (as an encrypting or
+    normalising type does): every value is stored upper-cased."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else value.upper()
+
+
+class Label(SeedTestBase, table=True):
+    """A column of a TypeDecorator: `seed fake` must bind it as an INSERT does."""
+
+    __tablename__ = "labels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_column=Column(Shout(), nullable=False))
+
+
 class Typed(SeedTestBase, table=True):
     """One column of every type a seed binds, for the value-binding parity tests
     (tests/test_seed_value_binding.py): each path must store the values exactly."""
