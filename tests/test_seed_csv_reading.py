@@ -166,3 +166,20 @@ def test_a_header_wider_than_its_table_is_refused_before_any_row_is_read(
     assert outcome.stderr.splitlines() == [
         "error: seeds/base/items.csv:2:6: users has no column 'c0'"
     ]
+
+
+def test_the_attack_file_as_a_real_process_is_exit_5_at_row_10_not_10_created(
+    manage_proc, pg_db_url, tmp_path
+) -> None:
+    """1,500 rows, row 10 a quote never closed: the run said `10 created` and exited 0."""
+    lines = ["# {model: User, key: email}", "email,full_name,hashed_password"]
+    lines += [f"p{i}@example.com,product {i},h" for i in range(1, 1501)]
+    lines[11] = 'p10@example.com,product 10,"h'
+    seeds = seed_set(tmp_path, users_csv="\n".join(lines) + "\n")
+    outcome = manage_proc(["seed", "run", "--seeds-dir", str(seeds)], db=pg_db_url)
+    assert outcome.exit_code == 5, outcome.stderr
+    assert outcome.stderr.splitlines() == [
+        "error: seeds/base/users.csv:12:28: rows[9].hashed_password: a quoted field starts "
+        "here and never closes (no closing quote before the end of the file)"
+    ]
+    assert written(pg_db_url) == [(0, 0)]
