@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from app.services.column_checks import json_number
+from app.services.seed_csv import CsvFaults, not_utf8, well_formed_record
 from app.services.seed_rows import Row, invalid, table_models
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
@@ -168,26 +169,25 @@ def _json_cell(text: str, where: Any) -> Any:
     return value
 
 
-def _not_utf8(source: str, line: int) -> Any:
-    return invalid(f"{source}:{line}", "not UTF-8 text")
-
-
 # A row's line is read whole before it is parsed: bound it, so that a file with no line
 # breaks (a binary file, a JSON array on one line) cannot fill memory. 1 MiB of text is far
 # beyond any row of the tables seeded here (a CSV field is capped at 128 KiB by Python's csv).
 MAX_LINE_CHARS = 1_048_576
 
 
-def _bounded_lines(handle: Any, source: str, first: int = 1) -> Iterator[str]:
-    """The lines of `handle` (numbered from `first`), each at most MAX_LINE_CHARS long;
-    a longer one is a 422 naming its line."""
-    number = first
+def _bounded_lines(handle: Any, source: str, keep: list[str] | None = None) -> Iterator[str]:
+    """The lines of `handle`, each at most MAX_LINE_CHARS long; a longer one is a 422
+    naming its line. With `keep`, a line holding a quote is added to it, and so is each line
+    after it until the caller clears it (a CSV record spans lines only inside quotes)."""
+    number = 1
     while True:
         raw = handle.readline(MAX_LINE_CHARS + 1)
         if not raw:
             return
         if len(raw) > MAX_LINE_CHARS:
             raise invalid(f"{source}:{number}", f"line longer than {MAX_LINE_CHARS:,} characters")
+        if keep is not None and (keep or '"' in raw):
+            keep.append(raw)
         yield raw
         number += 1
 
@@ -212,14 +212,42 @@ class CsvHeader:
 
 
 def _csv_header(source: str, path: Path, model: Any, header: list[str], line: int) -> CsvHeader:
+    """Each header name must be a column of the model (`column.other`: a column of the table
+    its foreign key references), and name it once: the row is as wide as the table."""
     columns = model.__table__.c
     targets: list[tuple[str, str | None]] = []
+    plain: dict[str, int] = {}  # column -> its field
+    parts: dict[str, int] = {}  # column and column.other -> the first field naming them
+
+    def where(index: int) -> str:
+        starts = field_starts(_line_text(path, line))
+        return f"{source}:{line}:{starts[min(index, len(starts) - 1)]}"
+
     for index, name in enumerate(header):
         column, _, referenced = name.strip().partition(".")
         if column not in columns or (referenced and not columns[column].foreign_keys):
-            starts = field_starts(_line_text(path, line))
-            where = f"{source}:{line}:{starts[min(index, len(starts) - 1)]}"
-            raise invalid(where, f"{model.__tablename__} has no such column {name[:64]!r}")
+            near = [c.key for c in columns if c.key.lower() == column.lower()]
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise invalid(
+                where(index), f"{model.__tablename__} has no such column {name[:64]!r}{hint}"
+            )
+        if referenced:
+            table = next(iter(columns[column].foreign_keys)).column.table
+            if referenced not in table.c:
+                raise invalid(where(index), f"{table.name} has no column {referenced[:64]!r}")
+        # a name twice, or `owner_id` with `owner_id.email`: one cell would silently win
+        # (`owner_id.a` with `owner_id.b` is a natural key of two columns)
+        stripped = name.strip()
+        earlier = plain.get(column, parts.get(stripped) if referenced else parts.get(column))
+        if earlier is not None:
+            raise invalid(
+                where(index), f"column {stripped[:64]!r} given twice (first at {where(earlier)})"
+            )
+        if referenced:
+            parts.setdefault(column, index)
+            parts[stripped] = index
+        else:
+            plain[column] = index
         targets.append((column, referenced or None))
     from sqlalchemy import JSON
     from sqlalchemy.types import ARRAY
@@ -232,38 +260,46 @@ def csv_records(
 ) -> Iterator[Any]:
     """The file's CsvHeader (None for a file with no header row), then each non-blank
     record as (line, index, fields): one list of strings per record, no Row built (the
-    bulk path converts plain files from these, seed_convert)."""
+    bulk path converts plain files from these, seed_convert). The CSV is read strictly
+    (app/services/seed_csv.py): a quote out of place is a 422 naming the field it breaks."""
     with _open_text(path, source, expected) as handle:
+        quoted: list[str] = []  # the lines of the record being read, if it holds a quote
+        lines = _bounded_lines(handle, source, quoted)
         try:
-            lines = _bounded_lines(handle, source)
             for _ in range(skip):
                 next(lines, None)
-            reader = csv.reader(lines)
-            header = next(reader, None)
         except UnicodeDecodeError:
-            raise _not_utf8(source, skip + 1) from None
-        except csv.Error as exc:
-            raise invalid(f"{source}:{skip + 1}:1", f"not CSV: {exc}") from None
+            raise not_utf8(source, path, 1) from None
+        quoted.clear()
+        reader = csv.reader(lines, strict=True)
+        faults = CsvFaults(source, path, quoted)
+        well_formed = well_formed_record
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise faults.error(exc, skip + 1, None, []) from None
+        if quoted:
+            faults.check(skip + 1, None, [])
         if header is None:
             yield None
             return
         found = _csv_header(source, path, model, header, skip + reader.line_num)
         yield found
-        width = len(found.targets)
+        names, width = found.names, len(found.targets)
         index = 0
-        previous_end = reader.line_num
         while True:
+            line = skip + reader.line_num + 1
             try:
                 record = next(reader, None)
-            except UnicodeDecodeError:
-                raise _not_utf8(source, skip + previous_end + 1) from None
-            except csv.Error as exc:
-                where = f"{source}:{skip + previous_end + 1}:1: rows[{index}]"
-                raise invalid(where, f"not CSV: {exc}") from None
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise faults.error(exc, line, index, names) from None
+            if quoted:  # checked only when the record holds a quote: the rest is strict
+                if len(quoted) == 1 and well_formed(quoted[0]):  # inline: the common case
+                    quoted.clear()
+                else:
+                    faults.check(line, index, names)
             if record is None:
                 return
-            line = skip + previous_end + 1
-            previous_end = reader.line_num
             if not record:
                 continue
             if len(record) != width:
@@ -333,7 +369,7 @@ def jsonl_rows(source: str, path: Path, skip: int, expected: Any = None) -> Iter
             try:
                 raw = next(lines, "")
             except UnicodeDecodeError:
-                raise _not_utf8(source, line + 1) from None
+                raise not_utf8(source, path, line + 1) from None
             if not raw:
                 return
             line += 1
@@ -407,7 +443,7 @@ def table_file(
             first_line = next(_bounded_lines(handle, source), "")
             empty = not first_line.strip() and not any(chunk.strip() for chunk in _chunks(handle))
     except UnicodeDecodeError:
-        raise _not_utf8(source, 1) from None
+        raise not_utf8(source, path, 1) from None
     if empty and sidecar is None:
         return None
     model, key = _header(source, first_line.rstrip("\r\n"), sidecar)
