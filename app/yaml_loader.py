@@ -228,8 +228,13 @@ def open_checked(path: Path | str, *, source: str, expected: Digested) -> io.Buf
     """The regular file at `path` for reading from its start, checked against what a pass
     over it found before (digest_file): reading a byte that differs from its first line, or
     to an end whose bytes hash otherwise, raises FileChanged. So whatever is built from the
-    bytes read is built from the bytes that were hashed."""
-    return io.BufferedReader(_CheckedReader(_open_regular(path, source), source, expected))
+    bytes read is built from the bytes that were hashed. It was a regular file then: one
+    that is gone or no longer a regular file (a directory, a FIFO) changed too."""
+    try:
+        fd = _open_regular(path, source)
+    except YamlError:
+        raise FileChanged(source) from None
+    return io.BufferedReader(_CheckedReader(fd, source, expected))
 
 
 def finish(handle: io.BufferedReader) -> None:

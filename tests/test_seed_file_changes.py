@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -100,8 +102,9 @@ async def _waiting_for_the_lock(conn: asyncpg.Connection) -> None:
     raise AssertionError("`manage seed run` never waited for the seed lock")
 
 
-def _run_while_the_file_changes(db_url: str, cwd: Path, path: Path, text: str) -> tuple:
-    """`manage seed run` waits behind a held seed lock; the file is rewritten meanwhile."""
+def _run_while_the_file_changes(db_url: str, cwd: Path, path: Path, text: str | Any) -> tuple:
+    """`manage seed run` waits behind a held seed lock; the file is rewritten meanwhile
+    (`text`), or changed by a function of its path."""
 
     async def scenario() -> tuple:
         holder = await asyncpg.connect(db_url)
@@ -119,7 +122,10 @@ def _run_while_the_file_changes(db_url: str, cwd: Path, path: Path, text: str) -
                 stderr=asyncio.subprocess.PIPE,
             )
             await _waiting_for_the_lock(holder)
-            path.write_text(text, encoding="utf-8")
+            if isinstance(text, str):
+                path.write_text(text, encoding="utf-8")
+            else:
+                text(path)
             await transaction.commit()
             out, err = await asyncio.wait_for(process.communicate(), 120)
             return process.returncode, out.decode(), err.decode()
@@ -150,6 +156,40 @@ def test_a_file_rewritten_while_the_run_waits_for_the_lock_exits_4_and_writes_no
     path.write_text(content("new", rows), encoding="utf-8")
     assert _counts(cli(["seed", "run", "--json"], db=pg_db_url)) == (0, rows, 0)
     assert _roles(pg_db_url) == {"new": rows}
+
+
+def _replaced_by_a_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _replaced_by_a_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+GONE = {
+    "removed": Path.unlink,
+    "a directory": _replaced_by_a_directory,
+    "a FIFO": _replaced_by_a_fifo,
+}
+
+
+@pytest.mark.parametrize("change", list(GONE))
+def test_a_file_gone_or_no_longer_a_file_while_the_run_waits_exits_4_and_writes_nothing(
+    pg_db_url, tmp_path, change
+) -> None:
+    """It was a regular file when it was hashed: removed, or swapped for a directory or a
+    FIFO, it changed like a rewritten one. Before: exit 6 "database unavailable ... No such
+    file or directory" for a removed file, exit 70 for the others."""
+    path = _write(tmp_path, "roles.csv", csv("old", 2))
+    code, out, err = _run_while_the_file_changes(pg_db_url, tmp_path, path, GONE[change])
+    assert code == 4, out + err
+    assert err.strip().splitlines() == [
+        "error: rolled back: seeds/base/roles.csv changed while it was being seeded; run it again"
+    ]
+    assert _roles(pg_db_url) == {}
+    assert _history(pg_db_url) == []
 
 
 def test_a_small_yaml_file_rewritten_while_the_run_waits_is_applied_as_read(

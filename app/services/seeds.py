@@ -85,6 +85,8 @@ async def run_seeds(
         return await _run(db, loaded=loaded, dry_run=dry_run, actor=actor, recheck=recheck)
     except yaml_loader.FileChanged as exc:
         raise changed(exc) from None
+    except yaml_loader.YamlError as exc:  # a file the run reads again failed to read (EIO)
+        raise invalid(exc.where, exc.message) from None
 
 
 async def _run(
