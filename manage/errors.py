@@ -67,6 +67,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _file(error: OSError) -> bool:
+    """An error of a file operation (open, stat, rename set `filename`), not of a socket: a
+    unix-socket connect that finds no server is a FileNotFoundError without one."""
+    return error.filename is not None
+
+
 def _connection_reason(exc: BaseException) -> str | None:
     """A short reason when `exc` means the database could not be reached at all."""
     for item in _chain(exc):
@@ -83,7 +89,7 @@ def _connection_reason(exc: BaseException) -> str | None:
             return f"certificate verify failed: {item.verify_message or item.reason}"
         if isinstance(item, ssl.SSLError):
             return f"TLS error: {item.reason or item.strerror or type(item).__name__}"
-        if isinstance(item, OSError) and not isinstance(item, sqlite3.Error):
+        if isinstance(item, OSError) and not isinstance(item, sqlite3.Error) and not _file(item):
             # The driver's reason ("... rejected SSL upgrade"), not only the class name; it
             # names host and port, never the password.
             text = str(item).splitlines()[0] if str(item) else ""
@@ -216,6 +222,14 @@ def _classify(exc: BaseException, *, where: str) -> Failure:
             ExitCode.UNAVAILABLE,
             ErrorCode.DB_UNAVAILABLE,
             f"database unavailable{where}: {_server_message(exc)}{_HINTS.get(state, '')}",
+        )
+    if isinstance(exc, OSError) and _file(exc):
+        # A file the command reads or writes, not the database: its sites name their own
+        # errors; this one escaped them.
+        return Failure(
+            ExitCode.INVALID,
+            ErrorCode.INVALID_INPUT,
+            f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__}",
         )
     reason = _connection_reason(exc)
     if reason is not None:

@@ -88,3 +88,35 @@ def test_database_layer_errors_map_to_one_exit_code_and_one_http_status(
     response = asyncio.run(_database_layer_error(None, exc))  # type: ignore[arg-type]
     assert response.status_code == status
     assert json.loads(response.body)["error_code"] == exc.code
+
+
+def test_a_file_error_that_escaped_its_site_is_not_called_the_database_being_unavailable(
+    tmp_path,
+) -> None:
+    """Real errors: a file operation's OSError carries the file name (exit 5 naming it);
+    a unix-socket connect that finds no server is a FileNotFoundError without one, and
+    stays "database unavailable" (exit 6). Before, every OSError was exit 6, so a seed file
+    removed mid-run read "database unavailable at URL: No such file or directory"."""
+    import socket
+
+    from db import progress
+    from manage.errors import classify
+
+    progress.reset()
+    try:
+        (tmp_path / "gone.csv").open()
+    except OSError as exc:
+        failure = classify(exc)
+    assert (int(failure.exit_code), failure.message) == (
+        5,
+        f"cannot use {tmp_path / 'gone.csv'}: No such file or directory",
+    )
+    unix = socket.socket(socket.AF_UNIX)
+    try:
+        unix.connect(str(tmp_path / ".s.PGSQL.5432"))
+    except OSError as exc:
+        failure = classify(exc)
+    finally:
+        unix.close()
+    assert int(failure.exit_code) == 6
+    assert failure.message.startswith("database unavailable")
