@@ -29,7 +29,8 @@ from app.services.seed_rows import invalid
 # against it only when its text holds a quote: without one, csv(strict=True) has nothing to
 # forgive.
 # (The loop unrolled and possessive: 7x faster than `(?:[^"]|"")*`; a quoted file pays
-# about 0.5 us a record for it.)
+# 0.5-1.5 us a record for it: 100,000 rows with every field quoted read in 0.20-0.23 s
+# instead of 0.14-0.16 s.)
 _FIELD = r'(?:"[^"]*+(?:""[^"]*+)*+"|[^",\r\n]*+)'
 _RECORD = re.compile(rf"{_FIELD}(?:,{_FIELD})*+(?:\r\n|\r|\n)?")
 well_formed_record = _RECORD.fullmatch  # one record holding a quote, its lines joined
