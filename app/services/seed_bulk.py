@@ -31,21 +31,14 @@ way whatever their size.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
     Table,
-    Text,
-    and_,
     bindparam,
     case,
     exists,
@@ -55,20 +48,26 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.services.seed_key_checks import check_against_stages, check_duplicates, match_key, where_in
 from app.services.seed_rows import ModelSection, Row, invalid
+from app.services.seed_stage import (
+    EXTRA,
+    Source,
+    close_rows,
+    section_chunks,
+    stage_table,
+    write_stage,
+)
 from app.services.seed_upsert import Tally
 
 BULK_ROWS = 1000  # more rows than this: the staged, set-based path
-STAGE_CHUNK = 5000  # rows converted and written to the stage at a time
 MAX_LISTED = 1000  # rows listed per section and kind (created / updated); counts are exact
 MAX_COLUMNS = 62  # which columns a row gives is a bit mask in a bigint
-EXTRA = ("seed_line_", "seed_index_", "seed_given_", "seed_lacks_")
 
 
 class Staged:
@@ -153,101 +152,8 @@ async def _per_row(
         for identity in _identities(small, row):
             _declared(declared, identity, row)
         small.rows.append(row)
-    await _check_against_stages(db, small, staged)
+    await check_against_stages(db, small, staged)
     await seed_model(db, small, tally, model_auditor(db, small, actor))
-
-
-async def _check_against_stages(db: AsyncSession, section: ModelSection, staged: Staged) -> None:
-    """A row of a small streamed section whose key a large section of this run already staged."""
-    from app.services.seed_files import _identities
-    from app.services.seed_upsert import _chunks
-
-    table = section.model.__table__
-    ordered = tuple(sorted(section.key))
-    wanted: dict[tuple, Row] = {}
-    for row in section.rows:
-        for _table, columns, values in _identities(section, row):
-            if columns == ordered:
-                wanted.setdefault(tuple(values), row)
-    for stage, key, _ in staged.tables.get(table.name, []):
-        if tuple(sorted(key)) != ordered:
-            continue
-        compare = [
-            func.lower(stage.c[c]) if table.name == "users" and c == "email" else stage.c[c]
-            for c in ordered
-        ]
-        for chunk in _chunks(list(wanted), 500):
-            query = select(stage.c.seed_line_, *compare).where(_key_in(compare, list(chunk)))
-            hit = (await db.exec(query.limit(1))).first()
-            if hit is not None:
-                row = wanted[tuple(hit[1:])]
-                raise invalid(
-                    row.where(),
-                    f"{table.name} row {_shown(list(ordered), hit[1:])} is already declared "
-                    "by a large section of this run",
-                )
-
-
-async def _stage_table(db: AsyncSession, table: Table, number: int) -> Table:
-    """An empty temporary table with the target's columns (their types, no constraints)
-    and the bookkeeping columns EXTRA."""
-    connection = await db.connection()
-    name = f"seed_stage_{number}"
-    quote = connection.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c.name) for c in table.columns)
-    if connection.dialect.name == "postgresql":
-        await db.exec(
-            text(
-                f"CREATE TEMP TABLE {name} ON COMMIT DROP AS "
-                f"SELECT {names} FROM {quote(table.name)} WITH NO DATA"
-            )
-        )
-        await db.exec(
-            text(
-                f"ALTER TABLE {name} ADD COLUMN seed_line_ integer, ADD COLUMN seed_index_ "
-                "integer, ADD COLUMN seed_given_ bigint, ADD COLUMN seed_lacks_ text, "
-                "ADD COLUMN seed_op_ text"
-            )
-        )
-    else:
-        await db.exec(
-            text(
-                f"CREATE TEMP TABLE {name} AS SELECT {names} FROM main.{quote(table.name)} WHERE 0"
-            )
-        )
-        kinds = ("integer", "integer", "bigint", "text", "text")
-        for extra, kind in zip((*EXTRA, "seed_op_"), kinds, strict=True):
-            await db.exec(text(f"ALTER TABLE temp.{name} ADD COLUMN {extra} {kind}"))
-    return Table(
-        name,
-        MetaData(),
-        *(Column(c.name, c.type) for c in table.columns),
-        Column("seed_line_", Integer),
-        Column("seed_index_", Integer),
-        Column("seed_given_", BigInteger),
-        Column("seed_lacks_", Text),
-        Column("seed_op_", Text),  # "c": a new key, "u": exists and differs
-    )
-
-
-async def _write_stage(
-    db: AsyncSession, stage: Table, names: list[str], records: list[tuple]
-) -> None:
-    """Rows (tuples in the order of `names`) into the staging table: PostgreSQL binary COPY
-    (the values already through their column types' bind processors: SectionPlan), SQLite
-    one executemany."""
-    connection = await db.connection()
-    if connection.dialect.name != "postgresql":
-        from app.services.seed_values import json_null_columns, sql_nulls
-
-        nulls = json_null_columns(stage, connection.dialect)
-        await db.exec(
-            insert(stage),
-            params=[sql_nulls(dict(zip(names, r, strict=True)), nulls) for r in records],
-        )
-        return
-    raw = (await connection.get_raw_connection()).driver_connection
-    await raw.copy_records_to_table(stage.name, records=records, columns=names)
 
 
 async def _bulk(
@@ -266,245 +172,34 @@ async def _bulk(
     connection = await db.connection()
     plan = SectionPlan(model, key, connection.dialect)
     if table.name in staged.sole and connection.dialect.name == "postgresql":
-        from app.services.seed_direct import Fallback, direct_index
+        from app.services.seed_direct import Fallback, direct_index, load_direct
 
         index = await direct_index(db, table, key)
         if index is not None:
             try:
-                if await _direct(db, section, rows, plan, index, tally, actor):
+                if await load_direct(db, section, rows, plan, index, tally, actor, MAX_LISTED):
                     staged.sequences.add(table.name)
                 return
             except Fallback:
-                _close(rows)
+                close_rows(rows)
                 rows = section.stream()  # the staged path, from the first row
     staged.count += 1
-    stage = await _stage_table(db, table, staged.count)
-    source, total = _Source(), 0
-    async with _chunks(db, section, rows, plan, source, extra=True) as chunks:
+    stage = await stage_table(db, table, staged.count)
+    source, total = Source(), 0
+    async with section_chunks(db, section, rows, plan, source, extra=True) as chunks:
         async for chunk in chunks:
             convert_ahead(chunks)
-            await _write_stage(db, stage, [*chunk.columns, *EXTRA], chunk.records)
+            await write_stage(db, stage, [*chunk.columns, *EXTRA], chunk.records)
             total += len(chunk.records)
-    where = _where(source.source, source.columned)
+    where = where_in(source.source, source.columned)
     columns, bits = plan.columns, plan.bits
-    await _check_duplicates(db, stage, table, key, where, declared, staged)
+    await check_duplicates(db, stage, table, key, where, declared, staged)
     await _classify(db, stage, table, key, columns, bits)
     await _check_lacking(db, stage, table, key, where)
     if await _apply(
         db, stage, table, model.__name__, key, columns, bits, plan.defaults, tally, actor, total
     ):
         staged.sequences.add(table.name)
-
-
-async def _direct(
-    db: AsyncSession,
-    section: ModelSection,
-    rows: Iterable[Row],
-    plan: Any,
-    index: Any,
-    tally: Tally,
-    actor: str,
-) -> bool:
-    """The direct path (app/services/seed_direct.py); raises Fallback when it gives way.
-    True when the rows gave ids and the id sequence was moved past them."""
-    from app.services.seed_direct import copy_direct
-
-    table = plan.table
-    async with _chunks(db, section, rows, plan, _Source(), extra=False) as chunks:
-        given = await copy_direct(
-            db,
-            table=table,
-            model_name=section.model.__name__,
-            key=section.key,
-            index=index,
-            chunks=chunks,
-            tally=tally,
-            actor=actor,
-            listed=max(MAX_LISTED - len(tally.changes), 0),
-        )
-    serial = table.autoincrement_column
-    if serial is not None and given & plan.bits[serial.name]:
-        from app.services.seed_models import _advance_sequence
-
-        await _advance_sequence(db, table, [{serial.name: 1}])
-        return True
-    return False
-
-
-class _Source:
-    """Where the section's rows come from, for messages: noted from its first row."""
-
-    def __init__(self) -> None:
-        self.source, self.columned = "", False
-
-    def noting(self, rows: Iterable[Row]) -> Iterator[Row]:
-        for row in rows:
-            if not self.source:
-                self.source, self.columned = row.source, row.field_columns is not None
-            yield row
-
-
-@contextlib.asynccontextmanager
-async def _chunks(
-    db: AsyncSession,
-    section: ModelSection,
-    rows: Iterable[Row],
-    plan: Any,
-    source: _Source,
-    *,
-    extra: bool,
-) -> AsyncIterator[AsyncIterator[Any]]:
-    """The section's staged records, chunk by chunk: a plain CSV converted from its records
-    in a worker thread (the next chunk while the database takes this one), any other
-    section row by row (seed_convert.row_chunks)."""
-    from app.services.seed_convert import ChunksAhead, record_chunks, row_chunks
-
-    fast = record_chunks(plan, section.table_file, STAGE_CHUNK, extra=extra)
-    if fast is None:
-        generator: Any = row_chunks(db, plan, source.noting(rows), STAGE_CHUNK)
-    else:
-        _close(rows)
-        source.source, source.columned = section.table_file.source, True
-        generator = ChunksAhead(fast)
-    async with contextlib.aclosing(generator) as chunks:
-        yield chunks
-
-
-def _close(rows: Any) -> None:
-    close = getattr(rows, "close", None)
-    if close is not None:
-        close()
-
-
-def _where(source: str, columned: bool) -> Any:
-    def where(line: int, index: int) -> str:
-        return f"{source}:{line}{':1' if columned else ''}: rows[{index}]"
-
-    return where
-
-
-def _match(table: Table, other: Table, key: list[str]) -> Any:
-    """`other`'s row has the key of `table`'s. A NULL in a nullable key column matches a
-    NULL, as the per-row path's `column == None` (IS NULL) does: with `=` a row keyed
-    (code, NULL) was new on every run (a duplicate row, or a unique violation)."""
-    return and_(*(_same_key(table.c[k], other.c[k], table.c[k].nullable) for k in key))
-
-
-def _same_key(a: Any, b: Any, nullable: bool) -> Any:
-    return a.is_not_distinct_from(b) if nullable else a == b
-
-
-def _key_in(columns: list[Any], values: list[tuple]) -> Any:
-    """The key `columns` take one of `values` (tuples; None matches NULL, see _match)."""
-    plain = [v for v in values if None not in v]
-    nulled = [v for v in values if None in v]
-    parts = [tuple_(*columns).in_(plain)] if plain else []
-    parts += [
-        and_(*(c.is_(None) if x is None else c == x for c, x in zip(columns, v, strict=True)))
-        for v in nulled
-    ]
-    return or_(*parts) if parts else literal_column("1 = 0")
-
-
-def _shown(key: list[str], values: Iterable[Any]) -> str:
-    from app import yaml_loader
-
-    return ", ".join(f"{k}={yaml_loader.fragment(v)}" for k, v in zip(key, values, strict=True))
-
-
-async def _check_duplicates(
-    db: AsyncSession,
-    stage: Table,
-    table: Table,
-    key: list[str],
-    where: Any,
-    declared: dict[tuple[Any, ...], str],
-    staged: Staged,
-) -> None:
-    """A key given twice: within the section, in an earlier streamed section of the same
-    table and key, or in a row read before the run (seed_files' declared keys)."""
-    key_columns = [stage.c[k] for k in key]
-    first_line = func.min(stage.c.seed_line_)
-    query = (
-        select(*key_columns)
-        .group_by(*key_columns)
-        .having(func.count() > 1)
-        .order_by(first_line)
-        .limit(1)
-    )
-    found = (await db.exec(query)).first()
-    if found is not None:
-        lines = (
-            await db.exec(
-                select(stage.c.seed_line_, stage.c.seed_index_)
-                .where(and_(*(c == v for c, v in zip(key_columns, found, strict=True))))
-                .order_by(stage.c.seed_line_)
-                .limit(2)
-            )
-        ).all()
-        first, second = lines[0], lines[1]
-        raise invalid(
-            where(second[0], second[1]),
-            f"{table.name} row {_shown(key, found)} is already declared at {_at(where, first)}",
-        )
-    ordered = sorted(key)
-    for other, other_key, _ in staged.tables.get(table.name, []):
-        if sorted(other_key) != ordered:
-            continue
-        query = (
-            select(stage.c.seed_line_, stage.c.seed_index_, other.c.seed_line_, other.c.seed_index_)
-            .select_from(
-                stage.join(
-                    other,
-                    and_(*(_same_key(stage.c[k], other.c[k], table.c[k].nullable) for k in key)),
-                )
-            )
-            .order_by(stage.c.seed_line_)
-            .limit(1)
-        )
-        hit = (await db.exec(query)).first()
-        if hit is not None:
-            raise invalid(
-                where(hit[0], hit[1]), f"{table.name} row is already declared in {_name(other)}"
-            )
-    staged.tables.setdefault(table.name, []).append((stage, key, ""))
-    earlier = [
-        (values, at)
-        for (name, cols, values), at in declared.items()
-        if name == table.name and list(cols) == ordered
-    ]
-    from app.services.seed_upsert import _chunks
-
-    lowered = table.name == "users"
-    for chunk in _chunks(earlier, 500):
-        compare = [
-            func.lower(stage.c[c]) if lowered and c == "email" else stage.c[c] for c in ordered
-        ]
-        condition = _key_in(compare, [tuple(v) for v, _ in chunk])
-        query = (
-            select(stage.c.seed_line_, stage.c.seed_index_, *compare)
-            .where(condition)
-            .order_by(stage.c.seed_line_)
-            .limit(1)
-        )
-        hit = (await db.exec(query)).first()
-        if hit is not None:
-            at = dict(chunk)[tuple(hit[2:])]
-            raise invalid(
-                where(hit[0], hit[1]),
-                f"{table.name} row {_shown(ordered, hit[2:])} is already declared at {at}",
-            )
-
-
-def _at(where: Any, found: Any) -> str:
-    """`file:line` of a staged row, as other messages name the first declaration."""
-    text_ = where(found[0], found[1])
-    place = text_.split(": rows[")[0]
-    return place[:-2] if place.endswith(":1") and place.count(":") > 1 else place
-
-
-def _name(stage: Table) -> str:
-    return "another file of this run"
 
 
 async def _classify(
@@ -522,7 +217,7 @@ async def _classify(
     dialect = connection.dialect.name
     if dialect == "postgresql":
         await db.exec(text(f"ANALYZE {stage.name}"))  # temporary tables are never auto-analyzed
-    matched = _match(table, stage, key)
+    matched = match_key(table, stage, key)
     masks = [m for (m,) in (await db.exec(select(stage.c.seed_given_).distinct())).all()]
     for mask in masks:
         changing = [c for c in columns if mask & bits[c] and c not in key]
@@ -603,7 +298,7 @@ async def _settle_json(
             *(table.c[c] for c in json_columns),
             *(stage.c[c] for c in json_columns),
         )
-        .select_from(stage.join(table, _match(table, stage, key)))
+        .select_from(stage.join(table, match_key(table, stage, key)))
         .where(stage.c.seed_given_ == mask, stage.c.seed_op_ == "u")
     )
     if others:
@@ -613,9 +308,9 @@ async def _settle_json(
     for found in (await db.exec(query)).all():
         if all(json_same(a, b) for a, b in zip(found[1 : 1 + n], found[1 + n :], strict=True)):
             same.append(found[0])
-    from app.services.seed_upsert import _chunks
+    from app.services.seed_upsert import _chunks as batches
 
-    for chunk in _chunks(same):
+    for chunk in batches(same):
         await db.exec(
             update(stage).where(stage.c.seed_index_.in_(list(chunk))).values(seed_op_=None)
         )
@@ -646,7 +341,7 @@ async def _apply(
         given = [c for c in columns if mask & bits[c]]
         changing = [c for c in given if c not in key]
         this_mask = stage.c.seed_given_ == mask
-        matched = _match(table, stage, key)
+        matched = match_key(table, stage, key)
         if table.autoincrement_column is not None and table.autoincrement_column.name in given:
             id_given = True
         if changing:
@@ -726,7 +421,7 @@ async def _audit_users(
     postgres = connection.dialect.name == "postgresql"
     audit = AuditLog.__table__
     flags = [f for f in ("is_active", "is_superuser") if f in given]
-    matched = _match(table, stage, key)
+    matched = match_key(table, stage, key)
     this_mask = stage.c.seed_given_ == mask
     if op == "create":
         fields = sorted(c for c in given if c != "hashed_password")

@@ -80,7 +80,7 @@ class SectionPlan:
 
 class Chunk:
     """Staged records of consecutive rows: per record the values of `columns`, then (when
-    `constant` is None) seed_bulk.EXTRA's bookkeeping values: line, index, the mask of the
+    `constant` is None) seed_stage.EXTRA's bookkeeping values: line, index, the mask of the
     columns the row gives, the column it lacks. A plain CSV's rows all give the same
     columns: then `constant` is (mask, lacking) and the records may stop at the values."""
 

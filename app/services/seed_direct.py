@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.services.seed_rows import ModelSection, Row
 from app.services.seed_upsert import Tally
 
 SAVEPOINT = "seed_direct"
@@ -111,6 +112,43 @@ async def direct_index(
 
 class Fallback(Exception):
     """The direct path gave way: the staged path takes the section from its first row."""
+
+
+async def load_direct(
+    db: AsyncSession,
+    section: ModelSection,
+    rows: Iterable[Row],
+    plan: Any,
+    index: Any,
+    tally: Tally,
+    actor: str,
+    max_listed: int,
+) -> bool:
+    """The section's rows COPYed straight into its table (see the module docstring); raises
+    Fallback when it gives way. True when the rows gave ids and the id sequence was moved
+    past them. At most `max_listed` change lines in all (the run's tally counts them)."""
+    from app.services.seed_stage import Source, section_chunks
+
+    table = plan.table
+    async with section_chunks(db, section, rows, plan, Source(), extra=False) as chunks:
+        given = await copy_direct(
+            db,
+            table=table,
+            model_name=section.model.__name__,
+            key=section.key,
+            index=index,
+            chunks=chunks,
+            tally=tally,
+            actor=actor,
+            listed=max(max_listed - len(tally.changes), 0),
+        )
+    serial = table.autoincrement_column
+    if serial is not None and given & plan.bits[serial.name]:
+        from app.services.seed_models import _advance_sequence
+
+        await _advance_sequence(db, table, [{serial.name: 1}])
+        return True
+    return False
 
 
 async def copy_direct(
