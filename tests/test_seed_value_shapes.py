@@ -304,3 +304,90 @@ def test_every_column_type_dumps_and_loads_back_to_the_same_stored_values(
     _rerun, data = run_file(cli, fresh, tmp_path / "dump.yaml", "--recheck")
     assert counts(data) == {"EveryType": (0, 0, 3)}, data["changes"]
     assert cli(args, db=fresh).stdout == dumped.stdout
+
+
+CHANGED = """\
+model: EveryType
+key: [code]
+rows:
+  - code: full
+    flag: false
+    small: 1
+    whole: 2
+    big: 3
+    real: 0.2
+    f24: 4.5
+    ratio: 0.5
+    price: "1.5"
+    day: 2024-03-01
+    at_time: "14:00:00"
+    aware: 2024-06-01T10:00:00Z
+    naive: 2024-06-01T10:00:00
+    took: PT1H
+    blob: aGk=
+    ref: 00000000-0000-4000-8000-000000000001
+    mood: calm
+    doc: {other: 1}
+    docb: [2]
+    nums: [4]
+    shout: quiet
+    body: one line
+"""
+
+
+def test_a_rerun_that_changes_every_column_writes_every_column(cli, db_url, tmp_path: Path) -> None:
+    """The database is asked about each column Python finds different (cast to the column
+    type: an enum, an array, an interval, a UUID, bytes...): every one is reported and
+    written, and the next rerun is unchanged."""
+    from tests.seed_models import EveryType
+
+    create_tables(db_url)
+    (tmp_path / "every.yaml").write_text(EVERY, encoding="utf-8")
+    assert run_file(cli, db_url, tmp_path / "every.yaml")[0].exit_code == 0
+    (tmp_path / "every.yaml").write_text(CHANGED, encoding="utf-8")
+    outcome, data = run_file(cli, db_url, tmp_path / "every.yaml")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert counts(data) == {"EveryType": (0, 1, 0)}
+    names = sorted(c.name for c in EveryType.__table__.columns if c.name != "code")
+    assert data["changes"][0]["fields"] == names
+    assert fetch(db_url, "SELECT shout, body, whole FROM every_types WHERE code = 'full'") == [
+        ("QUIET", "one line", 2)
+    ]
+    _again, data = run_file(cli, db_url, tmp_path / "every.yaml", "--recheck")
+    assert counts(data) == {"EveryType": (0, 0, 1)}, data["changes"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "users.csv",
+            "# {model: User, key: email}\nemail,hashed_password,created_at\n"
+            "a@example.com,h,20240501\n",
+            r"users\.csv:3:\d+: rows\[0\]\.created_at: expected an ISO 8601 date and time",
+        ),
+        (
+            "users.jsonl",
+            '# {model: User, key: email}\n{"email": "a@example.com", "hashed_password": "h", '
+            '"created_at": 1714557600000}\n',
+            r"users\.jsonl:2:\d+: rows\[0\]\.created_at: expected an ISO 8601 date and time",
+        ),
+        (
+            "users.jsonl",
+            '# {model: User, key: email}\n{"email": "a@example.com", "hashed_password": "h", '
+            '"id": true}\n',
+            r"users\.jsonl:2:\d+: rows\[0\]\.id: expected an integer, not the boolean true",
+        ),
+    ],
+)
+def test_unix_time_and_a_boolean_id_are_exit_5_from_the_real_console_script(
+    manage_proc, db_url, tmp_path: Path, name, text, expected
+) -> None:
+    base = tmp_path / "seeds" / "base"
+    base.mkdir(parents=True)
+    (base / name).write_text(text, encoding="utf-8")
+    outcome = manage_proc(["seed", "run", "--seeds-dir", str(tmp_path / "seeds")], db=db_url)
+    assert outcome.exit_code == 5, outcome.stderr
+    assert re.match(rf"error: .*{expected}", outcome.stderr), outcome.stderr
+    assert len(outcome.stderr.splitlines()) == 1
+    assert fetch(db_url, "SELECT count(*) FROM users") == [(0,)]
