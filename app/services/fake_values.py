@@ -7,16 +7,17 @@
   (a UUID primary key with a factory is drawn from the seeded generator instead, so --seed
   gives the same keys);
 - a foreign key: a random existing row of the referenced table (`parents`);
-- an Enum: one of its values; a Boolean, number, date, time, UUID, JSON, ARRAY, binary: a
-  random value of that type (Numeric within its precision and scale);
+- an Enum: one of its values; a Boolean, number (Integer, Numeric within its precision and
+  scale, Float), date, time, interval, UUID, JSON, ARRAY (items of its item type), binary:
+  a random value of that type;
 - a string: a pool of Faker values chosen by the column's name (`email`, `name`, `title`,
   `url`, ...; `word` otherwise), cut to the column's length;
 - a unique column: the row's index is part of every value (`word.17`, `first.last.17@...`,
   `17` for an integer), so values are unique in the run and the same for the same seed.
 
 A factory (see `app/services/fake_factories.py`) overrides any column: a Faker provider name,
-a list to choose from, or a constant. A type we cannot draw (e.g. an interval) without a
-factory entry is a ValueError naming the column.
+a list to choose from, or a constant. A type we cannot draw (a project's own type that is
+none of these) without a factory entry is a ValueError naming the column.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sqlalchemy import (
     Enum,
     Float,
     Integer,
+    Interval,
     LargeBinary,
     Numeric,
     String,
@@ -137,7 +139,14 @@ def _numeric_draw(column: Any, unique: bool) -> Draw:
         if unique or column.primary_key:
             return lambda rng, start, size: list(range(start + 1, start + size + 1))
         return lambda rng, start, size: [rng.randrange(10_000) for _ in range(size)]
-    if isinstance(kind, Float) and not getattr(kind, "asdecimal", False):
+    if isinstance(kind, Float):
+        # Whole numbers below 2**24 are exact in a REAL too: a unique column stays unique.
+        if unique:
+            return lambda rng, start, size: [float(i + 1) for i in range(start, start + size)]
+        if kind.asdecimal:
+            return lambda rng, start, size: [
+                Decimal(rng.randint(0, 999_999)).scaleb(-3) for _ in range(size)
+            ]
         return lambda rng, start, size: [round(rng.uniform(0, 1000), 3) for _ in range(size)]
     scale = kind.scale if kind.scale is not None else 2
     whole = (kind.precision - scale) if kind.precision is not None else 6
@@ -188,9 +197,13 @@ def enum_stored(column: Any, value: Any) -> Any:
 
 
 def column_type(column: Any) -> Any:
-    """The SQL type under a TypeDecorator (SQLModel's AutoString wraps a String)."""
+    """The SQL type under a TypeDecorator (SQLModel's AutoString wraps a String). Not for
+    an Interval: SQLAlchemy makes it a TypeDecorator over DateTime (SQLite's storage), but
+    its values are timedeltas."""
     kind = column.type
-    return kind.impl if isinstance(kind, TypeDecorator) else kind
+    if isinstance(kind, TypeDecorator) and not isinstance(kind, Interval):
+        return kind.impl
+    return kind
 
 
 def type_draw(column: Any, faker: Any, *, unique: bool) -> Draw:
@@ -200,10 +213,15 @@ def type_draw(column: Any, faker: Any, *, unique: bool) -> Draw:
         return pooled(enum_values(column))
     if isinstance(kind, Boolean):
         return lambda rng, start, size: [rng.random() < 0.5 for _ in range(size)]
-    if isinstance(kind, Integer | Numeric):
+    # Float is no Numeric in SQLAlchemy 2.x (both are NumericCommon): name it on its own
+    if isinstance(kind, Integer | Numeric | Float):
         return _numeric_draw(column, unique)
     if isinstance(kind, DateTime | Date | Time):
         return _temporal_draw(column)
+    if isinstance(kind, Interval):
+        return lambda rng, start, size: [
+            timedelta(seconds=rng.randrange(30 * 24 * 3600)) for _ in range(size)
+        ]
     if isinstance(kind, Uuid):
         return lambda rng, start, size: [
             uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(size)
@@ -211,8 +229,7 @@ def type_draw(column: Any, faker: Any, *, unique: bool) -> Draw:
     if isinstance(kind, LargeBinary):
         return lambda rng, start, size: [rng.randbytes(16) for _ in range(size)]
     if isinstance(kind, ARRAY):
-        words = provider_pool(faker, "word")
-        return lambda rng, start, size: [rng.choices(words, k=3) for _ in range(size)]
+        return _array_draw(column, kind, faker)
     if isinstance(kind, JSON):
         return lambda rng, start, size: [{"n": rng.randrange(1000)} for _ in range(size)]
     if isinstance(kind, String):
@@ -224,6 +241,20 @@ def type_draw(column: Any, faker: Any, *, unique: bool) -> Draw:
         pool = provider_pool(faker, provider or "word")
         return pooled([str(v) for v in pool], unique=unique, length=length)
     raise ValueError(f"cannot draw fake values of type {kind}; give {column.name} in a factory")
+
+
+def _array_draw(column: Any, kind: Any, faker: Any) -> Draw:
+    """Three items a row, each drawn as a column of the array's item type would be (an
+    ARRAY(Integer) of words was a driver error, exit 70)."""
+    from sqlalchemy import Column
+
+    item = type_draw(Column(column.name, kind.item_type), faker, unique=False)
+
+    def draw(rng: random.Random, start: int, size: int) -> list[Any]:
+        items = item(rng, start, size * 3)
+        return [items[i : i + 3] for i in range(0, size * 3, 3)]
+
+    return draw
 
 
 def python_default(model: Any, column: Any) -> Callable[[], Any] | None:

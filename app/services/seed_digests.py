@@ -198,7 +198,7 @@ def _hashed(column: Any, quote: Any) -> str:
 
     name = f"t.{quote.quote(column.name)}"
     kind = column.type
-    if isinstance(kind, types.Enum | types.Integer | types.Numeric | types.Boolean):
+    if isinstance(kind, types.Enum | types.Integer | types.Numeric | types.Float | types.Boolean):
         return name
     if isinstance(kind, types.Date | types.DateTime | types.Time | types.Interval):
         return name

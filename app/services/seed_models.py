@@ -238,6 +238,8 @@ async def seed_model(
             if c not in section.key and not same(table.c[c], current[c], v)
         }
         if changed:
+            changed = await _stored_differs(db, section, key, changed)
+        if changed:
             updates.setdefault(tuple(sorted(changed)), []).append((key, changed))
             current.update(changed)
             tally.updated(name, _key_text(section, values), changed)
@@ -250,6 +252,48 @@ async def seed_model(
     finish = getattr(on_change, "finish", None)
     if finish is not None:
         await finish()  # an auditor writes its rows in bulk
+
+
+async def _stored_differs(
+    db: AsyncSession, section: ModelSection, key: tuple, changed: dict[str, Any]
+) -> dict[str, Any]:
+    """The columns of `changed` (differing in Python) whose stored value differs from the
+    given one as the database stores it: `IS DISTINCT FROM` the value bound by the column's
+    type, as the bulk path compares its staged rows. Python alone saw the REAL 0.1 read
+    back as 0.10000000149011612, or a TypeDecorator's lower-cased value, as a change on
+    every run. JSON columns are compared as values (seed_values.json_same) on both paths."""
+    table = section.model.__table__
+    dialect = (await db.connection()).dialect
+    asked = [c for c in changed if not _is_json(table.c[c], dialect)]
+    if not asked:
+        return changed
+    query = select(
+        *(
+            table.c[c].is_distinct_from(_as_stored(table.c[c], changed[c], dialect)).label(c)
+            for c in asked
+        )
+    ).where(and_(*(table.c[k] == v for k, v in zip(section.key, key, strict=True))))
+    found = (await db.exec(query)).mappings().first()
+    if found is None:
+        return changed
+    return {c: v for c, v in changed.items() if c not in found or found[c]}
+
+
+def _as_stored(column: Any, value: Any, dialect: Any) -> Any:
+    """`value` bound by the column's type and, on PostgreSQL, cast to it: asyncpg binds a
+    REAL as float8, and `real_column IS DISTINCT FROM 0.1::float8` is true. Not on SQLite,
+    where CAST(text AS DATETIME) would make a number of a timestamp; a value compared with
+    a column takes the column's affinity there."""
+    from sqlalchemy import cast, literal
+
+    bound = literal(value, type_=column.type)
+    return cast(bound, column.type) if dialect.name == "postgresql" else bound
+
+
+def _is_json(column: Any, dialect: Any) -> bool:
+    from sqlalchemy import JSON
+
+    return isinstance(column.type.dialect_impl(dialect), JSON)
 
 
 async def _update_rows(

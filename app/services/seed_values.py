@@ -12,11 +12,14 @@ column stores; `plain_value` turns a stored value back into plain YAML/JSON data
 | DateTime(timezone=True) | ISO 8601; no offset means UTC | the same instant, UTC |
 | DateTime (naive) | ISO 8601; an offset is converted to UTC | naive UTC wall clock |
 | LargeBinary | base64 text (or a YAML !!binary value) | bytes |
+| Interval | ISO 8601 duration text ("P1DT2H") | timedelta |
 | Enum | the enum's value | the enum member |
 | JSON, ARRAY | any YAML mapping / list | as given |
 
-The model's own pydantic field (type and constraints such as max_length) validates each given
-value; a value that does not fit raises ValueError with a short reason.
+Only the forms seed_value_shapes lists get that far (no Unix time in a Date, no boolean in
+a number column); the model's own pydantic field (type and constraints such as max_length)
+then validates each given value; a value that does not fit raises ValueError with a short
+reason.
 """
 
 from __future__ import annotations
@@ -24,29 +27,18 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import re
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import DateTime, Float, Integer, Interval, LargeBinary, Numeric, Time
+from sqlalchemy import DateTime, Float, LargeBinary
 
 from app.services.column_checks import InexactFloat, surrogate_problem
-
-# The number forms of a CSV cell or a quoted YAML / JSON string for a number column: ASCII
-# digits, an optional sign, point and exponent (and the words the finiteness check names).
-# Python would also take "1_000" and Arabic-Indic digits; no file format means those.
-_PLAIN_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
-_PLAIN_NUMBER = re.compile(
-    r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)\s*",
-    re.ASCII | re.IGNORECASE,
-)
-# A seconds fraction with a non-zero digit past the sixth: the database keeps microseconds.
-_BEYOND_MICROSECONDS = re.compile(r"[.,][0-9]{6}[0-9]*[1-9]", re.ASCII)
+from app.services.seed_value_shapes import shape_problem
 
 
 @lru_cache(maxsize=512)
@@ -113,7 +105,7 @@ def column_value(model: Any, name: str, value: Any) -> Any:
         if not column.nullable and not column.primary_key:
             raise ValueError("may not be null")
         return None
-    if type(value) is str and (problem := text_problem(column.type, value)) is not None:
+    if (problem := shape_problem(column.type, value)) is not None:
         raise ValueError(problem)
     if isinstance(value, InexactFloat) and not isinstance(column.type, Float):
         raise ValueError(value.problem())
@@ -136,19 +128,6 @@ def column_value(model: Any, name: str, value: Any) -> Any:
     if (problem := value_problem(column, value)) is not None:
         raise ValueError(problem)
     return value
-
-
-def text_problem(kind: Any, text: str) -> str | None:
-    """Why the text `text` cannot be read exactly as a value of column type `kind`, or None."""
-    if isinstance(kind, Integer):
-        if not _PLAIN_INTEGER.fullmatch(text):
-            return "expected an integer written with the digits 0-9"
-    elif isinstance(kind, Numeric | Float):
-        if not _PLAIN_NUMBER.fullmatch(text):
-            return "expected a number written with the digits 0-9 (and . e + -)"
-    elif isinstance(kind, DateTime | Time | Interval) and _BEYOND_MICROSECONDS.search(text):
-        return "more than 6 fractional digits of a second (the column keeps microseconds)"
-    return None
 
 
 def _instant(value: datetime, *, aware: bool) -> datetime:
@@ -251,6 +230,8 @@ def plain_value(column: Any, value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, date | time):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return iso_duration(value)
     if isinstance(value, enum.Enum):
         return plain_value(column, value.value)
     if isinstance(value, Decimal):
@@ -264,3 +245,15 @@ def plain_value(column: Any, value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain_value(None, v) for v in value]
     return value
+
+
+def iso_duration(value: timedelta) -> str:
+    """An interval as ISO 8601 duration text (`P1DT2H`, `-PT1S`): what `seed dump --json`
+    writes (pydantic's form) and what an Interval column reads back. YAML has no interval
+    scalar, so the YAML dump needs the text too (safe_dump refused a timedelta: exit 70)."""
+    return _durations().dump_python(value, mode="json")
+
+
+@lru_cache(maxsize=1)
+def _durations() -> TypeAdapter:
+    return TypeAdapter(timedelta)

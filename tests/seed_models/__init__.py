@@ -17,6 +17,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    REAL,
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -27,7 +30,9 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -195,6 +200,40 @@ class Typed(SeedTestBase, table=True):
     tags: list[str] | None = Field(
         default=None, sa_column=Column(ARRAY(String).with_variant(JSON(), "sqlite"))
     )
+
+
+class EveryType(SeedTestBase, table=True):
+    """A column of every type a seed file can fill, `seed fake` draws and `seed dump`
+    writes, the single-precision floats and a normalising TypeDecorator included: for the
+    value-shape, convergence, fake and dump round-trip tests
+    (tests/test_seed_value_shapes.py)."""
+
+    __tablename__ = "every_types"
+
+    code: str = Field(primary_key=True, max_length=20)
+    flag: bool | None = Field(default=None, sa_column=Column(Boolean))
+    small: int | None = Field(default=None, sa_column=Column(SmallInteger))
+    whole: int | None = Field(default=None, sa_column=Column(Integer))
+    big: int | None = Field(default=None, sa_column=Column(BigInteger))
+    real: float | None = Field(default=None, sa_column=Column(REAL))
+    f24: float | None = Field(default=None, sa_column=Column(Float(precision=24)))
+    ratio: float | None = Field(default=None, sa_column=Column(Float))
+    price: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 4)))
+    day: date | None = None
+    at_time: time | None = None
+    aware: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    naive: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False)))
+    took: timedelta | None = Field(default=None, sa_column=Column(Interval))
+    blob: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    ref: uuid.UUID | None = None
+    mood: Mood | None = None
+    doc: Any | None = Field(default=None, sa_column=Column(JSON))
+    docb: Any | None = Field(default=None, sa_column=Column(JSONB().with_variant(JSON(), "sqlite")))
+    nums: list[int] | None = Field(
+        default=None, sa_column=Column(ARRAY(Integer).with_variant(JSON(), "sqlite"))
+    )
+    shout: str | None = Field(default=None, sa_column=Column(Shout()))
+    body: str | None = Field(default=None, sa_column=Column(Text))
 
 
 def create_tables(url: str) -> None:
