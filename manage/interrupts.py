@@ -104,11 +104,12 @@ def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | Non
             # A second signal while cleaning up: the cleanup is bounded in time (runner),
             # so it is left to finish rather than cut short mid-ROLLBACK.
 
-        installed = []
+        installed: dict[signal.Signals, Any] = {}  # signal -> the handler it had before
         for signum in HANDLED:
             try:
+                before = signal.getsignal(signum)
                 loop.add_signal_handler(signum, handle, signum)
-                installed.append(signum)
+                installed[signum] = before
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests) or no such signal on this platform
         try:
@@ -125,17 +126,42 @@ def run(main: Callable[[], Awaitable[T]], *, on_signal: Callable[[], None] | Non
                     if received:
                         break
             if received:
+                _decided(received[0])
                 raise Interrupted(received[0]) from None
             raise
         finally:
-            for signum in installed:
-                loop.remove_signal_handler(signum)
+            _hand_back(loop, installed)
 
     try:
         return asyncio.run(guarded())
     except KeyboardInterrupt:
         # Ctrl-C before our handler was installed or after it was removed.
         raise Interrupted(signal.SIGINT) from None
+
+
+def _decided(signum: signal.Signals) -> None:
+    """The first signal ended the command: one arriving while its Interrupted travels up to
+    the report (install_early_handlers' handler) is ignored, not a second outcome."""
+    global _outcome
+    if _outcome is _REPORTING:
+        _outcome = EXIT_CODES[signum]
+
+
+def _hand_back(loop: Any, installed: dict[signal.Signals, Any]) -> None:
+    """Give each signal back the handler it had before the loop took it. The loop's
+    remove_signal_handler sets SIGTERM and SIGHUP to their defaults: a SIGTERM in the moment
+    after that killed the process silently (-15) while the outcome was still to be reported.
+    The signals are blocked across the swap and delivered, if any came, to the handler put
+    back."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, list(installed)) if installed else None
+    try:
+        for signum, before in installed.items():
+            loop.remove_signal_handler(signum)
+            if before is not None:
+                signal.signal(signum, before)
+    finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 @contextlib.contextmanager
