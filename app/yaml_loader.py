@@ -98,6 +98,8 @@ def _open_regular(path: Path | str, source: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
+        if os.path.islink(path):  # the link exists: a file that cannot be read, not a missing one
+            raise YamlError(source, "cannot read (a symbolic link to a missing file)") from None
         raise FileMissing(source, "no such file") from None
     except IsADirectoryError:
         raise YamlError(source, "not a regular file (a directory)") from None
@@ -120,6 +122,16 @@ def _open_regular(path: Path | str, source: str) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def read_problem(path: Path | str) -> str | None:
+    """Why the file at `path` cannot be read as a seed file ("cannot read (...)"), or None:
+    opened and closed, nothing read (`seed list` shows such a file instead of failing)."""
+    try:
+        os.close(_open_regular(path, str(path)))
+    except YamlError as exc:
+        return exc.message
+    return None
 
 
 def file_digest(path: Path | str, *, source: str | None = None) -> str:

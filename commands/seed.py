@@ -167,11 +167,15 @@ def list_sets(
 
     def build() -> Any:
         from app.schemas.seed import SeedSetListing
-        from app.services.seed_files import list_sets
+        from app.services.seed_files import list_names
 
         return [
-            SeedSetListing(seed_set=name, files=[f.name for f in files])
-            for name, files in list_sets(seeds_dir).items()
+            SeedSetListing(
+                seed_set=name,
+                files=[file for file, _ in files],
+                unreadable={file: problem for file, problem in files if problem},
+            )
+            for name, files in list_names(seeds_dir).items()
         ]
 
     listing = prepare(ctx, build, json_output=json_output)
@@ -183,7 +187,11 @@ def list_sets(
     if not listing:
         success_line(f"no seed sets in {seeds_dir}")
     for entry in listing:
-        success_line(f"{entry.seed_set}: {', '.join(entry.files) or '(empty)'}")
+        shown = [
+            f"{name} [{entry.unreadable[name]}]" if name in entry.unreadable else name
+            for name in entry.files
+        ]
+        success_line(f"{entry.seed_set}: {', '.join(shown) or '(empty)'}")
 
 
 @app.command("dump")

@@ -77,7 +77,7 @@ def fake(
     columns get unique values and foreign keys point at existing parent rows. --factory
     overrides columns (a YAML file, or a .py file whose columns(faker) returns the entries,
     callables (rng, index) -> value included). Rows a unique constraint turns away are
-    skipped and counted. A broken factory file is exit 5 naming file:line.
+    skipped and counted. A broken factory file is exit 5 naming file:line; a missing one exit 3.
 
     users: the rows share one password from --password-stdin, --password-file or
     $MANAGE_PASSWORD (hashed once); --role grants a role to each new user.

@@ -61,6 +61,8 @@ class SeedFileStatus(BaseModel):
 class SeedSetListing(BaseModel):
     seed_set: str
     files: list[str]
+    # file -> why it cannot be read ("cannot read (a symbolic link to a missing file)")
+    unreadable: dict[str, str] = {}
 
 
 class FakeRowsResult(BaseModel):

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Enum, String
 
 from app import yaml_loader
+from app.errors import AppException, ErrorCode
 from app.services.fake_values import (
     ColumnPlan,
     column_type,
@@ -40,7 +41,8 @@ def read_factory(path: Path) -> tuple[dict[str, Any], dict[str, int], str]:
     try:
         document = yaml_loader.load_file(path, source=source)
     except yaml_loader.FileMissing:
-        raise invalid(source, "no such factory file") from None
+        # exit 3 as for a seed or roles file that does not exist (README's exit codes)
+        raise AppException(404, f"{source}: no such factory file", ErrorCode.NOT_FOUND) from None
     except yaml_loader.YamlError as exc:
         raise invalid(exc.where, exc.message) from None
     data = document.data or {}

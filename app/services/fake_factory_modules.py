@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from app import yaml_loader
-from app.errors import AppException
+from app.errors import AppException, ErrorCode
 from app.services.seed_rows import invalid
 
 MAX_BYTES = 1024 * 1024
@@ -81,7 +81,8 @@ def load_columns(path: Path, faker: Any) -> tuple[dict[str, Any], dict[str, int]
             yaml_loader.read_bytes(path, source=source, max_bytes=MAX_BYTES), source
         )
     except yaml_loader.FileMissing:
-        raise invalid(source, "no such factory file") from None
+        # exit 3 as for a seed or roles file that does not exist (README's exit codes)
+        raise AppException(404, f"{source}: no such factory file", ErrorCode.NOT_FOUND) from None
     except yaml_loader.YamlError as exc:
         raise invalid(exc.where, exc.message) from None
     try:

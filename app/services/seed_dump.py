@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, UniqueConstraint, select
+from sqlalchemy import Date, DateTime, Interval, Table, Time, UniqueConstraint, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppException, ErrorCode
@@ -132,21 +132,131 @@ async def _model_section(db: AsyncSession, model: Any, *, include_secrets: bool)
         if (c.primary_key and c.autoincrement is not False and c.name not in key)
         or (_secret(c.name) and not include_secrets)
     }
+    dialect = (await db.connection()).dialect
+    columns, flags = _readable_columns(table, postgres=dialect.name == "postgresql")
+    query = select(*columns, *flags).order_by(*(table.c[k] for k in key))
+    found = [dict(r) for r in (await db.exec(query)).mappings().all()]
+    if dialect.name != "postgresql":
+        found = [_converted(table, key, dialect, record) for record in found]
+    records = _parents_first(table, found)
     rows = []
-    query = select(table).order_by(*(table.c[k] for k in key))
-    records = _parents_first(table, list((await db.exec(query)).mappings().all()))
     for record in records:
         row = {}
-        for column, value in record.items():
-            if column in skip:
+        for column in table.columns:
+            name, value = column.name, record[column.name]
+            if name in skip:
                 continue
-            if column in references and value is not None:
-                ref_column, lookup, ref_table = references[column]
-                row[column] = {ref_column: plain_value(ref_table.c[ref_column], lookup[value])}
+            if record.get(FLAG + name):
+                raise _unwritable(table, key, record, name, _unwritable_reason(column))
+            if name in references and value is not None:
+                ref_column, lookup, ref_table = references[name]
+                row[name] = {ref_column: plain_value(ref_table.c[ref_column], lookup[value])}
                 continue
-            row[column] = plain_value(table.c[column], value)
+            row[name] = plain_value(column, value)
+            if (problem := _reload_problem(model, column, value, row[name])) is not None:
+                raise _unwritable(table, key, record, name, problem)
         rows.append(row)
     return {"model": model.__name__, "key": key, "rows": rows}
+
+
+FLAG = "__unwritable_"
+# What PostgreSQL holds that the driver cannot hand over as it is (a `time` of 24:00:00
+# fails asyncpg's decoder: exit 70), hands over as something else (an interval's months
+# become 30 days; infinity becomes the calendar's last day) or a seed file cannot say.
+UNWRITABLE = {
+    Time: "24:00:00, which a seed file cannot hold (Python's time of day stops at 23:59:59)",
+    Interval: "an interval with months or years, which a seed file cannot hold exactly"
+    " (a month is not a fixed number of days)",
+    Date: "infinity or -infinity, which a seed file cannot hold",
+    DateTime: "infinity or -infinity, which a seed file cannot hold",
+}
+
+
+def _unwritable_reason(column: Any) -> str:
+    return next(why for kind, why in UNWRITABLE.items() if isinstance(column.type, kind))
+
+
+def _readable_columns(table: Table, *, postgres: bool) -> tuple[list[Any], list[Any]]:
+    """The columns to select, and on PostgreSQL a flag per column whose stored value would
+    not come back as itself: such a value is refused by name, never dumped changed."""
+    from sqlalchemy import case, func, or_, type_coerce
+    from sqlalchemy.types import NullType
+
+    if not postgres:  # raw values, converted one by one (_converted)
+        return [type_coerce(c, NullType()).label(c.name) for c in table.columns], []
+    columns: list[Any] = []
+    flags: list[Any] = []
+    for column in table.columns:
+        kind = column.type
+        if isinstance(kind, Time):
+            midnight = func.extract("hour", column) == 24
+            columns.append(case((midnight, None), else_=column).label(column.name))
+            flags.append(midnight.label(FLAG + column.name))
+            continue
+        columns.append(column)
+        if isinstance(kind, Interval):
+            months = or_(func.extract("month", column) != 0, func.extract("year", column) != 0)
+            flags.append(months.label(FLAG + column.name))
+        elif isinstance(kind, Date | DateTime):
+            flags.append((~func.isfinite(column)).label(FLAG + column.name))
+    return columns, flags
+
+
+def _converted(
+    table: Table, key: list[str], dialect: Any, record: dict[str, Any]
+) -> dict[str, Any]:
+    """A SQLite row's raw values as the column types read them, each on its own: SQLite
+    holds any text in a Date or Time column (`24:00:00`), which SQLAlchemy's reader fails
+    on (exit 70); such a value is refused naming its row and column."""
+    converted = dict(record)
+    for column in table.columns:
+        process = column.type._cached_result_processor(dialect, None)
+        value = record[column.name]
+        if process is None or value is None:
+            continue
+        try:
+            converted[column.name] = process(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            problem = f"{_shown(value)}, which is not a {column.type} value ({exc})"
+            raise _unwritable(table, key, record, column.name, problem) from None
+    return converted
+
+
+def _reload_problem(model: Any, column: Any, stored: Any, written: Any) -> str | None:
+    """Why `seed run` would refuse `written` or store something other than `stored`."""
+    from app.services.seed_values import column_value, same
+
+    try:
+        loaded = column_value(model, column.name, written)
+    except ValueError as exc:
+        return f"{_shown(written)}, which seed run refuses ({exc})"
+    if not same(column, stored, loaded):
+        return f"{_shown(written)}, which seed run would store as {_shown(loaded)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _plain_or_raw(column: Any, value: Any) -> Any:
+    try:
+        return plain_value(column, value)
+    except (ValueError, TypeError):
+        return value
+
+
+def _unwritable(
+    table: Table, key: list[str], record: Any, column: str, problem: str
+) -> AppException:
+    where = ", ".join(f"{k}={_shown(_plain_or_raw(table.c[k], record[k]))}" for k in key)
+    return AppException(
+        422,
+        f"cannot dump {table.name} row {where}: column {column} holds {problem}; "
+        "change or leave out that row",
+        ErrorCode.INVALID_SEED,
+    )
 
 
 def _parents_first(table: Table, records: list[Any]) -> list[Any]:

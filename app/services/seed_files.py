@@ -19,7 +19,9 @@ before a run writes anything, and a bad row is a 422 naming `file:line: section[
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,19 +78,35 @@ class LoadedSeeds:
     declared: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
 
+def _real(path: Path) -> Path:
+    """The path with its links followed; a symlink loop stays as it is (Path.resolve()
+    raises RuntimeError on one before Python 3.13: exit 70), to fail when it is opened."""
+    return Path(os.path.realpath(path))
+
+
+def _where(path: Path) -> Path:
+    """`_real(path)`; a link that leads nowhere is itself, not the missing target it names."""
+    return _real(path) if os.path.exists(path) else _real(path.parent) / path.name
+
+
 def _display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(_where(path).relative_to(_real(Path.cwd())))
     except ValueError:
         return str(path)
 
 
+def _name(seeds_dir: Path, path: Path, seed_set: str) -> str:
+    """The file relative to the seeds directory: "base/roles.yaml"."""
+    try:
+        return str(_where(path).relative_to(_real(seeds_dir)))
+    except ValueError:
+        return f"{seed_set}/{path.name}"
+
+
 def _seed_file(seeds_dir: Path, path: Path, seed_set: str) -> SeedFile:
     """The file's identity and content, read once through the capped loader (app/yaml_loader)."""
-    try:
-        name = str(path.resolve().relative_to(seeds_dir.resolve()))
-    except ValueError:
-        name = f"{seed_set}/{path.name}"
+    name = _name(seeds_dir, path, seed_set)
     display = _display(path)
     expected, sidecar, content = None, None, b""
     try:
@@ -152,7 +170,9 @@ def _sidecar(path: Path) -> tuple[str, str, str] | None:
     if path.suffix not in (".csv", ".jsonl"):
         return None
     side = sidecar_path(path)
-    if not side.exists():
+    # lexists, not exists(): a sidecar that is a dangling or looping link is there and
+    # unreadable (exit 5 naming it), not absent (which blamed the CSV's first line)
+    if not os.path.lexists(side):
         return None
     display = _display(side)
     content = yaml_loader.read_bytes(side, source=display, max_bytes=64 * 1024)
@@ -163,14 +183,15 @@ def _sidecar(path: Path) -> tuple[str, str, str] | None:
 def _is_sidecar(path: Path) -> bool:
     """`users.csv.yaml` beside `users.csv`: part of that file, not a seed file of its own."""
     inner = path.with_name(path.stem)
-    return path.suffix == ".yaml" and inner.suffix in (".csv", ".jsonl") and inner.exists()
+    return path.suffix == ".yaml" and inner.suffix in (".csv", ".jsonl") and os.path.lexists(inner)
 
 
-def set_files(seeds_dir: Path, seed_set: str) -> list[SeedFile]:
+def set_paths(seeds_dir: Path, seed_set: str) -> list[Path]:
+    """The seed files of one set, by name only (nothing opened)."""
     directory = seeds_dir / seed_set
-    # Not is_file(): a FIFO or a link to /dev/zero among the seeds is refused by name, not
-    # silently skipped; sub-directories are not seed files.
-    paths = sorted(
+    # Not is_file(): a FIFO, a link to /dev/zero or a dangling link among the seeds is
+    # refused by name, not silently skipped; sub-directories are not seed files.
+    return sorted(
         p
         for p in directory.iterdir()
         if p.suffix in SEED_SUFFIXES
@@ -178,16 +199,36 @@ def set_files(seeds_dir: Path, seed_set: str) -> list[SeedFile]:
         and not p.name.startswith("_")
         and not _is_sidecar(p)
     )
-    return [_seed_file(seeds_dir, p, seed_set) for p in paths]
+
+
+def set_files(seeds_dir: Path, seed_set: str) -> list[SeedFile]:
+    return [_seed_file(seeds_dir, p, seed_set) for p in set_paths(seeds_dir, seed_set)]
+
+
+def set_names(seeds_dir: Path) -> list[str]:
+    """The seed sets under `seeds_dir` (a directory each), `base` first."""
+    if not seeds_dir.is_dir():
+        return []
+    names = sorted(p.name for p in seeds_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [BASE_SET] * (BASE_SET in names) + [n for n in names if n != BASE_SET]
 
 
 def list_sets(seeds_dir: Path) -> dict[str, list[SeedFile]]:
-    """Every seed set under `seeds_dir` (a directory each) and its files."""
-    if not seeds_dir.is_dir():
-        return {}
-    names = sorted(p.name for p in seeds_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    ordered = [BASE_SET] * (BASE_SET in names) + [n for n in names if n != BASE_SET]
-    return {name: set_files(seeds_dir, name) for name in ordered}
+    """Every seed set under `seeds_dir` and its files, each read (a file that cannot be
+    read is exit 5 naming it)."""
+    return {name: set_files(seeds_dir, name) for name in set_names(seeds_dir)}
+
+
+def list_names(seeds_dir: Path) -> dict[str, list[tuple[str, str | None]]]:
+    """Every seed set and its files as (name, why it cannot be read or None), nothing read:
+    `seed list` shows an unreadable file (a dangling link, a FIFO) rather than failing."""
+    return {
+        name: [
+            (_name(seeds_dir, p, name), yaml_loader.read_problem(p))
+            for p in set_paths(seeds_dir, name)
+        ]
+        for name in set_names(seeds_dir)
+    }
 
 
 def select_files(seeds_dir: Path, targets: list[str], *, default_set: str | None) -> list[SeedFile]:
@@ -207,6 +248,7 @@ def select_files(seeds_dir: Path, targets: list[str], *, default_set: str | None
             if not (seeds_dir / name).is_dir():
                 if name == BASE_SET or (not targets and name == default_set):
                     continue  # both optional when not asked for by name
+                _not_a_set(seeds_dir / name)
                 raise AppException(
                     404,
                     f"no seed set {name!r} in {_display(seeds_dir)}",
@@ -215,8 +257,23 @@ def select_files(seeds_dir: Path, targets: list[str], *, default_set: str | None
             files.extend(set_files(seeds_dir, name))
     for target in paths:
         path = Path(target)
-        files.append(_seed_file(seeds_dir, path, path.resolve().parent.name))
-    return list({f.path.resolve(): f for f in files}.values())
+        files.append(_seed_file(seeds_dir, path, _real(path).parent.name))
+    return list({_real(f.path): f for f in files}.values())
+
+
+def _not_a_set(path: Path) -> None:
+    """A target that is there but is no directory (a symlink loop, a dangling link, a file
+    without a seed file's suffix): exit 5 saying why, not "no seed set" (exit 3)."""
+    if not os.path.lexists(path):
+        return
+    display = _display(path)
+    try:
+        path.stat()
+    except OSError as exc:
+        reason = "a symbolic link to a missing file" if exc.errno == errno.ENOENT else exc.strerror
+        raise invalid(display, f"cannot read ({reason or type(exc).__name__})") from None
+    suffixes = ", ".join(SEED_SUFFIXES)
+    raise invalid(display, f"not a seed set (a directory) nor a seed file ({suffixes})")
 
 
 def _compose(seed_file: SeedFile) -> tuple[Any, Any]:

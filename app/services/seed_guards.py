@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ PRODUCTION_SETS = ("base", "production")
 def set_label(seed_file: Any, seeds_dir: Path) -> str:
     """The file's set name when it resolves directly into `seeds_dir/<set>/`, else its path."""
     try:
-        inside = seed_file.path.resolve().relative_to(seeds_dir.resolve())
+        inside = Path(os.path.realpath(seed_file.path)).relative_to(os.path.realpath(seeds_dir))
     except (OSError, ValueError):
         return seed_file.display
     return seed_file.seed_set if inside.parts[:-1] == (seed_file.seed_set,) else seed_file.display
