@@ -181,10 +181,11 @@ def _temporal_problem(kind: Any, value: Any) -> str | None:
             return None  # an unquoted YAML 2024-05-01 00:00:00
         if type(value) is str and (_ISO_DATE.fullmatch(value) or _MIDNIGHT_DATE.fullmatch(value)):
             return None
-        return (
-            "expected an ISO 8601 date such as 2024-05-01 (a time only as exact midnight "
-            f"with no offset, 2024-05-01 00:00:00), not {shown(value)}"
+        timestamp = isinstance(value, datetime) or (
+            type(value) is str and _ISO_DATETIME.fullmatch(value) is not None
         )
+        hint = " (a time only as exact midnight with no offset)" if timestamp else ""
+        return f"expected an ISO 8601 date such as 2024-05-01, not {shown(value)}{hint}"
     if isinstance(value, time):
         return None
     if type(value) is str and _ISO_TIME.fullmatch(value):
