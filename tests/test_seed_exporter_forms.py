@@ -254,3 +254,38 @@ def test_a_stored_year_is_rewritten_as_the_days_the_file_gives_on_both_paths(
     ]
     _again, data = run(cli, db_url, tmp_path, "--recheck")
     assert counts(data)["EveryType"] == (0, 0, count), data["changes"][:3]
+
+
+def test_postgres_copy_text_and_json_booleans_load_from_the_real_console_script(
+    manage_proc, db_url, tmp_path: Path
+) -> None:
+    """Through a real `manage` process (app models only there): PostgreSQL's COPY text of a
+    timestamptz (`+02`) and a JSON Lines boolean `0` load; a Java `...Z[UTC]` is exit 5,
+    one line saying the form expected, and the first file's row is kept."""
+    base = tmp_path / "seeds" / "base"
+    base.mkdir(parents=True)
+    (base / "a.jsonl").write_text(
+        '# {model: User, key: email}\n{"email": "a@example.com", "hashed_password": "h", '
+        '"is_active": 0, "created_at": "2024-05-01 10:00:00.5+02"}\n'
+    )
+    args = ["seed", "run", "--seeds-dir", str(tmp_path / "seeds")]
+    outcome = manage_proc(args, db=db_url)
+    assert outcome.exit_code == 0, outcome.stderr
+    shown = _shown(db_url, "aware").replace("aware", "created_at")
+    assert fetch(db_url, f"SELECT {shown}, CAST(is_active AS TEXT) FROM users") in (
+        [("2024-05-01 08:00:00.500000", "false")],
+        [("2024-05-01 08:00:00.500000", "0")],
+    )
+    (base / "b.csv").write_text(
+        "# {model: User, key: email}\nemail,hashed_password,created_at\n"
+        "b@example.com,h,2024-05-01T08:00:00Z[UTC]\n"
+    )
+    outcome = manage_proc(args, db=db_url)
+    assert outcome.exit_code == 5, outcome.stderr
+    assert re.match(
+        r"error: .*b\.csv:3:\d+: rows\[0\]\.created_at: expected an ISO 8601 date and time "
+        r"such as 2024-05-01T08:00:00\+02:00, not '2024-05-01T08:00:00Z\[UTC\]'",
+        outcome.stderr,
+    ), outcome.stderr
+    assert len(outcome.stderr.splitlines()) == 1
+    assert fetch(db_url, "SELECT email FROM users") == [("a@example.com",)]
