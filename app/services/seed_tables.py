@@ -157,10 +157,17 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _json_cell(text: str, where: Any) -> Any:
+def _json_cell(text: str, where: Any, *, array: bool = False) -> Any:
     try:
         value = json.loads(text, parse_float=json_number)  # a double's rounding is refused
     except json.JSONDecodeError as exc:
+        if array:
+            # PostgreSQL's array text ({1,2}, {"a b",c}, NULL) is not read: its quoting and
+            # NULL rules differ from JSON's, and a guess would store another value
+            from app.services.seed_value_shapes import shown
+
+            message = f"expected a JSON list such as [1, 2], not {shown(text)}"
+            raise invalid(where(), message) from None
         raise invalid(where(), f"expected JSON text: {exc.msg}") from None
     except RecursionError:
         raise invalid(where(), DEEP) from None
@@ -199,7 +206,7 @@ class CsvHeader:
     JSON text."""
 
     targets: list[tuple[str, str | None]]
-    is_json: list[bool]
+    is_json: list[str]  # per field: "array", "json" (cells are JSON text) or ""
 
     @property
     def names(self) -> list[str]:
@@ -249,10 +256,16 @@ def _csv_header(source: str, path: Path, model: Any, header: list[str], line: in
         else:
             plain[column] = index
         targets.append((column, referenced or None))
+    kinds = [_cell_kind(columns[c].type) for c, _ in targets]
+    return CsvHeader(targets, kinds)
+
+
+def _cell_kind(kind: Any) -> str:
+    """'array' or 'json' for a column whose CSV cells are JSON text, else ''."""
     from sqlalchemy import JSON
     from sqlalchemy.types import ARRAY
 
-    return CsvHeader(targets, [isinstance(columns[c].type, JSON | ARRAY) for c, _ in targets])
+    return "array" if isinstance(kind, ARRAY) else "json" if isinstance(kind, JSON) else ""
 
 
 def csv_records(
@@ -328,7 +341,9 @@ def csv_row(
             if value == "":
                 data[column] = None
             elif json_text:
-                data[column] = _json_cell(value, lambda c=column, r=row: r.where(c))
+                data[column] = _json_cell(
+                    value, lambda c=column, r=row: r.where(c), array=json_text == "array"
+                )
             else:
                 data[column] = value
         elif value != "":

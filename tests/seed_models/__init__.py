@@ -99,6 +99,24 @@ class Post(SeedTestBase, table=True):
     )
 
 
+class Feeling(enum.Enum):
+    """Values unlike the names SQLAlchemy stores (a PostgreSQL export holds `happy`), and
+    one value that is another member's name."""
+
+    happy = "HAPPY-1"
+    glad = "GLAD-1"
+    content = "happy"
+
+
+class Feelings(SeedTestBase, table=True):
+    """An enum column whose stored names differ from the values a seed writes."""
+
+    __tablename__ = "feelings"
+
+    code: str = Field(primary_key=True, max_length=20)
+    feeling: Feeling | None = None
+
+
 class Tag(SeedTestBase, table=True):
     """A unique column too short for many distinct fake values."""
 
