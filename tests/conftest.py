@@ -141,6 +141,28 @@ def fetch(url: str, sql: str, params: dict[str, Any] | None = None) -> list[tupl
     return run_async(_fetch(url, sql, params))
 
 
+async def until_a_lock_is_awaited(conn: Any, kind: str | None = None, deadline: float = 60) -> None:
+    """Until a backend of `conn`'s database waits for a lock (of `kind`: advisory,
+    transactionid, ...; any kind when None). Other tests' processes, waiting in their own
+    databases on the same server, do not count."""
+    import time
+
+    query = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE NOT l.granted AND a.datname = current_database() "
+        "AND ($1::text IS NULL OR l.locktype = $1::text)"
+    )
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        # pg_stat_activity is read once per transaction, and `conn` may be in one (holding
+        # the lock the other process waits for): a fresh read each time.
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        if await conn.fetchval(query, kind):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"nothing waited for a {kind or 'lock'} in {deadline} s")
+
+
 async def _pg_admin(*statements: str) -> None:
     import asyncpg
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.api_support import insert_user, password_hash
-from tests.conftest import fetch, run_async
+from tests.conftest import fetch, run_async, until_a_lock_is_awaited
 from tests.roles_support import PASSWORD
 from tests.test_api import build_settings, call_api, login
 
@@ -73,17 +73,9 @@ def raise_on_login(url: str, code: str) -> None:
 async def until_a_session_waits_for_a_lock(url: str) -> None:
     conn = await connect(url)
     try:
-        for _ in range(1000):
-            waiting = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if waiting:
-                return
-            await asyncio.sleep(0.01)
+        await until_a_lock_is_awaited(conn, deadline=10)
     finally:
         await conn.close()
-    raise AssertionError("the login never waited for the lock")
 
 
 def assert_retryable(

@@ -22,7 +22,7 @@ import asyncpg
 import pytest
 
 from app.services.convergence import DECLARATIVE_LOCK_KEY
-from tests.conftest import MANAGE_BIN, fetch, manage_env, run_async
+from tests.conftest import MANAGE_BIN, fetch, manage_env, run_async, until_a_lock_is_awaited
 
 ROLE_HEADER = "# {model: Role, key: name}\n"
 PADDING = "".join(f"# {'x' * 96}\n" for _ in range(44_000))  # 4.3 MB: read as a stream
@@ -91,17 +91,6 @@ def _sha(text: str) -> str:
 # ---- real processes on PostgreSQL: another replica holds the seed lock -------------------
 
 
-async def _waiting_for_the_lock(conn: asyncpg.Connection) -> None:
-    for _ in range(1200):
-        if await conn.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ):  # this database only: other tests' runs wait for their own locks
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("`manage seed run` never waited for the seed lock")
-
-
 def _run_while_the_file_changes(db_url: str, cwd: Path, path: Path, text: str | Any) -> tuple:
     """`manage seed run` waits behind a held seed lock; the file is rewritten meanwhile
     (`text`), or changed by a function of its path."""
@@ -121,7 +110,7 @@ def _run_while_the_file_changes(db_url: str, cwd: Path, path: Path, text: str | 
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
-            await _waiting_for_the_lock(holder)
+            await until_a_lock_is_awaited(holder, "advisory")
             if isinstance(text, str):
                 path.write_text(text, encoding="utf-8")
             else:

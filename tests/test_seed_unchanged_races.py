@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from app.services.convergence import DECLARATIVE_LOCK_KEY
-from tests.conftest import MANAGE_BIN, fetch, manage_env, run_async
+from tests.conftest import MANAGE_BIN, fetch, manage_env, run_async, until_a_lock_is_awaited
 from tests.test_seed_unchanged import ROLES_CSV, counts, runs, seed_files
-
-
-async def _waiting(conn: asyncpg.Connection, kind: str, deadline: float = 60) -> None:
-    """Until some backend waits for a lock of `kind` (advisory, transactionid)."""
-    started = time.monotonic()
-    while time.monotonic() - started < deadline:
-        if await conn.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = $1", kind
-        ):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no process waited for a {kind} lock")
 
 
 async def _manage(db_url: str, cwd: Path, *args: str) -> asyncio.subprocess.Process:
@@ -60,7 +47,7 @@ def test_a_rerun_decides_only_once_it_holds_the_seed_lock(cli, pg_db_url, tmp_pa
             await conn.execute("SELECT pg_advisory_xact_lock($1)", DECLARATIVE_LOCK_KEY)
             await conn.execute("UPDATE roles SET description = 'edited' WHERE name = 'r2'")
             process = await _manage(pg_db_url, tmp_path, "seed", "run", "--json")
-            await _waiting(conn, "advisory")
+            await until_a_lock_is_awaited(conn, "advisory")
             await transaction.commit()
             return await _result(process)
         finally:
@@ -97,7 +84,8 @@ def test_an_edit_committed_while_a_run_reads_is_not_recorded_as_seeded(
             await transaction.start()
             await holder.execute("SELECT 1 FROM roles WHERE name = 'r2' FOR UPDATE")
             process = await _manage(pg_db_url, tmp_path, "seed", "run", "--json")
-            await _waiting(holder, "transactionid")  # its UPDATE of r2, after reading r1
+            # its UPDATE of r2, after reading r1
+            await until_a_lock_is_awaited(holder, "transactionid")
             await editor.execute(statement)
             await transaction.rollback()
             return await _result(process)
