@@ -22,6 +22,7 @@ from app.services.seed_bulk import BULK_ROWS
 from tests.conftest import fetch
 from tests.seed_models import create_tables
 from tests.test_seed_tables import counts, run
+from tests.test_seed_value_refusals import assert_refused
 
 HEADER = "# {model: EveryType, key: code}"
 WAYS = ["per_row", "direct", "staged"]
@@ -161,7 +162,6 @@ REFUSED = [
     ("jsonl", "flag", "2", r"expected true or false \(or 1 / 0\), not the number 2"),
     ("csv", "flag", "ja", r"expected true or false \(or 1 / 0\), not 'ja'"),
 ]
-FIRST_ROW_LINE = {"csv": 3, "jsonl": 2, "yaml": 4}
 
 
 def _refused_file(fmt: str, column: str, value: str, count: int) -> tuple[str, str]:
@@ -190,14 +190,8 @@ def test_a_form_no_exporter_means_is_exit_5_saying_the_expected_form_on_every_pa
     for n, (fmt, column, value, reason) in enumerate(REFUSED):
         _write(tmp_path / str(n), *_refused_file(fmt, column, value, count), way)
         outcome, _ = run(cli, db_url, tmp_path / str(n))
-        case = (fmt, column, value)
-        assert outcome.exit_code == 5, (case, outcome.stderr)
         name = {"csv": "every.csv", "jsonl": "every.jsonl", "yaml": "every.yaml"}[fmt]
-        line = FIRST_ROW_LINE[fmt] + count - 1
-        where = rf"{re.escape(name)}:{line}(:\d+)?: (models\[0\]\.)?rows\[{count - 1}\]\.{column}: "
-        assert re.match(rf"error: .*{where}{reason}", outcome.stderr), (case, outcome.stderr)
-        assert len(outcome.stderr.splitlines()) == 1, (case, outcome.stderr)
-        assert fetch(db_url, "SELECT count(*) FROM every_types") == [(0,)], case
+        assert_refused(outcome, db_url, "every_types", name, fmt, column, count, reason)
 
 
 @pytest.mark.parametrize("way", WAYS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,27 @@ CASES = [
 FIRST_ROW_LINE = {"csv": 3, "jsonl": 2, "yaml": 4}
 
 
+def assert_refused(
+    outcome: Any,
+    db_url: str,
+    table: str,
+    name: str,
+    fmt: str,
+    column: str,
+    count: int,
+    reason: str,
+) -> None:
+    """Exit 5, one line: `name`:line(:column) of the last of `count` rows, the row and
+    `column`, then `reason` (a regex); nothing written into `table`."""
+    case = (name, column, reason)
+    assert outcome.exit_code == 5, (case, outcome.stderr)
+    line = FIRST_ROW_LINE[fmt] + count - 1
+    where = rf"{re.escape(name)}:{line}(:\d+)?: (models\[0\]\.)?rows\[{count - 1}\]\.{column}: "
+    assert re.match(rf"error: .*{where}{reason}", outcome.stderr), (case, outcome.stderr)
+    assert len(outcome.stderr.splitlines()) == 1, (case, outcome.stderr)
+    assert fetch(db_url, f"SELECT count(*) FROM {table}") == [(0,)], case
+
+
 def _file(fmt: str, column: str, value: object, count: int) -> tuple[str, str]:
     """`count` rows of Typed, the last one giving `value` for `column`."""
     if fmt == "csv":
@@ -89,13 +111,7 @@ def test_a_value_that_cannot_be_stored_as_written_is_exit_5_on_every_path(
         if way == "staged":
             (directory / "zz.csv").write_text("# {model: Typed, key: code}\ncode\nzz\n")
         outcome, _ = run(cli, db_url, tmp_path / str(n))
-        case = (fmt, column, value)
-        assert outcome.exit_code == 5, (case, outcome.stderr)
-        line = FIRST_ROW_LINE[fmt] + count - 1
-        where = rf"{re.escape(name)}:{line}(:\d+)?: (models\[0\]\.)?rows\[{count - 1}\]\.{column}: "
-        assert re.match(rf"error: .*{where}.*{reason}", outcome.stderr), (case, outcome.stderr)
-        assert len(outcome.stderr.splitlines()) == 1, (case, outcome.stderr)
-        assert fetch(db_url, "SELECT count(*) FROM typed_values") == [(0,)], case
+        assert_refused(outcome, db_url, "typed_values", name, fmt, column, count, f".*{reason}")
 
 
 def test_values_at_the_edges_that_fit_are_stored_exactly(cli, db_url, tmp_path: Path) -> None:

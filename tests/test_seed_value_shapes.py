@@ -23,9 +23,9 @@ from app.services.seed_models import COPY_AT_LEAST
 from tests.conftest import fetch
 from tests.seed_models import create_tables
 from tests.test_seed_tables import ENV, counts, run
+from tests.test_seed_value_refusals import assert_refused
 
 HEADER = {"csv": "# {model: EveryType, key: code}", "jsonl": "# {model: EveryType, key: code}"}
-FIRST_ROW_LINE = {"csv": 3, "jsonl": 2, "yaml": 4}
 
 # (format, column, the value as the file writes it, the reason the error gives). CSV and
 # YAML values are written as they are (YAML unquoted: its own scalars); JSON Lines as JSON.
@@ -105,13 +105,7 @@ def test_a_value_of_a_form_its_column_does_not_take_is_exit_5_on_every_path(
         if way == "staged":
             (directory / "zz.csv").write_text(f"{HEADER['csv']}\ncode\nzz\n")
         outcome, _ = run(cli, db_url, tmp_path / str(n))
-        case = (fmt, column, value)
-        assert outcome.exit_code == 5, (case, outcome.stderr)
-        line = FIRST_ROW_LINE[fmt] + count - 1
-        where = rf"{re.escape(name)}:{line}(:\d+)?: (models\[0\]\.)?rows\[{count - 1}\]\.{column}: "
-        assert re.match(rf"error: .*{where}{reason}", outcome.stderr), (case, outcome.stderr)
-        assert len(outcome.stderr.splitlines()) == 1, (case, outcome.stderr)
-        assert fetch(db_url, "SELECT count(*) FROM every_types") == [(0,)], case
+        assert_refused(outcome, db_url, "every_types", name, fmt, column, count, reason)
 
 
 ACCEPTED_CSV = """\
