@@ -43,6 +43,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.services.seed_rows import ModelSection, Row
 from app.services.seed_upsert import Tally
+from db.errors import sqlstate
 
 SAVEPOINT = "seed_direct"
 # SQLSTATE classes after which the staged path decides (see the module docstring)
@@ -207,7 +208,7 @@ async def copy_direct(
                     keys.append(",".join(f"{k}={row[p]}" for k, p in zip(key, key_positions)))  # noqa: B905
                 total += len(rows)
         except asyncpg.PostgresError as exc:
-            if not (getattr(exc, "sqlstate", None) or "").startswith(FALL_BACK):
+            if not (sqlstate(exc) or "").startswith(FALL_BACK):
                 raise
             raise Fallback from None
     except Fallback:
